@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make demo` and `make test` (each creates .venv first).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test setup clean results-nern
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# The CPU wheel of torch first: anything else would pull gigabytes of CUDA packages.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/frozenfit nern demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+# Long experiments and benchmarks behind the numbers in README (results/nern/*.json).
+results-nern: $(STAMP)
+	$(BIN)/python benchmarks/nern_permutation_speed.py
+	$(BIN)/python experiments/nern_embedded.py
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,74 @@
+"""The `frozenfit` command line: `frozenfit <system> <command> [--options]`.
+
+Every command parses one typed dataclass config with tyro (`--help` lists its fields and
+defaults). User errors (missing files, mismatched checkpoints, diverged losses) print one clear
+line and exit with status 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+import tyro
+
+from frozenfit.errors import FrozenfitError
+
+
+def _nern_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
+    from frozenfit.nern import commands as c
+    from frozenfit.nern.fit import FitConfig, fit
+    from frozenfit.nern.original import TrainOriginalConfig, train_original
+
+    def run_fit(cfg: FitConfig):
+        r = fit(cfg)
+        print(f"original test {r.original_test_acc:.2f}%  reconstructed test {r.reconstructed_test_acc:.2f}%  "
+              f"(best on val at iteration {r.best_iteration})  predictor {r.predictor_params:,} params = "
+              f"{100 * r.predictor_params / r.represented_params:.1f}% of {r.represented_params:,}  "
+              f"artifact {r.artifact_bytes:,} B -> {r.artifact}")
+        return r
+
+    return {
+        "train-original": (TrainOriginalConfig, lambda cfg: print(train_original(cfg)), "train the CNN to represent"),
+        "fit": (FitConfig, run_fit, "fit a NeRN predictor to a trained CNN"),
+        "eval": (c.EvalConfig, c.run_eval, "accuracy of a NeRN artifact"),
+        "export": (c.ExportConfig, c.run_export, "write a run's compressed artifact"),
+        "demo": (c.DemoConfig, c.run_demo, "NeRN end to end on the embedded default"),
+    }
+
+
+SYSTEMS: dict[str, Callable[[], dict]] = {"nern": _nern_commands}
+
+
+def _usage() -> str:
+    lines = ["usage: frozenfit <system> <command> [--options]   (--help on any command)", ""]
+    for system, cmds in SYSTEMS.items():
+        for name, (_, _, doc) in cmds().items():
+            lines.append(f"  frozenfit {system} {name:<16} {doc}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) < 2 or argv[0] not in SYSTEMS:
+        print(_usage())
+        return 0 if argv[:1] in (["-h"], ["--help"]) or not argv else 2
+    cmds = SYSTEMS[argv[0]]()
+    if argv[1] not in cmds:
+        print(f"error: unknown command '{argv[1]}' for {argv[0]}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    config_type, run, doc = cmds[argv[1]]
+    cfg = tyro.cli(config_type, args=argv[2:], prog=f"frozenfit {argv[0]} {argv[1]}", description=doc)
+    try:
+        run(cfg)
+    except FrozenfitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; rerun with --resume to continue from the last checkpoint", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Utilities shared by every frozenfit system: checkpoints, logging, results, seeding."""

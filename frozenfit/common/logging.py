@@ -1,0 +1,61 @@
+"""Training logs: every scalar goes to a CSV file and, when available, to TensorBoard."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+
+class RunLogger:
+    """Append scalars per step to ``<dir>/log.csv`` and TensorBoard event files in ``<dir>/tb``.
+
+    Resuming appends to the same CSV. Rows may log different keys (e.g. losses every step,
+    validation accuracy every N steps): a key never seen before widens the header, rewriting the
+    file once, and missing cells stay blank.
+    """
+
+    def __init__(self, log_dir: str | Path, tensorboard: bool = True):
+        self.dir = Path(log_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.csv_path = self.dir / "log.csv"
+        self._fields: list[str] | None = None
+        if self.csv_path.exists() and self.csv_path.stat().st_size > 0:
+            with open(self.csv_path) as f:
+                self._fields = next(csv.reader(f))
+        self._tb = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+                self._tb = SummaryWriter(str(self.dir / "tb"))
+            except ImportError:  # tensorboard is optional at run time; CSV always works
+                self._tb = None
+
+    def log(self, step: int, **scalars: float) -> None:
+        row = {"step": step, **{k: float(v) for k, v in scalars.items()}}
+        if self._fields is None:
+            self._fields = list(row)
+            with open(self.csv_path, "w", newline="") as f:
+                csv.writer(f).writerow(self._fields)
+        elif any(k not in self._fields for k in row):
+            with open(self.csv_path, newline="") as f:
+                old = list(csv.DictReader(f))
+            self._fields += [k for k in row if k not in self._fields]
+            with open(self.csv_path, "w", newline="") as f:
+                w = csv.DictWriter(f, self._fields)
+                w.writeheader()
+                w.writerows(old)
+        with open(self.csv_path, "a", newline="") as f:
+            csv.writer(f).writerow([row.get(k, "") for k in self._fields])
+        if self._tb is not None:
+            for k, v in scalars.items():
+                self._tb.add_scalar(k, float(v), step)
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+
+
+def read_csv_log(path: str | Path) -> list[dict[str, float]]:
+    """Rows of a RunLogger CSV as {column: float}, blank cells left out."""
+    with open(path) as f:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]

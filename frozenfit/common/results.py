@@ -1,0 +1,75 @@
+"""The results writer: every measured number lands in results/ with its provenance."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from frozenfit.common.checkpoint import atomic_write_bytes
+
+
+def git_commit() -> str:
+    """HEAD's hash, suffixed '-dirty' when tracked files differ from it; 'unknown' outside git."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine_info() -> str:
+    """One line naming the CPU, core count and torch threads this process used."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), {platform.system()} {platform.release()}")
+
+
+def current_command() -> str:
+    return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+
+
+def write_result(path: str | Path, payload: dict[str, Any], wall_s: float | None = None,
+                 command: str | None = None) -> Path:
+    """Write ``payload`` plus command, commit, machine (and wall time) as pretty JSON, atomically."""
+    out = dict(payload)
+    out.setdefault("command", command or current_command())
+    out.setdefault("commit", git_commit())
+    out.setdefault("machine", machine_info())
+    if wall_s is not None:
+        out.setdefault("wall_s", round(wall_s, 2))
+    out.setdefault("written_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    text = json.dumps(out, indent=2, sort_keys=False) + "\n"
+    path = Path(path)
+    atomic_write_bytes(path, lambda tmp: Path(tmp).write_text(text))
+    return path
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Save a matplotlib figure (PNG), creating the folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return path

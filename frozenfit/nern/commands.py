@@ -1,0 +1,120 @@
+"""The `frozenfit nern ...` commands: evaluate, export, demo (train-original and fit live with
+their own modules). Each takes one typed dataclass config."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from frozenfit.common.checkpoint import load_checkpoint
+from frozenfit.nern.artifact import export_artifact, load_artifact
+from frozenfit.nern.data import load_data
+from frozenfit.nern.fit import FitConfig, fit, representation_from_run
+from frozenfit.nern.original import SHIPPED_ORIGINAL, TrainOriginalConfig, accuracy, load_original, train_original
+
+
+@dataclass
+class EvalConfig:
+    """Accuracy of a NeRN artifact's reconstructed network (and of the original, if given)."""
+
+    artifact: str
+    original: str | None = None
+    data_root: str | None = None
+    split: Literal["val", "test"] = "test"
+
+
+def run_eval(cfg: EvalConfig) -> dict:
+    model, acfg = load_artifact(cfg.artifact)
+    data = load_data(acfg.get("dataset", "digits"), cfg.data_root)
+    ds = data.test if cfg.split == "test" else data.val
+    out = {"reconstructed_acc": accuracy(model, ds), "artifact_bytes": Path(cfg.artifact).stat().st_size}
+    if cfg.original:
+        orig, _ = load_original(cfg.original)
+        out["original_acc"] = accuracy(orig, ds)
+    for k, v in out.items():
+        print(f"{k:>20}: {v:.2f}" if isinstance(v, float) else f"{k:>20}: {v}")
+    return out
+
+
+@dataclass
+class ExportConfig:
+    """Write the compressed artifact of a fit run (its latest training state) to one file."""
+
+    run_dir: str
+    out: str
+    data_root: str | None = None
+
+
+def run_export(cfg: ExportConfig) -> int:
+    rep, model_config = representation_from_run(cfg.run_dir)
+    size = export_artifact(rep, cfg.out, model_config)
+    ck = load_checkpoint(cfg.out)
+    parts = {"predictor": 0, "perm": 0, "kept": 0}
+    for k, v in ck.tensors.items():
+        parts[k.split(".", 1)[0]] += v.numel() * v.element_size()
+    print(f"wrote {cfg.out}: {size} bytes (predictor {parts['predictor']}, permutation tables "
+          f"{parts['perm']}, kept tensors {parts['kept']}, header {size - sum(parts.values())})")
+    return size
+
+
+@dataclass
+class DemoConfig:
+    """NeRN on the embedded default: load (or train) the shipped ResNet-20, fit, report, plot."""
+
+    iterations: int = 1500
+    hidden: int = 160
+    permutation: Literal["none", "in_filter", "cross_filter"] = "cross_filter"
+    out_dir: str = "runs/nern-demo"
+    retrain_original: bool = False
+    """Train the original from scratch instead of loading the shipped checkpoint."""
+
+
+def run_demo(cfg: DemoConfig) -> dict:
+    t0 = time.time()
+    original = str(SHIPPED_ORIGINAL)
+    if cfg.retrain_original or not SHIPPED_ORIGINAL.exists():
+        original = str(Path(cfg.out_dir) / "original.safetensors")
+        print("training the original ResNet-20 on the embedded digits ...")
+        train_original(TrainOriginalConfig(out=original))
+    res = fit(FitConfig(original=original, hidden=cfg.hidden, permutation=cfg.permutation,
+                        iterations=cfg.iterations, out_dir=cfg.out_dir))
+    plot = plot_fit_history(res.history, Path(cfg.out_dir) / "fit_curve.png", res.original_val_acc)
+    pct = 100 * res.predictor_params / res.represented_params
+    rows = [
+        ("original test accuracy", f"{res.original_test_acc:.2f} %"),
+        ("reconstructed test accuracy", f"{res.reconstructed_test_acc:.2f} %  (predictor chosen on "
+                                        f"validation, iteration {res.best_iteration})"),
+        ("represented conv parameters", f"{res.represented_params:,}"),
+        ("predictor parameters", f"{res.predictor_params:,}  ({pct:.1f} % of represented)"),
+        ("original network bytes", f"{res.original_bytes:,}"),
+        ("NeRN artifact bytes", f"{res.artifact_bytes:,}  ({res.artifact})"),
+        ("permutation time", f"{res.permutation_s:.1f} s ({cfg.permutation})"),
+        ("learning curve", str(plot)),
+        ("wall time", f"{time.time() - t0:.0f} s"),
+    ]
+    print("\nNeRN demo — ResNet-20 on the embedded digits")
+    for k, v in rows:
+        print(f"  {k:<30} {v}")
+    return {k: v for k, v in rows}
+
+
+def plot_fit_history(history: list[dict[str, float]], path: Path, original_val: float | None = None) -> Path:
+    """Validation accuracy and full-table RMSE against iterations, from a fit's eval rows."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from frozenfit.common.results import save_figure
+
+    steps = [r["step"] for r in history]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    a.plot(steps, [r["val_acc"] for r in history], marker="o", label="reconstructed")
+    if original_val is not None:
+        a.axhline(original_val, color="k", ls="--", label="original")
+    a.set(xlabel="iteration", ylabel="validation accuracy (%)", title="accuracy")
+    a.legend()
+    b.semilogy(steps, [r["rmse_all"] for r in history], marker="o")
+    b.set(xlabel="iteration", ylabel="RMSE over all kernels", title="reconstruction error")
+    return save_figure(fig, path)

@@ -1,0 +1,302 @@
+"""Fit a NeRN predictor to a frozen CNN: reconstruction + feature-map + output distillation.
+
+Per iteration: draw a kernel subset (magnitude-oriented batching) and predict it with gradients;
+predict every other kernel without gradients; swap all predictions into a functional forward of
+the frozen original; loss = RMSE(subset) + α·FMD + β·KL; Ranger step; cosine LR per iteration.
+Model selection uses the held-out validation split (never the test split). Training state is
+checkpointed atomically every ``checkpoint_every`` iterations and ``--resume`` continues it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
+from frozenfit.common.logging import RunLogger, read_csv_log
+from frozenfit.common.seeding import seed_everything
+from frozenfit.errors import FrozenfitError
+from frozenfit.nern.artifact import export_artifact, load_artifact
+from frozenfit.nern.data import DataSplits, InfiniteLoader, load_data, noise_batch
+from frozenfit.nern.layers import KernelTable, discover_convs
+from frozenfit.nern.losses import feature_map_distillation, kl_distillation, reconstruction_rmse
+from frozenfit.nern.models import DISTILL_DEFAULTS, default_fmd_modules
+from frozenfit.nern.original import accuracy, load_original
+from frozenfit.nern.permutation import Mode
+from frozenfit.nern.ranger import Ranger, cosine_lr
+from frozenfit.nern.representation import NeRNRepresentation, load_permutations, save_permutations
+from frozenfit.nern.sampling import MagnitudeSampler
+
+STATE_KIND = "nern-fit-state"
+
+
+@dataclass
+class FitConfig:
+    """Fit NeRN to a trained CNN (defaults: the shipped ResNet-20 on the embedded digits)."""
+
+    original: str | None = None
+    """Original CNN checkpoint (default: the shipped ResNet-20 trained on digits)."""
+    data_root: str | None = None
+    """Dataset folder, for originals trained on CIFAR or an image folder."""
+    hidden: int = 160
+    """Predictor width h (parameters 3h² + 253h + 9)."""
+    kernel_size: int = 0
+    """Predictor output k×k (0 = 3, or 7 if the network has 7×7 convs)."""
+    permutation: Mode = "cross_filter"
+    iterations: int = 3000
+    batch_size: int = 256
+    """Images per distillation step."""
+    kernel_batch: int = 4096
+    """Kernels receiving gradients per step (65536 for ImageNet in the paper)."""
+    p_magnitude: float = 0.2
+    """Probability that a step's kernel subset is drawn ∝ kernel norm instead of uniformly."""
+    alpha: float | None = None
+    """Feature-map distillation weight (None = the paper's per-model value)."""
+    beta: float | None = None
+    """KL distillation weight (None = the paper's per-model value)."""
+    warmup: int | None = None
+    """Reconstruction-only iterations before distillation starts (None = per-model default)."""
+    kd_grad: Literal["subset", "all"] = "subset"
+    """Distillation gradients through the sampled kernels only, or through every kernel (slower)."""
+    data_free: bool = False
+    """Distil on random-noise images instead of training data."""
+    lr: float = 5e-3
+    betas: tuple[float, float] = (0.5, 0.999)
+    weight_decay: float = 1e-3
+    lookahead_k: int = 6
+    lookahead_alpha: float = 0.5
+    min_lr: float = 1e-6
+    eval_every: int = 250
+    checkpoint_every: int = 250
+    out_dir: str = "runs/nern"
+    resume: bool = False
+    seed: int = 0
+    keep_unsupported: bool = False
+    """Copy unsupported convs (grouped, too large) verbatim instead of refusing."""
+    threads: int = 0
+    progress: bool = True
+
+
+@dataclass
+class FitResult:
+    """What a fit produced, for reports and results files."""
+
+    original_val_acc: float
+    original_test_acc: float
+    reconstructed_val_acc: float
+    reconstructed_test_acc: float
+    final_test_acc: float
+    best_iteration: int
+    iterations: int
+    predictor_params: int
+    represented_params: int
+    artifact_bytes: int
+    original_bytes: int
+    permutation_s: float
+    wall_s: float
+    artifact: str
+    history: list[dict[str, float]] = field(default_factory=list)
+    """Evaluation rows: step, val_acc, rmse_all."""
+
+
+def _capture(model: nn.Module, names: list[str], store: list[torch.Tensor]):
+    return [model.get_submodule(n).register_forward_hook(lambda m, i, o: store.append(o)) for n in names]
+
+
+def forward_with_maps(model: nn.Module, names: list[str], x: torch.Tensor,
+                      params: dict[str, torch.Tensor] | None = None):
+    """Logits and the feature maps of ``names`` (forward hooks), optionally with swapped weights."""
+    store: list[torch.Tensor] = []
+    handles = _capture(model, names, store)
+    try:
+        logits = model(x) if params is None else torch.func.functional_call(model, params, (x,))
+    finally:
+        for h in handles:
+            h.remove()
+    return logits, store
+
+
+def nern_losses(rep: NeRNRepresentation, idx: torch.Tensor, x: torch.Tensor | None, alpha: float,
+                beta: float, fmd_names: list[str], kd_grad: str = "subset"):
+    """(total, rmse, fmd, kl) for one step; distillation terms only when images ``x`` are given.
+
+    Every kernel is predicted; those in ``idx`` carry gradients (all of them if ``kd_grad`` is
+    "all"). The predictions are swapped into a functional forward of the frozen original, so
+    FMD and KL gradients reach the predictor.
+    """
+    pred_sub = rep.predictor(rep.encoded[idx])
+    rec = reconstruction_rmse(pred_sub, rep.table.targets[idx], rep.table.masks[idx])
+    zero = torch.zeros(())
+    if x is None:
+        return rec, rec, zero, zero
+    rows = rep.predict_rows(grad=True) if kd_grad == "all" else rep.predict_rows().index_put((idx,), pred_sub)
+    params = rep.table.assemble(rows)
+    with torch.no_grad():
+        z_o, maps_o = forward_with_maps(rep.original, fmd_names, x)
+    z_r, maps_r = forward_with_maps(rep.original, fmd_names, x, params)
+    fmd = feature_map_distillation(maps_o, maps_r)
+    kl = kl_distillation(z_o, z_r)
+    return rec + alpha * fmd + beta * kl, rec, fmd, kl
+
+
+def _config_fingerprint(cfg: FitConfig) -> str:
+    keys = ("original", "hidden", "kernel_size", "permutation", "iterations", "batch_size",
+            "kernel_batch", "alpha", "beta", "warmup", "kd_grad", "data_free", "seed")
+    return json.dumps({k: getattr(cfg, k) for k in keys}, sort_keys=True, default=str)
+
+
+def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None = None,
+        model_config: dict | None = None) -> FitResult:
+    """Run a NeRN fit; pass ``model``/``data`` to represent a custom module instead of a checkpoint."""
+    t_start = time.time()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    gen = seed_everything(cfg.seed)
+    if model is None:
+        model, model_config = load_original(cfg.original)
+    model_config = dict(model_config or {})
+    model.eval()
+    if data is None:
+        if "dataset" not in model_config:
+            raise FrozenfitError("pass data=DataSplits(...) when fitting a custom model")
+        data = load_data(model_config["dataset"], cfg.data_root)
+    example = data.val[0][0][None]
+    max_k = max(m.kernel_size[0] for m in model.modules() if isinstance(m, nn.Conv2d))
+    ksize = cfg.kernel_size or (7 if max_k > 3 else 3)
+    layers = discover_convs(model, example, max_kernel=ksize, keep_unsupported=cfg.keep_unsupported)
+    alpha_d, warm_d = DISTILL_DEFAULTS.get(model_config.get("model", ""), (1e-4, 0))
+    alpha = alpha_d if cfg.alpha is None else cfg.alpha
+    beta = alpha_d if cfg.beta is None else cfg.beta
+    warmup = warm_d if cfg.warmup is None else cfg.warmup
+
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state_path, perm_path = out / "state.safetensors", out / "permutation.safetensors"
+
+    # Permutations are deterministic but slow on big layers: computed once per run dir, reused
+    # on --resume and by `export`.
+    table = KernelTable(layers, dict(model.named_parameters()), ksize)
+    perms = load_permutations(perm_path, table, cfg.permutation)
+    if perms is None:
+        t_perm = time.time()
+        rep = NeRNRepresentation(model, layers, cfg.hidden, ksize, cfg.permutation, progress=cfg.progress)
+        permutation_s = time.time() - t_perm
+        save_permutations(perm_path, rep, permutation_s)
+    else:
+        permutation_s = perms[1]
+        rep = NeRNRepresentation(model, layers, cfg.hidden, ksize, cfg.permutation, perms=perms[0])
+
+    opt = Ranger(rep.predictor.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay,
+                 k=cfg.lookahead_k, alpha=cfg.lookahead_alpha)
+    fmd_names = default_fmd_modules(model)
+    start_it, best_val, best_it, loader_state = 0, -1.0, 0, None
+    fingerprint = _config_fingerprint(cfg)
+    if cfg.resume and state_path.exists():
+        st = load_checkpoint(state_path, kind=STATE_KIND, format_version=1)
+        if st.extra.get("fingerprint") != fingerprint:
+            raise FrozenfitError(f"{state_path} was written by a run with a different configuration; "
+                                 f"use another --out-dir or drop --resume")
+        rep.predictor.load_state_dict(st.state["predictor"])
+        opt.load_state_dict(st.state["opt"])
+        gen.set_state(st.state["gen"])
+        loader_state = st.state.get("loader")
+        start_it, best_val, best_it = st.state["iteration"], st.state["best_val"], st.state["best_it"]
+    elif cfg.resume:
+        print(f"no state at {state_path}: starting fresh")
+
+    sampler = MagnitudeSampler(rep.table.norms, cfg.kernel_batch, cfg.p_magnitude, gen)
+    loader = InfiniteLoader(data.train, cfg.batch_size, gen)
+    if loader_state is not None:
+        loader.load_state_dict(loader_state)
+    logger = RunLogger(out / "logs")
+    original_val = accuracy(model, data.val)
+    best_path = out / "best.nern"
+
+    def evaluate(it: int) -> float:
+        nonlocal best_val, best_it
+        val = accuracy(model, data.val, params=rep.reconstructed_params())
+        if val >= best_val:
+            best_val, best_it = val, it
+            export_artifact(rep, best_path, model_config)
+        return val
+
+    def checkpoint(it: int) -> None:
+        save_checkpoint(state_path, STATE_KIND, 1, asdict(cfg), {},
+                        state={"predictor": rep.predictor.state_dict(), "opt": opt.state_dict(),
+                               "gen": gen.get_state(), "loader": loader.state_dict(), "iteration": it, "best_val": best_val,
+                               "best_it": best_it}, extra={"fingerprint": fingerprint})
+
+    bar = tqdm(range(start_it, cfg.iterations), initial=start_it, total=cfg.iterations,
+               desc=f"NeRN {cfg.permutation} h={cfg.hidden}", disable=not cfg.progress)
+    for it in bar:
+        opt.set_lr(cosine_lr(it, cfg.iterations, cfg.lr, cfg.min_lr))
+        idx = sampler.sample()
+        x = None
+        if it >= warmup and (alpha > 0 or beta > 0):
+            x = (noise_batch(cfg.batch_size, data.in_channels, data.image_size, gen) if cfg.data_free
+                 else next(loader)[0])
+        loss, rec, fmd, kl = nern_losses(rep, idx, x, alpha, beta, fmd_names, cfg.kd_grad)
+        if not torch.isfinite(loss):
+            raise FrozenfitError(f"NeRN loss became {loss.item()} at iteration {it} (rmse={rec.item()}, "
+                                 f"fmd={fmd.item()}, kl={kl.item()}); lower --lr and --resume from the "
+                                 f"last checkpoint in {out}")
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        done = it + 1
+        if done % 25 == 0 or done == cfg.iterations:
+            logger.log(done, loss=loss.item(), rmse_batch=rec.item(), fmd=fmd.item(), kl=kl.item(),
+                       lr=opt.param_groups[0]["lr"])
+        if done % cfg.eval_every == 0 or done == cfg.iterations:
+            val = evaluate(done)
+            with torch.no_grad():
+                full = reconstruction_rmse(rep.predict_rows(), rep.table.targets, rep.table.masks)
+            logger.log(done, val_acc=val, rmse_all=full.item())
+            bar.set_postfix(val=f"{val:.2f}", rmse=f"{full.item():.2e}")
+        if done % cfg.checkpoint_every == 0 or done == cfg.iterations:
+            checkpoint(done)
+    logger.close()
+    if not best_path.exists():  # resumed a finished run: make sure an artifact exists
+        evaluate(cfg.iterations)
+
+    final_test = accuracy(model, data.test, params=rep.reconstructed_params())
+    export_artifact(rep, out / "final.nern", model_config)
+    best_model, _ = load_artifact(best_path, model=copy.deepcopy(model))
+    best_test = accuracy(best_model, data.test)
+    result = FitResult(
+        original_val_acc=original_val, original_test_acc=accuracy(model, data.test),
+        reconstructed_val_acc=best_val, reconstructed_test_acc=best_test, final_test_acc=final_test,
+        best_iteration=best_it, iterations=cfg.iterations, predictor_params=rep.predictor_params,
+        represented_params=rep.represented_params, artifact_bytes=best_path.stat().st_size,
+        original_bytes=sum(v.numel() * v.element_size() for v in model.state_dict().values()),
+        permutation_s=permutation_s, wall_s=time.time() - t_start, artifact=str(best_path),
+        history=[r for r in read_csv_log(logger.csv_path) if "val_acc" in r])
+    summary = {k: v for k, v in asdict(result).items() if k != "history"}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return result
+
+
+def representation_from_run(run_dir: str | Path) -> tuple[NeRNRepresentation, dict]:
+    """Rebuild the representation of a fit run from its latest training state (for export)."""
+    run_dir = Path(run_dir)
+    st = load_checkpoint(run_dir / "state.safetensors", kind=STATE_KIND, format_version=1)
+    cfg = st.config
+    model, model_config = load_original(cfg["original"])
+    ksize = cfg["kernel_size"] or (7 if max(m.kernel_size[0] for m in model.modules()
+                                            if isinstance(m, nn.Conv2d)) > 3 else 3)
+    example = torch.zeros(1, model_config["in_channels"], model_config["image_size"], model_config["image_size"])
+    layers = discover_convs(model, example, max_kernel=ksize, keep_unsupported=cfg["keep_unsupported"])
+    table = KernelTable(layers, dict(model.named_parameters()), ksize)
+    perms = load_permutations(run_dir / "permutation.safetensors", table, cfg["permutation"])
+    rep = NeRNRepresentation(model, layers, cfg["hidden"], ksize, cfg["permutation"],
+                             perms=perms[0] if perms else None)
+    rep.predictor.load_state_dict(st.state["predictor"])
+    return rep, model_config

@@ -1,0 +1,32 @@
+import json
+from pathlib import Path
+
+from frozenfit.common.logging import RunLogger, read_csv_log
+from frozenfit.common.results import write_result
+
+
+def test_csv_logger_widens_header_and_resumes(tmp_path: Path):
+    log = RunLogger(tmp_path, tensorboard=False)
+    log.log(1, loss=0.5)
+    log.log(2, loss=0.4, val_acc=90.0)
+    log.close()
+    log = RunLogger(tmp_path, tensorboard=False)  # a resumed run appends
+    log.log(3, loss=0.3)
+    rows = read_csv_log(tmp_path / "log.csv")
+    assert rows == [{"step": 1, "loss": 0.5}, {"step": 2, "loss": 0.4, "val_acc": 90.0},
+                    {"step": 3, "loss": 0.3}]
+
+
+def test_tensorboard_events_written(tmp_path: Path):
+    log = RunLogger(tmp_path)
+    log.log(1, loss=1.0)
+    log.close()
+    assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
+
+
+def test_result_has_provenance(tmp_path: Path):
+    path = write_result(tmp_path / "r.json", {"x": 1}, wall_s=1.234)
+    data = json.loads(path.read_text())
+    assert data["x"] == 1 and data["wall_s"] == 1.23
+    for key in ("command", "commit", "machine"):
+        assert isinstance(data[key], str) and data[key]
