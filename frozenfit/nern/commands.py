@@ -63,7 +63,11 @@ def run_export(cfg: ExportConfig) -> int:
 class DemoConfig:
     """NeRN on the embedded default: load (or train) the shipped ResNet-20, fit, report, plot."""
 
-    iterations: int = 1500
+    iterations: int = 6000
+    warmup: int = 5000
+    """Reconstruction-only iterations first (cheap: no CNN forward), then the joint loss."""
+    alpha: float = 1e-2
+    beta: float = 1e-2
     hidden: int = 160
     permutation: Literal["none", "in_filter", "cross_filter"] = "cross_filter"
     out_dir: str = "runs/nern-demo"
@@ -79,7 +83,8 @@ def run_demo(cfg: DemoConfig) -> dict:
         print("training the original ResNet-20 on the embedded digits ...")
         train_original(TrainOriginalConfig(out=original))
     res = fit(FitConfig(original=original, hidden=cfg.hidden, permutation=cfg.permutation,
-                        iterations=cfg.iterations, out_dir=cfg.out_dir))
+                        iterations=cfg.iterations, warmup=cfg.warmup, alpha=cfg.alpha, beta=cfg.beta,
+                        out_dir=cfg.out_dir))
     plot = plot_fit_history(res.history, Path(cfg.out_dir) / "fit_curve.png", res.original_val_acc)
     pct = 100 * res.predictor_params / res.represented_params
     rows = [

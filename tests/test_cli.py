@@ -1,0 +1,31 @@
+from frozenfit.cli import main
+
+
+def test_usage_lists_commands(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    for cmd in ("train-original", "fit", "eval", "export", "demo"):
+        assert f"frozenfit nern {cmd}" in out
+
+
+def test_unknown_command_exits_2(capsys):
+    assert main(["nern", "bogus"]) == 2
+    assert "unknown command 'bogus'" in capsys.readouterr().err
+
+
+def test_missing_file_is_one_clear_line(capsys, tmp_path):
+    assert main(["nern", "eval", "--artifact", str(tmp_path / "nope.nern")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: checkpoint not found") and "Traceback" not in err
+
+
+def test_wrong_checkpoint_kind_is_refused(capsys):
+    from frozenfit.nern.original import SHIPPED_ORIGINAL
+    assert main(["nern", "eval", "--artifact", str(SHIPPED_ORIGINAL)]) == 2
+    assert "expected 'nern-artifact'" in capsys.readouterr().err
+
+
+def test_shipped_original_is_self_describing():
+    from frozenfit.nern.original import load_original
+    model, cfg = load_original()
+    assert cfg["model"] == "resnet20" and cfg["dataset"] == "digits" and cfg["test_acc"] > 98
