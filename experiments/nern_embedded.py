@@ -19,6 +19,7 @@ from pathlib import Path
 
 import tyro
 
+from frozenfit.common.logging import read_csv_log
 from frozenfit.common.results import save_figure, write_result
 from frozenfit.nern.fit import FitConfig, fit
 from frozenfit.nern.original import SHIPPED_ORIGINAL, load_original
@@ -42,6 +43,7 @@ def main(args: Args) -> None:
     done_path = Path(args.run_root) / "finished.json"
     finished = json.loads(done_path.read_text()) if done_path.exists() else {}
     runs, histories = [], {}
+    original_acc = ocfg["test_acc"]  # measured on the test split when the original was trained
     for mode in args.modes:
         run_dir = Path(args.run_root) / mode
         if mode in finished:
@@ -57,12 +59,12 @@ def main(args: Args) -> None:
                    "final_iteration_acc": round(r.final_test_acc, 2), "best_iteration": r.best_iteration,
                    "iterations": r.iterations, "warmup": args.warmup, "alpha": args.alpha,
                    "beta": args.beta, "artifact_bytes": r.artifact_bytes,
-                   "permutation_s": round(r.permutation_s, 2), "wall_s": round(r.wall_s, 1),
-                   "history": r.history, "original_test_acc": r.original_test_acc}
+                   "permutation_s": round(r.permutation_s, 2), "wall_s": round(r.wall_s, 1)}
             finished[mode] = rec
             done_path.write_text(json.dumps(finished))
-        histories[mode] = rec.pop("history")
-        original_acc = rec.pop("original_test_acc")
+        rec = {k: v for k, v in rec.items() if k not in ("history", "original_test_acc")}
+        histories[mode] = [h for h in read_csv_log(run_dir / "logs" / "log.csv") if "val_acc" in h]
+        rec["final_rmse"] = round(histories[mode][-1]["rmse_all"], 5)
         runs.append(rec)
 
     import matplotlib
