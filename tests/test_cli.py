@@ -29,3 +29,17 @@ def test_shipped_original_is_self_describing():
     from frozenfit.nern.original import load_original
     model, cfg = load_original()
     assert cfg["model"] == "resnet20" and cfg["dataset"] == "digits" and cfg["test_acc"] > 98
+
+
+def test_fit_export_eval_end_to_end(capsys, tmp_path):
+    run = tmp_path / "run"
+    assert main(["nern", "fit", "--hidden", "8", "--iterations", "4", "--eval-every", "2",
+                 "--kernel-batch", "128", "--batch-size", "16", "--out-dir", str(run),
+                 "--permutation", "in_filter", "--no-progress"]) == 0
+    assert "reconstructed test" in capsys.readouterr().out
+    out = tmp_path / "m.nern"
+    assert main(["nern", "export", "--run-dir", str(run), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"{out.stat().st_size} bytes" in printed and "permutation tables" in printed
+    assert main(["nern", "eval", "--artifact", str(out)]) == 0
+    assert "reconstructed_acc" in capsys.readouterr().out
