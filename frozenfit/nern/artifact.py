@@ -17,7 +17,7 @@ from frozenfit.errors import FrozenfitError
 from frozenfit.nern.encoding import BASE, NUM_FREQUENCIES, positional_encoding
 from frozenfit.nern.layers import ConvLayer, KernelTable
 from frozenfit.nern.models import build_model
-from frozenfit.nern.permutation import LayerPermutation, permuted_coordinates, positions_from_tables
+from frozenfit.nern.permutation import permutations_from_tables, permuted_coordinates
 from frozenfit.nern.predictor import KernelPredictor
 
 ARTIFACT_KIND = "nern-artifact"
@@ -73,12 +73,7 @@ def load_artifact(path: str | Path, model: nn.Module | None = None) -> tuple[nn.
         predictor.load_state_dict(pstate)
     except RuntimeError as e:
         raise FrozenfitError(f"{path}: predictor weights do not match hidden={cfg['hidden']} ({e})")
-    perms = []
-    for layer in layers:
-        prefix = f"perm.{layer.name}."
-        tables = {k[len(prefix):]: v for k, v in ck.tensors.items() if k.startswith(prefix)}
-        fpos, cpos = positions_from_tables(layer.shape, cfg["permutation"], tables)
-        perms.append(LayerPermutation(fpos, cpos, tables))
+    perms = permutations_from_tables(layers, cfg["permutation"], ck.tensors, prefix="perm.")
     kept = {k[len("kept."):]: v for k, v in ck.tensors.items() if k.startswith("kept.")}
     state = dict(kept)
     # Kernel values are not needed to assemble predictions: an all-zero table has the layout.

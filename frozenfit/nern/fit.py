@@ -147,6 +147,12 @@ def nern_losses(rep: NeRNRepresentation, idx: torch.Tensor, x: torch.Tensor | No
     return rec + alpha * fmd + beta * kl, rec, fmd, kl
 
 
+def predictor_kernel_size(model: nn.Module, requested: int = 0) -> int:
+    """The predictor's k×k output: ``requested``, else 3, or 7 when the network has larger convs."""
+    max_k = max(m.kernel_size[0] for m in model.modules() if isinstance(m, nn.Conv2d))
+    return requested or (7 if max_k > 3 else 3)
+
+
 def _config_fingerprint(cfg: FitConfig) -> str:
     keys = ("original", "hidden", "kernel_size", "permutation", "iterations", "batch_size",
             "kernel_batch", "alpha", "beta", "warmup", "kd_grad", "data_free", "seed")
@@ -169,8 +175,7 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
             raise FrozenfitError("pass data=DataSplits(...) when fitting a custom model")
         data = load_data(model_config["dataset"], cfg.data_root)
     example = data.val[0][0][None]
-    max_k = max(m.kernel_size[0] for m in model.modules() if isinstance(m, nn.Conv2d))
-    ksize = cfg.kernel_size or (7 if max_k > 3 else 3)
+    ksize = predictor_kernel_size(model, cfg.kernel_size)
     layers = discover_convs(model, example, max_kernel=ksize, keep_unsupported=cfg.keep_unsupported)
     alpha_d, warm_d = DISTILL_DEFAULTS.get(model_config.get("model", ""), (1e-4, 0))
     alpha = alpha_d if cfg.alpha is None else cfg.alpha
@@ -187,12 +192,13 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
     perms = load_permutations(perm_path, table, cfg.permutation)
     if perms is None:
         t_perm = time.time()
-        rep = NeRNRepresentation(model, layers, cfg.hidden, ksize, cfg.permutation, progress=cfg.progress)
+        rep = NeRNRepresentation(model, layers, cfg.hidden, ksize, cfg.permutation, progress=cfg.progress,
+                                 table=table)
         permutation_s = time.time() - t_perm
         save_permutations(perm_path, rep, permutation_s)
     else:
         permutation_s = perms[1]
-        rep = NeRNRepresentation(model, layers, cfg.hidden, ksize, cfg.permutation, perms=perms[0])
+        rep = NeRNRepresentation(model, layers, cfg.hidden, ksize, cfg.permutation, perms=perms[0], table=table)
 
     opt = Ranger(rep.predictor.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay,
                  k=cfg.lookahead_k, alpha=cfg.lookahead_alpha)
@@ -220,13 +226,15 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
     original_val = accuracy(model, data.val)
     best_path = out / "best.nern"
 
-    def evaluate(it: int) -> float:
+    def evaluate(it: int) -> tuple[float, float]:
+        """Validation accuracy and full-table RMSE from one prediction of every kernel."""
         nonlocal best_val, best_it
-        val = accuracy(model, data.val, params=rep.reconstructed_params())
+        rows = rep.predict_rows()
+        val = accuracy(model, data.val, params=rep.reconstructed_params(rows))
         if val >= best_val:
             best_val, best_it = val, it
             export_artifact(rep, best_path, model_config)
-        return val
+        return val, reconstruction_rmse(rows, rep.table.targets, rep.table.masks).item()
 
     def checkpoint(it: int) -> None:
         save_checkpoint(state_path, STATE_KIND, 1, asdict(cfg), {},
@@ -256,11 +264,9 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
             logger.log(done, loss=loss.item(), rmse_batch=rec.item(), fmd=fmd.item(), kl=kl.item(),
                        lr=opt.param_groups[0]["lr"])
         if done % cfg.eval_every == 0 or done == cfg.iterations:
-            val = evaluate(done)
-            with torch.no_grad():
-                full = reconstruction_rmse(rep.predict_rows(), rep.table.targets, rep.table.masks)
-            logger.log(done, val_acc=val, rmse_all=full.item())
-            bar.set_postfix(val=f"{val:.2f}", rmse=f"{full.item():.2e}")
+            val, full = evaluate(done)
+            logger.log(done, val_acc=val, rmse_all=full)
+            bar.set_postfix(val=f"{val:.2f}", rmse=f"{full:.2e}")
         if done % cfg.checkpoint_every == 0 or done == cfg.iterations:
             checkpoint(done)
     logger.close()
@@ -290,13 +296,12 @@ def representation_from_run(run_dir: str | Path) -> tuple[NeRNRepresentation, di
     st = load_checkpoint(run_dir / "state.safetensors", kind=STATE_KIND, format_version=1)
     cfg = st.config
     model, model_config = load_original(cfg["original"])
-    ksize = cfg["kernel_size"] or (7 if max(m.kernel_size[0] for m in model.modules()
-                                            if isinstance(m, nn.Conv2d)) > 3 else 3)
+    ksize = predictor_kernel_size(model, cfg["kernel_size"])
     example = torch.zeros(1, model_config["in_channels"], model_config["image_size"], model_config["image_size"])
     layers = discover_convs(model, example, max_kernel=ksize, keep_unsupported=cfg["keep_unsupported"])
     table = KernelTable(layers, dict(model.named_parameters()), ksize)
     perms = load_permutations(run_dir / "permutation.safetensors", table, cfg["permutation"])
     rep = NeRNRepresentation(model, layers, cfg["hidden"], ksize, cfg["permutation"],
-                             perms=perms[0] if perms else None)
+                             perms=perms[0] if perms else None, table=table)
     rep.predictor.load_state_dict(st.state["predictor"])
     return rep, model_config

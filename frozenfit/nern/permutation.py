@@ -132,6 +132,18 @@ def positions_from_tables(shape: tuple[int, ...], mode: Mode,
     return (pos // i).reshape(o, i), (pos % i).reshape(o, i)
 
 
+def permutations_from_tables(layers, mode: Mode, tensors: dict[str, torch.Tensor],
+                             prefix: str = "") -> list[LayerPermutation]:
+    """Per-layer permutations from stored tables named ``{prefix}{layer name}.{table}``."""
+    perms = []
+    for layer in layers:
+        head = f"{prefix}{layer.name}."
+        tables = {k[len(head):]: v for k, v in tensors.items() if k.startswith(head)}
+        fpos, cpos = positions_from_tables(layer.shape, mode, tables)
+        perms.append(LayerPermutation(fpos, cpos, tables))
+    return perms
+
+
 def permuted_coordinates(table: KernelTable, perms: list[LayerPermutation]) -> torch.Tensor:
     """Coordinates [N, 3] in table order: (layer, permuted filter, permuted channel)."""
     parts = []

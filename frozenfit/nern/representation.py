@@ -18,8 +18,8 @@ from torch import nn
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
 from frozenfit.nern.encoding import positional_encoding
 from frozenfit.nern.layers import ConvLayer, KernelTable
-from frozenfit.nern.permutation import (LayerPermutation, Mode, permute_table, permuted_coordinates,
-                                        positions_from_tables)
+from frozenfit.nern.permutation import (LayerPermutation, Mode, permutations_from_tables, permute_table,
+                                        permuted_coordinates)
 from frozenfit.nern.predictor import KernelPredictor
 
 
@@ -27,13 +27,14 @@ class NeRNRepresentation(nn.Module):
     """Holds everything needed to turn the predictor into conv weights for ``model``."""
 
     def __init__(self, model: nn.Module, layers: list[ConvLayer], hidden: int, kernel_size: int,
-                 mode: Mode, perms: list[LayerPermutation] | None = None, progress: bool = False):
+                 mode: Mode, perms: list[LayerPermutation] | None = None, progress: bool = False,
+                 table: KernelTable | None = None):
         super().__init__()
         self.original = model.eval()
         for p in self.original.parameters():
             p.requires_grad_(False)
         self.layers, self.mode, self.kernel_size = layers, mode, kernel_size
-        self.table = KernelTable(layers, dict(model.named_parameters()), kernel_size)
+        self.table = table or KernelTable(layers, dict(model.named_parameters()), kernel_size)
         self.perms = perms if perms is not None else permute_table(self.table, mode, progress)
         self.coords = permuted_coordinates(self.table, self.perms)
         # The encoding of every coordinate never changes: compute it once.
@@ -93,10 +94,4 @@ def load_permutations(path: str | Path, table: KernelTable,
             or ck.config.get("layers") != [[l.name, list(l.shape)] for l in layers]
             or ck.config.get("weights_sha256") != weights_digest(table)):
         return None
-    perms = []
-    for layer in layers:
-        prefix = f"{layer.name}."
-        tables = {k[len(prefix):]: v for k, v in ck.tensors.items() if k.startswith(prefix)}
-        fpos, cpos = positions_from_tables(layer.shape, mode, tables)
-        perms.append(LayerPermutation(fpos, cpos, tables))
-    return perms, float(ck.extra.get("seconds", 0.0))
+    return permutations_from_tables(layers, mode, ck.tensors), float(ck.extra.get("seconds", 0.0))
