@@ -32,7 +32,9 @@ def _nern_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
         "train-original": (TrainOriginalConfig, lambda cfg: print(train_original(cfg)), "train the CNN to represent"),
         "fit": (FitConfig, run_fit, "fit a NeRN predictor to a trained CNN"),
         "eval": (c.EvalConfig, c.run_eval, "accuracy of a NeRN artifact"),
-        "export": (c.ExportConfig, c.run_export, "write a run's compressed artifact"),
+        "export": (c.ExportConfig, c.run_export, "write a run's compressed artifact (fp32/fp16/int8/int4)"),
+        "prune": (c.PruneConfig, c.run_prune, "prune the original, scored by NeRN's reconstruction error"),
+        "ptq": (c.PTQConfig, c.run_ptq, "int8/int4 post-training quantisation of the original (baseline)"),
         "demo": (c.DemoConfig, c.run_demo, "NeRN end to end on the embedded default"),
     }
 

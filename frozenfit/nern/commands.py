@@ -3,21 +3,29 @@ their own modules). Each takes one typed dataclass config."""
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from frozenfit.common.checkpoint import load_checkpoint
+import torch
+from torch import nn
+
+from frozenfit.common.checkpoint import load_checkpoint, read_metadata
 from frozenfit.nern.artifact import export_artifact, load_artifact
 from frozenfit.nern.data import load_data
 from frozenfit.nern.fit import FitConfig, fit, representation_from_run
-from frozenfit.nern.original import SHIPPED_ORIGINAL, TrainOriginalConfig, accuracy, load_original, train_original
+from frozenfit.nern.original import (SHIPPED_ORIGINAL, TrainOriginalConfig, accuracy, load_original, save_original,
+                                     train_original)
+from frozenfit.nern.pruning import Method, Scope, prune_weights
+from frozenfit.nern.ptq import PTQ_KIND, export_ptq, load_ptq
+from frozenfit.nern.quantize import Scheme
 
 
 @dataclass
 class EvalConfig:
-    """Accuracy of a NeRN artifact's reconstructed network (and of the original, if given)."""
+    """Accuracy of a NeRN artifact's reconstructed network, or of a PTQ file (and of the original)."""
 
     artifact: str
     original: str | None = None
@@ -26,7 +34,8 @@ class EvalConfig:
 
 
 def run_eval(cfg: EvalConfig) -> dict:
-    model, acfg = load_artifact(cfg.artifact)
+    kind = read_metadata(cfg.artifact).get("kind")
+    model, acfg = load_ptq(cfg.artifact) if kind == PTQ_KIND else load_artifact(cfg.artifact)
     data = load_data(acfg.get("dataset", "digits"), cfg.data_root)
     ds = data.test if cfg.split == "test" else data.val
     out = {"reconstructed_acc": accuracy(model, ds), "artifact_bytes": Path(cfg.artifact).stat().st_size}
@@ -44,19 +53,85 @@ class ExportConfig:
 
     run_dir: str
     out: str
-    data_root: str | None = None
+    predictor_scheme: Scheme = "fp32"
+    """Storage of the predictor's weight matrices: fp32, fp16, int8 (per tensor / channel), int4."""
+    kept_scheme: Literal["fp32", "fp16"] | None = None
+    """Storage of biases and kept tensors (BN, classifier); default fp32 iff the predictor is fp32."""
 
 
 def run_export(cfg: ExportConfig) -> int:
     rep, model_config = representation_from_run(cfg.run_dir)
-    size = export_artifact(rep, cfg.out, model_config)
+    size = export_artifact(rep, cfg.out, model_config, cfg.predictor_scheme, cfg.kept_scheme)
     ck = load_checkpoint(cfg.out)
-    parts = {"predictor": 0, "perm": 0, "kept": 0}
+    parts: dict[str, int] = {}
     for k, v in ck.tensors.items():
-        parts[k.split(".", 1)[0]] += v.numel() * v.element_size()
-    print(f"wrote {cfg.out}: {size} bytes (predictor {parts['predictor']}, permutation tables "
-          f"{parts['perm']}, kept tensors {parts['kept']}, header {size - sum(parts.values())})")
+        part = k.split(".", 1)[0].split("_", 1)[0]
+        parts[part] = parts.get(part, 0) + v.numel() * v.element_size()
+    print(f"wrote {cfg.out}: {size} bytes (predictor {parts.get('predictor', 0)}, permutation tables "
+          f"{parts.get('perm', 0)}, kept tensors {parts.get('kept', 0)}, "
+          f"header {size - sum(parts.values())})")
     return size
+
+
+@dataclass
+class PruneConfig:
+    """One-shot pruning of the original's conv weights, scored by a NeRN artifact's reconstruction."""
+
+    artifact: str
+    """NeRN artifact of the original (needed for --method nern)."""
+    ratio: float = 0.5
+    method: Method = "nern"
+    scope: Scope = "layer"
+    original: str | None = None
+    """Original checkpoint (default: the shipped ResNet-20)."""
+    data_root: str | None = None
+    out: str | None = None
+    """Write the pruned original here (same format as the original checkpoint)."""
+    seed: int = 0
+
+
+def reconstructed_conv_weights(artifact: str | Path, model: nn.Module | None = None) -> dict[str, torch.Tensor]:
+    """{conv weight name: NeRN-reconstructed weight} of every layer an artifact represents."""
+    rec, acfg = load_artifact(artifact, model)
+    state = rec.state_dict()
+    return {f"{name}.weight": state[f"{name}.weight"] for name, _ in acfg["layers"]}
+
+
+def run_prune(cfg: PruneConfig) -> dict:
+    model, ocfg = load_original(cfg.original)
+    recon = reconstructed_conv_weights(cfg.artifact, copy.deepcopy(model))
+    state = model.state_dict()
+    pruned = prune_weights({k: state[k] for k in recon}, recon, cfg.ratio, cfg.method, cfg.scope,
+                           torch.Generator().manual_seed(cfg.seed))
+    data = load_data(ocfg.get("dataset", "digits"), cfg.data_root)
+    out = {"original_acc": accuracy(model, data.test), "pruned_acc": accuracy(model, data.test, params=pruned)}
+    print(f"{cfg.method} pruning ({cfg.scope}) of {100 * cfg.ratio:.0f}% of {sum(v.numel() for v in recon.values()):,} "
+          f"conv weights: test accuracy {out['original_acc']:.2f}% -> {out['pruned_acc']:.2f}%")
+    if cfg.out:
+        model.load_state_dict({**state, **pruned})
+        save_original(cfg.out, model, {**ocfg, "pruned": {"ratio": cfg.ratio, "method": cfg.method, "scope": cfg.scope}})
+        print(f"wrote {cfg.out}")
+    return out
+
+
+@dataclass
+class PTQConfig:
+    """Post-training weight quantisation of the original (the baseline NeRN is compared with)."""
+
+    out: str
+    scheme: Scheme = "int8_channel"
+    original: str | None = None
+    data_root: str | None = None
+
+
+def run_ptq(cfg: PTQConfig) -> dict:
+    model, ocfg = load_original(cfg.original)
+    size = export_ptq(model, ocfg, cfg.out, cfg.scheme, other_scheme="fp32" if cfg.scheme == "fp32" else "fp16")
+    q, _ = load_ptq(cfg.out)
+    data = load_data(ocfg.get("dataset", "digits"), cfg.data_root)
+    out = {"bytes": size, "original_acc": accuracy(model, data.test), "quantised_acc": accuracy(q, data.test)}
+    print(f"wrote {cfg.out}: {size:,} bytes; test accuracy {out['original_acc']:.2f}% -> {out['quantised_acc']:.2f}%")
+    return out
 
 
 @dataclass

@@ -23,9 +23,11 @@ from tqdm import tqdm
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
 from frozenfit.common.logging import RunLogger, read_csv_log
 from frozenfit.common.seeding import seed_everything
+from frozenfit.common.timing import PhaseTimer, phase
 from frozenfit.errors import FrozenfitError
 from frozenfit.nern.artifact import export_artifact, load_artifact
 from frozenfit.nern.data import DataSplits, InfiniteLoader, load_data, noise_batch
+from frozenfit.nern.distributed import Shard, average_gradients, barrier, init_from_env, split_batch
 from frozenfit.nern.layers import KernelTable, discover_convs
 from frozenfit.nern.losses import feature_map_distillation, kl_distillation, reconstruction_rmse
 from frozenfit.nern.models import DISTILL_DEFAULTS, default_fmd_modules
@@ -64,6 +66,8 @@ class FitConfig:
     """KL distillation weight (None = the paper's per-model value)."""
     warmup: int | None = None
     """Reconstruction-only iterations before distillation starts (None = per-model default)."""
+    schedule: Literal["joint", "decoupled"] = "joint"
+    """After the warm-up: "joint" = reconstruction + α·FMD + β·KL; "decoupled" = α·FMD + β·KL only."""
     kd_grad: Literal["subset", "all"] = "subset"
     """Distillation gradients through the sampled kernels only, or through every kernel (slower)."""
     data_free: bool = False
@@ -125,26 +129,60 @@ def forward_with_maps(model: nn.Module, names: list[str], x: torch.Tensor,
 
 
 def nern_losses(rep: NeRNRepresentation, idx: torch.Tensor, x: torch.Tensor | None, alpha: float,
-                beta: float, fmd_names: list[str], kd_grad: str = "subset"):
+                beta: float, fmd_names: list[str], kd_grad: str = "subset", reconstruct: bool = True,
+                timer: PhaseTimer | None = None, shard: Shard = Shard()):
     """(total, rmse, fmd, kl) for one step; distillation terms only when images ``x`` are given.
 
     Every kernel is predicted; those in ``idx`` carry gradients (all of them if ``kd_grad`` is
     "all"). The predictions are swapped into a functional forward of the frozen original, so
-    FMD and KL gradients reach the predictor.
+    FMD and KL gradients reach the predictor. ``reconstruct=False`` drops the reconstruction term
+    from the total (the distillation phase of the decoupled schedule); it is still reported.
     """
-    pred_sub = rep.predictor(rep.encoded[idx])
-    rec = reconstruction_rmse(pred_sub, rep.table.targets[idx], rep.table.masks[idx])
+    with phase(timer, "predict_subset"):
+        pred_sub = rep.predictor(rep.encoded[idx])
+        rec = reconstruction_rmse(pred_sub, rep.table.targets[idx], rep.table.masks[idx])
     zero = torch.zeros(())
     if x is None:
         return rec, rec, zero, zero
-    rows = rep.predict_rows(grad=True) if kd_grad == "all" else rep.predict_rows().index_put((idx,), pred_sub)
-    params = rep.table.assemble(rows)
-    with torch.no_grad():
+    with phase(timer, "predict_rest"):
+        rows = rep.predict_rows(grad=True) if kd_grad == "all" else rep.predict_rows_with(idx, pred_sub, shard)
+        params = rep.table.assemble(rows)
+    with phase(timer, "original_forward"), torch.no_grad():
         z_o, maps_o = forward_with_maps(rep.original, fmd_names, x)
-    z_r, maps_r = forward_with_maps(rep.original, fmd_names, x, params)
-    fmd = feature_map_distillation(maps_o, maps_r)
-    kl = kl_distillation(z_o, z_r)
-    return rec + alpha * fmd + beta * kl, rec, fmd, kl
+    with phase(timer, "reconstructed_forward"):
+        z_r, maps_r = forward_with_maps(rep.original, fmd_names, x, params)
+        fmd = feature_map_distillation(maps_o, maps_r)
+        kl = kl_distillation(z_o, z_r)
+    total = alpha * fmd + beta * kl
+    return (rec + total if reconstruct else total), rec, fmd, kl
+
+
+def train_step(rep: NeRNRepresentation, opt: torch.optim.Optimizer, idx: torch.Tensor,
+               x: torch.Tensor | None, alpha: float, beta: float, fmd_names: list[str],
+               kd_grad: str = "subset", reconstruct: bool = True, timer: PhaseTimer | None = None,
+               shard: Shard = Shard()):
+    """One optimisation step of the predictor; returns (total, rmse, fmd, kl) before the step.
+
+    ``x`` is this rank's slice of the image batch; with several ranks the returned losses are
+    the means over ranks and the gradient is all-reduced before the step. Raises
+    ``FrozenfitError`` on a non-finite loss before touching the weights."""
+    loss, rec, fmd, kl = nern_losses(rep, idx, x, alpha, beta, fmd_names, kd_grad, reconstruct, timer, shard)
+    if shard.world > 1:  # every rank sees the same (mean) losses, so all of them stop on a NaN
+        means = torch.stack([loss.detach(), rec.detach(), fmd.detach(), kl.detach()])
+        torch.distributed.all_reduce(means)
+        loss_grad, (loss, rec, fmd, kl) = loss, (means / shard.world).unbind()
+    else:
+        loss_grad = loss
+    if not torch.isfinite(loss):
+        raise FrozenfitError(f"NeRN loss became {loss.item()} (rmse={rec.item()}, fmd={fmd.item()}, "
+                             f"kl={kl.item()})")
+    with phase(timer, "backward"):
+        opt.zero_grad()
+        loss_grad.backward()
+    with phase(timer, "optimizer"):
+        average_gradients(list(rep.predictor.parameters()), shard)
+        opt.step()
+    return loss, rec, fmd, kl
 
 
 def predictor_kernel_size(model: nn.Module, requested: int = 0) -> int:
@@ -155,7 +193,7 @@ def predictor_kernel_size(model: nn.Module, requested: int = 0) -> int:
 
 def _config_fingerprint(cfg: FitConfig) -> str:
     keys = ("original", "hidden", "kernel_size", "permutation", "iterations", "batch_size",
-            "kernel_batch", "alpha", "beta", "warmup", "kd_grad", "data_free", "seed")
+            "kernel_batch", "alpha", "beta", "warmup", "schedule", "kd_grad", "data_free", "seed")
     return json.dumps({k: getattr(cfg, k) for k in keys}, sort_keys=True, default=str)
 
 
@@ -163,8 +201,15 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
         model_config: dict | None = None) -> FitResult:
     """Run a NeRN fit; pass ``model``/``data`` to represent a custom module instead of a checkpoint."""
     t_start = time.time()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    shard = init_from_env()  # rank 0 of 1 unless launched by torchrun
+    if cfg.threads or shard.world > 1:
+        torch.set_num_threads(cfg.threads or max(1, torch.get_num_threads() // shard.world))
+    if cfg.batch_size % shard.world:
+        raise FrozenfitError(f"--batch-size {cfg.batch_size} must be divisible by the {shard.world} ranks")
+    show = cfg.progress and shard.is_main
+    if shard.world > 1 and shard.is_main:
+        print(f"data-parallel fit: {shard.world} ranks (gloo), {cfg.batch_size // shard.world} images "
+              f"per rank per step, {torch.get_num_threads()} threads each")
     gen = seed_everything(cfg.seed)
     if model is None:
         model, model_config = load_original(cfg.original)
@@ -183,25 +228,33 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
     warmup = warm_d if cfg.warmup is None else cfg.warmup
 
     out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if shard.is_main:
+        out.mkdir(parents=True, exist_ok=True)
     state_path, perm_path = out / "state.safetensors", out / "permutation.safetensors"
 
     # Permutations are deterministic but slow on big layers: computed once per run dir, reused
     # on --resume and by `export`.
     table = KernelTable(layers, dict(model.named_parameters()), ksize)
+    if not shard.is_main:  # rank 0 computes (or finds) the permutations, the others read them
+        barrier(shard)
     perms = load_permutations(perm_path, table, cfg.permutation)
     if perms is None:
         t_perm = time.time()
-        rep = NeRNRepresentation(model, layers, cfg.hidden, ksize, cfg.permutation, progress=cfg.progress,
+        rep = NeRNRepresentation(model, layers, cfg.hidden, ksize, cfg.permutation, progress=show,
                                  table=table)
         permutation_s = time.time() - t_perm
         save_permutations(perm_path, rep, permutation_s)
     else:
         permutation_s = perms[1]
         rep = NeRNRepresentation(model, layers, cfg.hidden, ksize, cfg.permutation, perms=perms[0], table=table)
+    if shard.is_main:
+        barrier(shard)
 
-    opt = Ranger(rep.predictor.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay,
-                 k=cfg.lookahead_k, alpha=cfg.lookahead_alpha)
+    def make_optimizer() -> Ranger:
+        return Ranger(rep.predictor.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay,
+                      k=cfg.lookahead_k, alpha=cfg.lookahead_alpha)
+
+    opt = make_optimizer()
     fmd_names = default_fmd_modules(model)
     start_it, best_val, best_it, loader_state = 0, -1.0, 0, None
     fingerprint = _config_fingerprint(cfg)
@@ -222,7 +275,7 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
     loader = InfiniteLoader(data.train, cfg.batch_size, gen)
     if loader_state is not None:
         loader.load_state_dict(loader_state)
-    logger = RunLogger(out / "logs")
+    logger = RunLogger(out / "logs") if shard.is_main else None
     original_val = accuracy(model, data.val)
     best_path = out / "best.nern"
 
@@ -233,48 +286,59 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
         val = accuracy(model, data.val, params=rep.reconstructed_params(rows))
         if val >= best_val:
             best_val, best_it = val, it
-            export_artifact(rep, best_path, model_config)
+            if shard.is_main:
+                export_artifact(rep, best_path, model_config)
         return val, reconstruction_rmse(rows, rep.table.targets, rep.table.masks).item()
 
     def checkpoint(it: int) -> None:
+        if not shard.is_main:
+            return
         save_checkpoint(state_path, STATE_KIND, 1, asdict(cfg), {},
                         state={"predictor": rep.predictor.state_dict(), "opt": opt.state_dict(),
                                "gen": gen.get_state(), "loader": loader.state_dict(), "iteration": it, "best_val": best_val,
                                "best_it": best_it}, extra={"fingerprint": fingerprint})
 
     bar = tqdm(range(start_it, cfg.iterations), initial=start_it, total=cfg.iterations,
-               desc=f"NeRN {cfg.permutation} h={cfg.hidden}", disable=not cfg.progress)
+               desc=f"NeRN {cfg.permutation} h={cfg.hidden}", disable=not show)
     for it in bar:
+        if cfg.schedule == "decoupled" and it == warmup > 0:
+            # A new objective gets fresh moments: reconstruction-phase second moments are ~250×
+            # smaller than distillation gradients and would turn the first step into a jump
+            # that diverges without the reconstruction term to pull it back.
+            opt = make_optimizer()
         opt.set_lr(cosine_lr(it, cfg.iterations, cfg.lr, cfg.min_lr))
         idx = sampler.sample()
         x = None
         if it >= warmup and (alpha > 0 or beta > 0):
-            x = (noise_batch(cfg.batch_size, data.in_channels, data.image_size, gen) if cfg.data_free
-                 else next(loader)[0])
-        loss, rec, fmd, kl = nern_losses(rep, idx, x, alpha, beta, fmd_names, cfg.kd_grad)
-        if not torch.isfinite(loss):
-            raise FrozenfitError(f"NeRN loss became {loss.item()} at iteration {it} (rmse={rec.item()}, "
-                                 f"fmd={fmd.item()}, kl={kl.item()}); lower --lr and --resume from the "
-                                 f"last checkpoint in {out}")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+            x = split_batch(noise_batch(cfg.batch_size, data.in_channels, data.image_size, gen)
+                            if cfg.data_free else next(loader)[0], shard)
+        try:
+            loss, rec, fmd, kl = train_step(rep, opt, idx, x, alpha, beta, fmd_names, cfg.kd_grad,
+                                            reconstruct=cfg.schedule == "joint" or x is None, shard=shard)
+        except FrozenfitError as e:
+            raise FrozenfitError(f"iteration {it}: {e}; lower --lr and --resume from the last "
+                                 f"checkpoint in {out}") from None
         done = it + 1
-        if done % 25 == 0 or done == cfg.iterations:
+        if logger and (done % 25 == 0 or done == cfg.iterations):
             logger.log(done, loss=loss.item(), rmse_batch=rec.item(), fmd=fmd.item(), kl=kl.item(),
                        lr=opt.param_groups[0]["lr"])
         if done % cfg.eval_every == 0 or done == cfg.iterations:
             val, full = evaluate(done)
-            logger.log(done, val_acc=val, rmse_all=full)
+            if logger:
+                logger.log(done, val_acc=val, rmse_all=full)
             bar.set_postfix(val=f"{val:.2f}", rmse=f"{full:.2e}")
         if done % cfg.checkpoint_every == 0 or done == cfg.iterations:
             checkpoint(done)
-    logger.close()
+    if logger:
+        logger.close()
+    barrier(shard)
     if not best_path.exists():  # resumed a finished run: make sure an artifact exists
         evaluate(cfg.iterations)
+    barrier(shard)
 
     final_test = accuracy(model, data.test, params=rep.reconstructed_params())
-    export_artifact(rep, out / "final.nern", model_config)
+    if shard.is_main:
+        export_artifact(rep, out / "final.nern", model_config)
     best_model, _ = load_artifact(best_path, model=copy.deepcopy(model))
     best_test = accuracy(best_model, data.test)
     result = FitResult(
@@ -284,9 +348,10 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
         represented_params=rep.represented_params, artifact_bytes=best_path.stat().st_size,
         original_bytes=sum(v.numel() * v.element_size() for v in model.state_dict().values()),
         permutation_s=permutation_s, wall_s=time.time() - t_start, artifact=str(best_path),
-        history=[r for r in read_csv_log(logger.csv_path) if "val_acc" in r])
-    summary = {k: v for k, v in asdict(result).items() if k != "history"}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        history=[r for r in read_csv_log(out / "logs" / "log.csv") if "val_acc" in r])
+    if shard.is_main:
+        summary = {k: v for k, v in asdict(result).items() if k != "history"}
+        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return result
 
 

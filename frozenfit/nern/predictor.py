@@ -32,6 +32,18 @@ class KernelPredictor(nn.Module):
         return self.net(encoded)
 
     @torch.no_grad()
-    def predict_chunked(self, encoded: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
-        """No-grad prediction in chunks, so huge tables do not hold all activations at once."""
-        return torch.cat([self.net(encoded[i:i + chunk]) for i in range(0, encoded.shape[0], chunk)])
+    def predict_chunked(self, encoded: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+        """No-grad prediction in cache-sized chunks, written into one preallocated output.
+
+        Fused bias-add matmuls and in-place ReLUs: no activation is kept or re-allocated twice.
+        """
+        linears = [m for m in self.net if isinstance(m, nn.Linear)]
+        out = encoded.new_empty(encoded.shape[0], linears[-1].out_features)
+        for i in range(0, encoded.shape[0], chunk):
+            h = encoded[i:i + chunk]
+            for j, lin in enumerate(linears):
+                h = torch.addmm(lin.bias, h, lin.weight.t())
+                if j < len(linears) - 1:
+                    h.relu_()
+            out[i:i + chunk] = h
+        return out

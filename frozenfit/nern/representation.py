@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
+from frozenfit.nern.distributed import Shard, gather_rows
 from frozenfit.nern.encoding import positional_encoding
 from frozenfit.nern.layers import ConvLayer, KernelTable
 from frozenfit.nern.permutation import (LayerPermutation, Mode, permutations_from_tables, permute_table,
@@ -52,6 +53,24 @@ class NeRNRepresentation(nn.Module):
     def predict_rows(self, grad: bool = False) -> torch.Tensor:
         """Predicted kernels [N, K*K] in table order (chunked and grad-free unless ``grad``)."""
         return self.predictor(self.encoded) if grad else self.predictor.predict_chunked(self.encoded)
+
+    def predict_rows_with(self, idx: torch.Tensor, pred_sub: torch.Tensor, shard: Shard = Shard()) -> torch.Tensor:
+        """All rows, ``pred_sub`` (with gradients) at ``idx`` and grad-free predictions elsewhere.
+
+        Only the kernels outside ``idx`` are predicted here: the subset is never computed twice.
+        Under data parallelism each rank predicts its share of them and the shares are gathered.
+        """
+        rest = torch.ones(self.table.num_kernels, dtype=torch.bool)
+        rest[idx] = False
+        rest_idx = rest.nonzero().squeeze(1)
+        rows = pred_sub.new_empty(self.table.num_kernels, pred_sub.shape[1])
+        if shard.world > 1:
+            shares = rest_idx.tensor_split(shard.world)
+            local = self.predictor.predict_chunked(self.encoded[shares[shard.rank]])
+            rows[rest_idx] = gather_rows(local, [len(s) for s in shares])
+        else:
+            rows[rest_idx] = self.predictor.predict_chunked(self.encoded[rest_idx])
+        return rows.index_put((idx,), pred_sub)
 
     def reconstructed_params(self, rows: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """{conv weight name: predicted tensor} to pass to a functional forward of the original."""

@@ -142,7 +142,7 @@ def test_nan_loss_is_a_clear_error(tmp_path, tiny_original):
     ck = load_checkpoint(path)
     ck.tensors["layer1.0.bn1.weight"][0] = float("nan")
     save_checkpoint(tmp_path / "nan.safetensors", ck.kind, 1, ck.config, ck.tensors)
-    with pytest.raises(FrozenfitError, match="loss became nan at iteration 0"):
+    with pytest.raises(FrozenfitError, match="iteration 0: NeRN loss became nan"):
         fit(_cfg(tmp_path / "nan.safetensors", tmp_path / "n"))
 
 
@@ -150,3 +150,23 @@ def test_data_free_fit_runs(tmp_path, tiny_original):
     path, _ = tiny_original
     r = fit(_cfg(path, tmp_path / "df", iterations=4, eval_every=4, data_free=True, permutation="none"))
     assert r.iterations == 4
+
+
+def test_decoupled_distillation_phase_leaves_reconstruction_out_of_the_loss():
+    rep, x = _rep()
+    idx = torch.randperm(rep.table.num_kernels)[:256]
+    names = default_fmd_modules(rep.original)
+    joint = nern_losses(rep, idx, x, 0.1, 0.2, names, reconstruct=True)
+    dec = nern_losses(rep, idx, x, 0.1, 0.2, names, reconstruct=False)
+    assert torch.allclose(joint[0], joint[1] + 0.1 * joint[2] + 0.2 * joint[3])
+    assert torch.allclose(dec[0], 0.1 * dec[2] + 0.2 * dec[3])
+    assert torch.allclose(dec[1], joint[1])  # still reported
+
+
+def test_decoupled_fit_runs_and_resets_the_optimizer_at_the_switch(tmp_path, tiny_original):
+    path, _ = tiny_original
+    r = fit(_cfg(path, tmp_path / "dec", iterations=6, warmup=3, eval_every=3, schedule="decoupled",
+                 permutation="none", alpha=1.0, beta=1.0))
+    assert r.iterations == 6
+    st = load_checkpoint(tmp_path / "dec" / "state.safetensors").state["opt"]
+    assert st["steps"] == 3  # Ranger's step count restarted at the switch (iteration 3 of 6)

@@ -1,0 +1,159 @@
+"""Experiment: accuracy vs exact bytes — NeRN (hidden sizes × storage dtypes) vs int8/int4 PTQ.
+
+NeRN fits of the shipped ResNet-20 at several predictor widths (same recipe each), each exported
+in the compressed format with the predictor in fp32, fp16, int8 per-tensor and int8 per-channel;
+the baseline is post-training int8 / int4 weight quantisation of the original. Every point's
+size is the size of the file written, and its accuracy is measured on the network loaded back
+from that file (359-image test split).
+
+    .venv/bin/python experiments/nern_size_accuracy.py [--fits-only]
+
+Writes results/nern/size_accuracy.json and results/nern/size_accuracy.png.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import tyro
+
+from nern_runs import recipe, run_fit, strip
+
+from frozenfit.common.checkpoint import load_checkpoint
+from frozenfit.common.results import save_figure, write_result
+from frozenfit.nern.artifact import export_artifact, load_artifact
+from frozenfit.nern.data import load_digits
+from frozenfit.nern.fit import representation_from_run
+from frozenfit.nern.original import SHIPPED_ORIGINAL, accuracy, load_original
+from frozenfit.nern.ptq import export_ptq, load_ptq
+
+
+@dataclass
+class Args:
+    hiddens: tuple[int, ...] = (32, 64, 96, 128, 160)
+    """Predictor widths fitted with cross-filter permutation."""
+    unpermuted: tuple[int, ...] = (64, 160)
+    """Widths also fitted without permutation (no tables to store)."""
+    iterations: int = 6000
+    warmup: int = 5000
+    fits_only: bool = False
+    out: str = "results/nern/size_accuracy.json"
+    work_dir: str = "runs/nern-studies/size-accuracy"
+
+
+def size_runs(args: Args) -> list[dict]:
+    specs = [(h, "cross_filter") for h in args.hiddens] + [(h, "none") for h in args.unpermuted]
+    n, w = args.iterations, args.warmup
+    return [run_fit(f"h{h}-{'cross' if p == 'cross_filter' else p}-n{n}-w{w}-joint",
+                    recipe(h, permutation=p, iterations=n, warmup=w)) for h, p in specs]
+
+
+NERN_SCHEMES = ("fp32", "fp16", "int8_tensor", "int8_channel", "int4_channel")
+PTQ_SCHEMES = ("fp32", "fp16", "int8_tensor", "int8_channel", "int4_channel")
+
+
+def _parts(path: Path) -> dict[str, int]:
+    """Payload bytes per part of a compressed file (the rest is the safetensors header)."""
+    parts: dict[str, int] = {}
+    for k, v in load_checkpoint(path).tensors.items():
+        part = k.split(".", 1)[0].split("_", 1)[0]
+        parts[part] = parts.get(part, 0) + v.numel() * v.element_size()
+    return parts
+
+
+def nern_points(runs: list[dict], work: Path, data) -> list[dict]:
+    points = []
+    for rec in runs:
+        rep, model_config = representation_from_run(Path(rec["artifact"]).parent)
+        for scheme in NERN_SCHEMES:
+            path = work / f"{rec['name']}-{scheme}.nern"
+            size = export_artifact(rep, path, model_config, predictor_scheme=scheme)
+            model, _ = load_artifact(path)
+            parts = _parts(path)
+            h, perm = rec["settings"]["hidden"], rec["settings"]["permutation"]
+            points.append({"method": f"nern h={h} {perm} {scheme}", "family": "nern", "hidden": h,
+                           "permutation": perm, "scheme": scheme, "bytes": size,
+                           "accuracy": round(accuracy(model, data.test), 2),
+                           "predictor_bytes": parts.get("predictor", 0), "permutation_bytes": parts.get("perm", 0),
+                           "kept_bytes": parts.get("kept", 0)})
+    return points
+
+
+def ptq_points(work: Path, data) -> list[dict]:
+    model, model_config = load_original(SHIPPED_ORIGINAL)
+    points = []
+    for scheme in PTQ_SCHEMES:
+        path = work / f"ptq-{scheme}.ptq"
+        size = export_ptq(model, model_config, path, scheme, other_scheme="fp32" if scheme == "fp32" else "fp16")
+        q, _ = load_ptq(path)
+        points.append({"method": f"ptq {scheme}", "family": "ptq", "scheme": scheme, "bytes": size,
+                       "accuracy": round(accuracy(q, data.test), 2)})
+    return points
+
+
+def dominated(p: dict, others: list[dict]) -> bool:
+    """Some other point is at least as small and at least as accurate, and strictly better in one."""
+    return any(o["bytes"] <= p["bytes"] and o["accuracy"] >= p["accuracy"]
+               and (o["bytes"] < p["bytes"] or o["accuracy"] > p["accuracy"]) for o in others)
+
+
+def plot(points: list[dict], original_acc: float, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(9, 5))
+    markers = {"fp32": "o", "fp16": "s", "int8_tensor": "^", "int8_channel": "v", "int4_channel": "D"}
+    for perm, color in (("cross_filter", "tab:blue"), ("none", "tab:orange")):
+        for scheme, mk in markers.items():
+            pts = [p for p in points if p["family"] == "nern" and p["permutation"] == perm and p["scheme"] == scheme]
+            if pts:
+                ax.scatter([p["bytes"] / 1024 for p in pts], [p["accuracy"] for p in pts], marker=mk,
+                           color=color, alpha=0.8, label=f"NeRN {perm} {scheme}")
+    ptq = [p for p in points if p["family"] == "ptq"]
+    ax.plot([p["bytes"] / 1024 for p in ptq], [p["accuracy"] for p in ptq], "k*-", ms=11, label="PTQ of the original")
+    for p in ptq:
+        ax.annotate(p["scheme"], (p["bytes"] / 1024, p["accuracy"]), textcoords="offset points", xytext=(4, -12), fontsize=8)
+    for p in points:
+        if p["family"] == "nern" and p["scheme"] == "int8_channel":
+            ax.annotate(f"h={p['hidden']}", (p["bytes"] / 1024, p["accuracy"]), textcoords="offset points",
+                        xytext=(4, 4), fontsize=8)
+    ax.axhline(original_acc, color="grey", ls="--", lw=1, label="original fp32")
+    ax.set(xscale="log", xlabel="file size (KiB, exact, log scale)", ylabel="test accuracy (%)",
+           title="ResNet-20 / digits: NeRN artifacts vs post-training quantisation",
+           ylim=(max(0, min(p["accuracy"] for p in points) - 2), 100.5))
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    save_figure(fig, path)
+
+
+def main(args: Args) -> None:
+    t0 = time.time()
+    runs = size_runs(args)
+    if args.fits_only:
+        return
+    work = Path(args.work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    data = load_digits()
+    _, ocfg = load_original(SHIPPED_ORIGINAL)
+    points = nern_points(runs, work, data) + ptq_points(work, data)
+    ptq = [p for p in points if p["family"] == "ptq"]
+    for p in points:
+        if p["family"] == "nern":
+            p["dominated_by_ptq"] = dominated(p, ptq)
+    plot(points, ocfg["test_acc"], Path(args.out).with_suffix(".png"))
+    winners = [p["method"] for p in points if p["family"] == "nern" and not p["dominated_by_ptq"]]
+    write_result(args.out, {
+        "model": "resnet20", "dataset": "digits (embedded)", "original_acc": round(ocfg["test_acc"], 2),
+        "original_bytes": SHIPPED_ORIGINAL.stat().st_size, "test_images": len(data.test),
+        "recipe": {"iterations": args.iterations, "warmup": args.warmup, "alpha": 1e-2, "beta": 1e-2,
+                   "weights": "final iteration (no model selection)"},
+        "points": points, "nern_not_dominated_by_ptq": winners,
+        "fits": [strip(r) for r in runs],
+    }, wall_s=time.time() - t0 + sum(r["wall_s"] for r in runs))
+    for p in points:
+        print(f"{p['method']:>36}  {p['bytes']:>9,} B  {p['accuracy']:6.2f}%")
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))
