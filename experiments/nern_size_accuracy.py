@@ -32,9 +32,9 @@ from frozenfit.nern.ptq import export_ptq, load_ptq
 
 @dataclass
 class Args:
-    hiddens: tuple[int, ...] = (32, 64, 96, 128, 160)
+    hiddens: tuple[int, ...] = (48, 96, 160)
     """Predictor widths fitted with cross-filter permutation."""
-    unpermuted: tuple[int, ...] = (64, 160)
+    unpermuted: tuple[int, ...] = (96,)
     """Widths also fitted without permutation (no tables to store)."""
     iterations: int = 6000
     warmup: int = 5000
