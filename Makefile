@@ -26,6 +26,11 @@ test: $(STAMP)
 results-nern: $(STAMP)
 	$(BIN)/python benchmarks/nern_permutation_speed.py
 	$(BIN)/python experiments/nern_embedded.py
+	$(BIN)/python experiments/nern_schedule.py
+	$(BIN)/python experiments/nern_data_free.py
+	$(BIN)/python experiments/nern_size_accuracy.py
+	$(BIN)/python experiments/nern_pruning.py
+	$(BIN)/python benchmarks/nern_throughput.py
 
 clean:
 	rm -rf $(VENV) runs
