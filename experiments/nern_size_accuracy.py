@@ -21,9 +21,8 @@ import tyro
 
 from nern_runs import recipe, run_fit, strip
 
-from frozenfit.common.checkpoint import load_checkpoint
 from frozenfit.common.results import save_figure, write_result
-from frozenfit.nern.artifact import export_artifact, load_artifact
+from frozenfit.nern.artifact import artifact_parts, export_artifact, load_artifact
 from frozenfit.nern.data import load_digits
 from frozenfit.nern.fit import representation_from_run
 from frozenfit.nern.original import SHIPPED_ORIGINAL, accuracy, load_original
@@ -54,15 +53,6 @@ NERN_SCHEMES = ("fp32", "fp16", "int8_tensor", "int8_channel", "int4_channel")
 PTQ_SCHEMES = ("fp32", "fp16", "int8_tensor", "int8_channel", "int4_channel")
 
 
-def _parts(path: Path) -> dict[str, int]:
-    """Payload bytes per part of a compressed file (the rest is the safetensors header)."""
-    parts: dict[str, int] = {}
-    for k, v in load_checkpoint(path).tensors.items():
-        part = k.split(".", 1)[0].split("_", 1)[0]
-        parts[part] = parts.get(part, 0) + v.numel() * v.element_size()
-    return parts
-
-
 def nern_points(runs: list[dict], work: Path, data) -> list[dict]:
     points = []
     for rec in runs:
@@ -71,13 +61,13 @@ def nern_points(runs: list[dict], work: Path, data) -> list[dict]:
             path = work / f"{rec['name']}-{scheme}.nern"
             size = export_artifact(rep, path, model_config, predictor_scheme=scheme)
             model, _ = load_artifact(path)
-            parts = _parts(path)
+            parts = artifact_parts(path)
             h, perm = rec["settings"]["hidden"], rec["settings"]["permutation"]
             points.append({"method": f"nern h={h} {perm} {scheme}", "family": "nern", "hidden": h,
                            "permutation": perm, "scheme": scheme, "bytes": size,
                            "accuracy": round(accuracy(model, data.test), 2),
-                           "predictor_bytes": parts.get("predictor", 0), "permutation_bytes": parts.get("perm", 0),
-                           "kept_bytes": parts.get("kept", 0)})
+                           "predictor_bytes": parts["predictor"], "permutation_bytes": parts["perm"],
+                           "kept_bytes": parts["kept"]})
     return points
 
 

@@ -20,7 +20,7 @@ from frozenfit.nern.layers import ConvLayer, KernelTable
 from frozenfit.nern.models import build_model
 from frozenfit.nern.permutation import permutations_from_tables, permuted_coordinates
 from frozenfit.nern.predictor import KernelPredictor
-from frozenfit.nern.quantize import (SCHEMES, Scheme, bits_for, decode_group, decode_state, encode_group, encode_state,
+from frozenfit.nern.quantize import (SCHEMES, Scheme, bits_for, blobs_under, decode_group, decode_state, encode_group, encode_state,
                                      pack_bits, unpack_bits)
 
 ARTIFACT_KIND = "nern-artifact"
@@ -74,7 +74,7 @@ def export_artifact(rep, path: str | Path, model_config: dict, predictor_scheme:
     kept_scheme = kept_scheme or ("fp32" if predictor_scheme == "fp32" else "fp16")
     if kept_scheme not in ("fp32", "fp16"):
         raise FrozenfitError("kept tensors are stored in fp32 or fp16")
-    linears = [m for m in rep.predictor.net if isinstance(m, nn.Linear)]
+    linears = rep.predictor.linears
     state = rep.original.state_dict()
     tensors, digest = encode_state(state, _kept_names(state, rep.layers), kept_scheme, "kept")
     groups = {"predictor_w": encode_group([m.weight.detach() for m in linears], predictor_scheme),
@@ -115,10 +115,11 @@ def load_artifact(path: str | Path, model: nn.Module | None = None) -> tuple[nn.
             raise FrozenfitError(f"{path}: layer '{layer.name}' has shape {layer.shape} in the artifact, "
                                  f"{tuple(expected[layer.param_name].shape)} in the model")
     predictor = KernelPredictor(cfg["hidden"], cfg["kernel_size"])
-    linears = [m for m in predictor.net if isinstance(m, nn.Linear)]
-    group = lambda g: {k[len(g) + 1:]: v for k, v in ck.tensors.items() if k.startswith(g + ".")}
-    weights = decode_group(group("predictor_w"), [tuple(m.weight.shape) for m in linears], store["predictor"])
-    biases = decode_group(group("predictor_b"), [tuple(m.bias.shape) for m in linears], store["kept"])
+    linears = predictor.linears
+    weights = decode_group(blobs_under(ck.tensors, "predictor_w"), [tuple(m.weight.shape) for m in linears],
+                           store["predictor"])
+    biases = decode_group(blobs_under(ck.tensors, "predictor_b"), [tuple(m.bias.shape) for m in linears],
+                          store["kept"])
     with torch.no_grad():
         for m, w, b in zip(linears, weights, biases):
             m.weight.copy_(w)
@@ -136,3 +137,12 @@ def load_artifact(path: str | Path, model: nn.Module | None = None) -> tuple[nn.
         raise FrozenfitError(f"{path}: artifact lacks tensors the model needs: {missing[:3]}")
     model.load_state_dict(state)
     return model.eval(), cfg
+
+
+def artifact_parts(path: str | Path) -> dict[str, int]:
+    """Payload bytes of an artifact by part: predictor, perm, kept (the rest is the header)."""
+    parts = {"predictor": 0, "perm": 0, "kept": 0}
+    for k, v in load_checkpoint(path).tensors.items():
+        part = k.split(".", 1)[0].split("_", 1)[0]
+        parts[part] = parts.get(part, 0) + v.numel() * v.element_size()
+    return parts

@@ -12,8 +12,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from frozenfit.common.checkpoint import load_checkpoint, read_metadata
-from frozenfit.nern.artifact import export_artifact, load_artifact
+from frozenfit.common.checkpoint import read_metadata
+from frozenfit.nern.artifact import artifact_parts, export_artifact, load_artifact
 from frozenfit.nern.data import load_data
 from frozenfit.nern.fit import FitConfig, fit, representation_from_run
 from frozenfit.nern.original import (SHIPPED_ORIGINAL, TrainOriginalConfig, accuracy, load_original, save_original,
@@ -62,14 +62,9 @@ class ExportConfig:
 def run_export(cfg: ExportConfig) -> int:
     rep, model_config = representation_from_run(cfg.run_dir)
     size = export_artifact(rep, cfg.out, model_config, cfg.predictor_scheme, cfg.kept_scheme)
-    ck = load_checkpoint(cfg.out)
-    parts: dict[str, int] = {}
-    for k, v in ck.tensors.items():
-        part = k.split(".", 1)[0].split("_", 1)[0]
-        parts[part] = parts.get(part, 0) + v.numel() * v.element_size()
-    print(f"wrote {cfg.out}: {size} bytes (predictor {parts.get('predictor', 0)}, permutation tables "
-          f"{parts.get('perm', 0)}, kept tensors {parts.get('kept', 0)}, "
-          f"header {size - sum(parts.values())})")
+    parts = artifact_parts(cfg.out)
+    print(f"wrote {cfg.out}: {size} bytes (predictor {parts['predictor']}, permutation tables "
+          f"{parts['perm']}, kept tensors {parts['kept']}, header {size - sum(parts.values())})")
     return size
 
 

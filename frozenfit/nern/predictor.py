@@ -27,6 +27,11 @@ class KernelPredictor(nn.Module):
         layers.append(nn.Linear(hidden, kernel_size * kernel_size))
         self.net = nn.Sequential(*layers)
 
+    @property
+    def linears(self) -> list[nn.Linear]:
+        """The five affine layers, in order (for fused inference and compressed storage)."""
+        return [m for m in self.net if isinstance(m, nn.Linear)]
+
     def forward(self, encoded: torch.Tensor) -> torch.Tensor:
         """[N, in_dim] encoded coordinates → [N, k·k] flattened kernels."""
         return self.net(encoded)
@@ -37,7 +42,7 @@ class KernelPredictor(nn.Module):
 
         Fused bias-add matmuls and in-place ReLUs: no activation is kept or re-allocated twice.
         """
-        linears = [m for m in self.net if isinstance(m, nn.Linear)]
+        linears = self.linears
         out = encoded.new_empty(encoded.shape[0], linears[-1].out_features)
         for i in range(0, encoded.shape[0], chunk):
             h = encoded[i:i + chunk]

@@ -32,6 +32,13 @@ def prune_scores(original: torch.Tensor, reconstructed: torch.Tensor | None, met
     raise FrozenfitError(f"unknown pruning method '{method}'; choose nern, magnitude or random")
 
 
+def _top_k_mask(scores: torch.Tensor, ratio: float) -> torch.Tensor:
+    """True at exactly round(ratio·n) highest scores (ties broken by position, never more)."""
+    drop = torch.zeros(scores.numel(), dtype=torch.bool)
+    drop[scores.topk(int(round(ratio * scores.numel()))).indices] = True
+    return drop
+
+
 def prune_weights(original: dict[str, torch.Tensor], reconstructed: dict[str, torch.Tensor] | None,
                   ratio: float, method: Method, scope: Scope = "layer",
                   generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
@@ -44,19 +51,10 @@ def prune_weights(original: dict[str, torch.Tensor], reconstructed: dict[str, to
                               method, generator) for n in names}
     if scope == "global":
         flat = torch.cat([scores[n].reshape(-1) for n in names])
-        k = int(round(ratio * flat.numel()))
-        # Prune exactly k weights (ties broken by position), never a threshold's worth more.
-        drop = torch.zeros(flat.numel(), dtype=torch.bool)
-        drop[flat.topk(k).indices] = True
-        masks = dict(zip(names, (d.reshape(original[n].shape) for n, d in
-                                 zip(names, drop.split([original[n].numel() for n in names])))))
+        drops = _top_k_mask(flat, ratio).split([original[n].numel() for n in names])
+        masks = {n: d.reshape(original[n].shape) for n, d in zip(names, drops)}
     elif scope == "layer":
-        masks = {}
-        for n in names:
-            s = scores[n].reshape(-1)
-            d = torch.zeros(s.numel(), dtype=torch.bool)
-            d[s.topk(int(round(ratio * s.numel()))).indices] = True
-            masks[n] = d.reshape(original[n].shape)
+        masks = {n: _top_k_mask(scores[n].reshape(-1), ratio).reshape(original[n].shape) for n in names}
     else:
         raise FrozenfitError(f"unknown pruning scope '{scope}'; choose layer or global")
     return {n: original[n].masked_fill(masks[n], 0.0) for n in names}

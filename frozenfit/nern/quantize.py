@@ -92,12 +92,10 @@ def decode_group(blobs: dict[str, torch.Tensor], shapes: list[tuple[int, ...]], 
     sizes = [math.prod(s) for s in shapes]
     if "values" not in blobs or (scheme not in ("fp32", "fp16") and "scales" not in blobs):
         raise FrozenfitError(f"compressed group is missing its values or scales ({scheme})")
-    if scheme in ("fp32", "fp16"):
-        flat = blobs["values"].to(torch.float32)
-    elif scheme.startswith("int8"):
-        flat = blobs["values"].to(torch.float32)
-    else:
+    if scheme == "int4_channel":
         flat = (unpack_bits(blobs["values"], 4, sum(sizes)) - 8).to(torch.float32)
+    else:  # fp32, fp16 and int8 codes are stored as they are
+        flat = blobs["values"].to(torch.float32)
     if flat.numel() != sum(sizes):
         raise FrozenfitError(f"compressed group holds {flat.numel()} values, the model needs {sum(sizes)}")
     out, pos, spos = [], 0, 0
@@ -111,6 +109,11 @@ def decode_group(blobs: dict[str, torch.Tensor], shapes: list[tuple[int, ...]], 
             t = (t.reshape(rows, -1) * s[:, None]).reshape(-1)
         out.append(t.reshape(shape))
     return out
+
+
+def blobs_under(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The blobs a file stores under ``prefix.`` (one group), keyed without the prefix."""
+    return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
 
 def layout_digest(state: dict[str, torch.Tensor], names: list[str]) -> str:
@@ -139,8 +142,7 @@ def decode_state(tensors: dict[str, torch.Tensor], like: dict[str, torch.Tensor]
     if layout_digest(like, floats + ints) != digest:
         raise FrozenfitError(f"{where}: the model's tensors do not match the stored layout: was the "
                              f"file written for this architecture?")
-    group = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
-    out = dict(zip(floats, decode_group(group, [tuple(like[n].shape) for n in floats], scheme)))
+    out = dict(zip(floats, decode_group(blobs_under(tensors, prefix), [tuple(like[n].shape) for n in floats], scheme)))
     flat = tensors.get(f"{prefix}_int", torch.zeros(0, dtype=torch.int64))
     sizes = [like[n].numel() for n in ints]
     if sum(sizes) != flat.numel():
