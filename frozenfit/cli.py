@@ -39,7 +39,15 @@ def _nern_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
     }
 
 
-SYSTEMS: dict[str, Callable[[], dict]] = {"nern": _nern_commands}
+def _teacher_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
+    from frozenfit.teacher.train import TeacherConfig, train_teacher
+
+    return {
+        "train": (TeacherConfig, train_teacher, "train the goal-conditioned teacher with PPO"),
+    }
+
+
+SYSTEMS: dict[str, Callable[[], dict]] = {"nern": _nern_commands, "teacher": _teacher_commands}
 
 
 def _usage() -> str:

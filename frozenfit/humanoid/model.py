@@ -1,0 +1,192 @@
+"""Our MuJoCo humanoid: 23 PD position-actuated joints around a standing pose.
+
+The MJCF is written here (no external asset). Bodies pelvis, torso, head, left/right hand and
+left/right foot are named as the specs require; physics runs at 200 Hz (implicitfast, armature
+>= 0.05) and the policy acts at 33.3 Hz (6 physics steps per control step). Gravity, ground
+friction and body masses are settable per run through `PhysicsConfig` for out-of-distribution
+sweeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+PHYSICS_DT = 0.005
+DECIMATION = 6
+CONTROL_DT = PHYSICS_DT * DECIMATION
+
+# Bodies whose world frames are observed (order fixed: it defines the observation layout).
+BODIES = (
+    "pelvis", "torso", "head",
+    "right_upper_arm", "right_lower_arm", "right_hand",
+    "left_upper_arm", "left_lower_arm", "left_hand",
+    "right_thigh", "right_shin", "right_foot",
+    "left_thigh", "left_shin", "left_foot",
+)
+KEY_BODIES = ("pelvis", "torso", "head", "right_hand", "left_hand", "right_foot", "left_foot")
+
+# (joint, axis, range in degrees, kp, nominal angle in degrees, action scale in degrees)
+_JOINTS = {
+    "abdomen": [("abdomen_x", "1 0 0", (-35, 35), 300, 0, 30),
+                ("abdomen_y", "0 1 0", (-45, 60), 300, 0, 40),
+                ("abdomen_z", "0 0 1", (-45, 45), 200, 0, 40)],
+    "shoulder": [("shoulder_x", "1 0 0", (-160, 45), 100, 0, 90),
+                 ("shoulder_y", "0 1 0", (-170, 60), 100, 0, 90),
+                 ("shoulder_z", "0 0 1", (-90, 90), 80, 0, 60)],
+    "elbow": [("elbow", "0 1 0", (-150, 0), 80, -20, 70)],
+    "hip": [("hip_x", "1 0 0", (-60, 30), 300, 0, 35),
+            ("hip_y", "0 1 0", (-120, 40), 400, 0, 80),
+            ("hip_z", "0 0 1", (-45, 45), 200, 0, 35)],
+    "knee": [("knee", "0 1 0", (0, 150), 400, 0, 75)],
+    "ankle": [("ankle_y", "0 1 0", (-50, 50), 200, 0, 40),
+              ("ankle_x", "1 0 0", (-30, 30), 100, 0, 25)],
+}
+
+
+def _joint_xml(group: str, side: str = "") -> str:
+    """Hinge joints of one group; x-axis ranges of left limbs are mirrored."""
+    out = []
+    for name, axis, (lo, hi), _, _, _ in _JOINTS[group]:
+        if side == "left" and (name.endswith("_x") or name.endswith("_z")):
+            lo, hi = -hi, -lo  # mirror abduction/rotation limits
+        full = f"{side}_{name}" if side else name
+        out.append(f'<joint name="{full}" axis="{axis}" range="{lo} {hi}"/>')
+    return "".join(out)
+
+
+def joint_table() -> list[tuple[str, float, float, float, float, float]]:
+    """(name, lo_rad, hi_rad, kp, nominal_rad, action_scale_rad) for every actuated joint, in qpos order."""
+    order = [("abdomen", "")] + [(g, s) for s in ("right", "left") for g in ("shoulder", "elbow")] + \
+            [(g, s) for s in ("right", "left") for g in ("hip", "knee", "ankle")]
+    rows = []
+    for group, side in order:
+        for name, _, (lo, hi), kp, nom, scale in _JOINTS[group]:
+            if side == "left" and (name.endswith("_x") or name.endswith("_z")):
+                lo, hi, nom = -hi, -lo, -nom
+            rows.append((f"{side}_{name}" if side else name, np.deg2rad(lo), np.deg2rad(hi), kp,
+                         np.deg2rad(nom), np.deg2rad(scale)))
+    return rows
+
+
+def _arm(side: str, y: float) -> str:
+    return f"""
+      <body name="{side}_upper_arm" pos="0 {y} 0.30">
+        {_joint_xml("shoulder", side)}
+        <geom name="{side}_upper_arm" fromto="0 0 0 0 0 -0.26" size="0.045"/>
+        <body name="{side}_lower_arm" pos="0 0 -0.28">
+          {_joint_xml("elbow", side)}
+          <geom name="{side}_lower_arm" fromto="0 0 0 0 0 -0.22" size="0.038"/>
+          <body name="{side}_hand" pos="0 0 -0.26">
+            <geom name="{side}_hand" type="sphere" size="0.045"/>
+            <site name="{side}_hand" size="0.01"/>
+          </body>
+        </body>
+      </body>"""
+
+
+def _leg(side: str, y: float) -> str:
+    return f"""
+    <body name="{side}_thigh" pos="0 {y} -0.04">
+      {_joint_xml("hip", side)}
+      <geom name="{side}_thigh" class="leg" fromto="0 0 0 0 0 -0.38" size="0.06"/>
+      <body name="{side}_shin" pos="0 0 -0.42">
+        {_joint_xml("knee", side)}
+        <geom name="{side}_shin" class="leg" fromto="0 0 0 0 0 -0.36" size="0.05"/>
+        <body name="{side}_foot" pos="0 0 -0.41">
+          {_joint_xml("ankle", side)}
+          <geom name="{side}_foot" class="leg" type="box" pos="0.045 0 -0.035" size="0.095 0.045 0.025"/>
+          <site name="{side}_foot" pos="0.045 0 -0.035" size="0.1 0.05 0.03" type="box"/>
+        </body>
+      </body>
+    </body>"""
+
+
+PELVIS_HEIGHT = 0.93  # standing height of the pelvis frame with feet flat on the ground
+
+
+def humanoid_xml() -> str:
+    """The MJCF text of the humanoid and its floor."""
+    actuators = "".join(
+        f'<position name="{n}" joint="{n}" kp="{kp}" kv="{kp / 10:g}" ctrlrange="{lo:.5f} {hi:.5f}"/>'
+        for n, lo, hi, kp, _, _ in joint_table())
+    sensors = "".join(
+        f'<framepos objtype="xbody" objname="{b}"/><framequat objtype="xbody" objname="{b}"/>'
+        f'<framelinvel objtype="xbody" objname="{b}"/><frameangvel objtype="xbody" objname="{b}"/>'
+        for b in BODIES)
+    sensors += '<touch site="right_foot"/><touch site="left_foot"/>'
+    return f"""<mujoco model="frozenfit_humanoid">
+  <compiler angle="degree"/>
+  <option timestep="{PHYSICS_DT}" integrator="implicitfast" iterations="6" ls_iterations="8"/>
+  <default>
+    <joint type="hinge" armature="0.05" damping="0.5" limited="true"/>
+    <geom type="capsule" contype="1" conaffinity="0" condim="3" friction="1 0.05 0.01" density="1000" rgba="0.8 0.6 0.4 1"/>
+    <site rgba="0 0 0 0"/>
+    <default class="leg"><geom contype="3" conaffinity="2"/></default>
+  </default>
+  <visual><global offwidth="640" offheight="480"/></visual>
+  <asset>
+    <texture name="grid" type="2d" builtin="checker" rgb1=".2 .3 .4" rgb2=".1 .2 .3" width="256" height="256"/>
+    <material name="grid" texture="grid" texrepeat="1 1" texuniform="true" reflectance=".1"/>
+  </asset>
+  <worldbody>
+    <light pos="0 0 6" dir="0 0 -1" directional="true"/>
+    <geom name="floor" type="plane" size="0 0 0.05" material="grid" contype="1" conaffinity="1" friction="1 0.05 0.01"/>
+    <body name="pelvis" pos="0 0 {PELVIS_HEIGHT}">
+      <camera name="track" mode="trackcom" pos="0 -3.5 0.3" xyaxes="1 0 0 0 0.2 1"/>
+      <freejoint name="root"/>
+      <geom name="pelvis" fromto="0 -0.07 0 0 0.07 0" size="0.09"/>
+      <body name="torso" pos="0 0 0.1">
+        {_joint_xml("abdomen")}
+        <geom name="waist" fromto="0 -0.06 0.06 0 0.06 0.06" size="0.08"/>
+        <geom name="chest" fromto="0 -0.08 0.26 0 0.08 0.26" size="0.1"/>
+        <body name="head" pos="0 0 0.44">
+          <geom name="head" type="sphere" size="0.095" rgba="0.9 0.7 0.5 1"/>
+          <site name="head" size="0.01"/>
+        </body>
+        {_arm("right", -0.19)}
+        {_arm("left", 0.19)}
+      </body>
+      {_leg("right", -0.09)}
+      {_leg("left", 0.09)}
+    </body>
+  </worldbody>
+  <actuator>{actuators}</actuator>
+  <sensor>{sensors}</sensor>
+</mujoco>"""
+
+
+@dataclass
+class PhysicsConfig:
+    """Per-run physical parameters (scales relative to the nominal model)."""
+
+    gravity_scale: float = 1.0
+    friction_scale: float = 1.0
+    mass_scale: float = 1.0
+
+
+def build_model(physics: PhysicsConfig | None = None) -> mujoco.MjModel:
+    """Compile the humanoid and apply the run's gravity, friction and mass scales."""
+    physics = physics or PhysicsConfig()
+    model = mujoco.MjModel.from_xml_string(humanoid_xml())
+    model.opt.gravity[:] = model.opt.gravity * physics.gravity_scale
+    model.geom_friction[:, 0] *= physics.friction_scale
+    model.body_mass[1:] *= physics.mass_scale
+    model.body_inertia[1:] *= physics.mass_scale
+    return model
+
+
+def model_hash() -> str:
+    """Short digest of the nominal MJCF: checkpoints record it to refuse another humanoid."""
+    return hashlib.sha256(humanoid_xml().encode()).hexdigest()[:16]
+
+
+def nominal_qpos(model: mujoco.MjModel) -> np.ndarray:
+    """Standing pose: root at the standing height, joints at their nominal angles."""
+    qpos = model.qpos0.copy()
+    qpos[2] = PELVIS_HEIGHT
+    qpos[7:] = [row[4] for row in joint_table()]
+    return qpos

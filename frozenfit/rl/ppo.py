@@ -1,0 +1,340 @@
+"""PPO for batched torch environments, end to end in one file (in the spirit of CleanRL).
+
+Rollout -> GAE -> clipped policy + clipped value loss (+ bounds loss) over minibatch epochs.
+Observation normalisation, value normalisation, advantage normalisation, grad-norm clipping,
+fixed or learnable action std, a linearly annealed learning rate with a KL early stop,
+time-limit bootstrapping, atomic checkpoints with `--resume`, CSV + TensorBoard logs, tqdm.
+
+The actor is any module mapping observations to action means. Only parameters with
+``requires_grad`` are optimised, so a frozen backbone inside the actor stays untouched; the
+critic may read extra inputs that the actor never sees (``critic_obs`` from the environment).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
+from frozenfit.common.logging import RunLogger
+from frozenfit.errors import FrozenfitError
+from frozenfit.rl.normalizer import RunningNorm
+
+AGENT_KIND = "ppo-agent"
+AGENT_VERSION = 1
+
+
+@dataclass
+class PPOConfig:
+    """PPO hyper-parameters and run bookkeeping."""
+
+    total_env_steps: int = 20_000_000
+    num_steps: int = 32               # rollout length per environment
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    lr: float = 3e-4
+    lr_final: float = 5e-5            # linear annealing target at total_env_steps
+    update_epochs: int = 4
+    num_minibatches: int = 4
+    clip_coef: float = 0.2
+    value_clip: float = 0.2
+    vf_coef: float = 1.0
+    ent_coef: float = 0.0
+    bounds_coef: float = 1.0
+    action_bound: float = 1.2         # bounds loss penalises action means beyond this
+    max_grad_norm: float = 1.0
+    target_kl: float = 0.05           # stop the epoch loop early above this approximate KL
+    learn_std: bool = True
+    init_log_std: float = -1.0
+    actor_hidden: tuple[int, ...] = (256, 256)
+    critic_hidden: tuple[int, ...] = (256, 256)
+    norm_obs: bool = True
+    norm_value: bool = True
+    checkpoint_every: int = 20        # iterations
+    seed: int = 0
+
+
+def mlp(inp: int, hidden: tuple[int, ...], out: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for h in hidden:
+        layers += [nn.Linear(inp, h), nn.ELU()]
+        inp = h
+    layers.append(nn.Linear(inp, out))
+    return nn.Sequential(*layers)
+
+
+class Agent(nn.Module):
+    """Gaussian actor + critic.
+
+    The default actor is an MLP on normalised observations. A custom ``actor`` receives the raw
+    observations (it owns its normalisation, e.g. a frozen BFM). The critic reads the normalised
+    observations plus optional extra inputs (``critic_obs``, normalised separately).
+    """
+
+    def __init__(self, obs_dim: int, act_dim: int, cfg: PPOConfig, actor: nn.Module | None = None,
+                 critic_obs_dim: int = 0):
+        super().__init__()
+        self.obs_dim, self.act_dim, self.critic_obs_dim = obs_dim, act_dim, critic_obs_dim
+        self.norm_obs = cfg.norm_obs
+        self.obs_norm = RunningNorm(obs_dim)
+        self.critic_norm = RunningNorm(max(critic_obs_dim, 1))
+        self.custom_actor = actor is not None
+        self.actor = actor if actor is not None else mlp(obs_dim, cfg.actor_hidden, act_dim)
+        if not self.custom_actor:
+            nn.init.orthogonal_(self.actor[-1].weight, 0.01)
+            nn.init.zeros_(self.actor[-1].bias)
+        self.log_std = nn.Parameter(torch.full((act_dim,), cfg.init_log_std), requires_grad=cfg.learn_std)
+        self.critic = mlp(obs_dim + critic_obs_dim, cfg.critic_hidden, 1)
+        self.value_norm = RunningNorm(())
+
+    def _norm(self, x: torch.Tensor) -> torch.Tensor:
+        return self.obs_norm(x) if self.norm_obs else x
+
+    @torch.no_grad()
+    def update_normalizers(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None) -> None:
+        if self.norm_obs:
+            self.obs_norm.update(obs)
+            if critic_obs is not None:
+                self.critic_norm.update(critic_obs)
+
+    def action_mean(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.actor(obs) if self.custom_actor else self.actor(self._norm(obs))
+
+    def value(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalised value prediction."""
+        x = self._norm(obs)
+        if self.critic_obs_dim:
+            x = torch.cat([x, self.critic_norm(critic_obs) if self.norm_obs else critic_obs], 1)
+        return self.critic(x).squeeze(-1)
+
+    def dist(self, obs: torch.Tensor) -> torch.distributions.Normal:
+        return torch.distributions.Normal(self.action_mean(obs), self.log_std.exp().expand(obs.shape[0], -1))
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
+        return self.action_mean(obs) if deterministic else self.dist(obs).sample()
+
+
+def _gae(rewards, values, next_value, dones, gamma, lam):
+    """Generalised advantage estimation over a (T, N) rollout; ``dones`` cut the bootstrap."""
+    T = rewards.shape[0]
+    adv = torch.zeros_like(rewards)
+    last = torch.zeros_like(next_value)
+    for t in reversed(range(T)):
+        nv = next_value if t == T - 1 else values[t + 1]
+        nonterminal = 1.0 - dones[t]
+        delta = rewards[t] + gamma * nv * nonterminal - values[t]
+        last = delta + gamma * lam * nonterminal * last
+        adv[t] = last
+    return adv, adv + values
+
+
+class PPO:
+    """Trains ``agent`` on ``env`` (a batched env with reset() and step() -> StepResult)."""
+
+    def __init__(self, env, agent: Agent, cfg: PPOConfig, run_dir: str | Path,
+                 config_extra: dict[str, Any] | None = None):
+        self.env, self.agent, self.cfg = env, agent, cfg
+        self.run_dir = Path(run_dir)
+        self.params = [p for p in agent.parameters() if p.requires_grad]
+        self.opt = torch.optim.Adam(self.params, lr=cfg.lr, eps=1e-5)
+        self.iteration = 0
+        self.global_step = 0
+        self.wall_s = 0.0
+        self.config_extra = config_extra or {}
+        self.timing = {"sim": 0.0, "policy": 0.0, "update": 0.0}
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def checkpoint_config(self) -> dict[str, Any]:
+        return {"ppo": asdict(self.cfg), "obs_dim": self.agent.obs_dim, "act_dim": self.agent.act_dim,
+                "critic_obs_dim": self.agent.critic_obs_dim, **self.config_extra}
+
+    def save(self, path: Path) -> Path:
+        task = getattr(self.env, "task", None)
+        state = {"optimizer": self.opt.state_dict(), "iteration": self.iteration,
+                 "global_step": self.global_step, "wall_s": self.wall_s,
+                 "torch_rng": torch.get_rng_state(), "env_rng": self.env.gen.get_state(),
+                 "task": task.state_dict() if hasattr(task, "state_dict") else {}}
+        return save_checkpoint(path, AGENT_KIND, AGENT_VERSION, self.checkpoint_config(),
+                               self.agent.state_dict(), state=state)
+
+    def resume(self, path: Path) -> None:
+        ck = load_checkpoint(path, kind=AGENT_KIND, format_version=AGENT_VERSION)
+        mine = self.checkpoint_config()
+        for key in ("obs_dim", "act_dim", "critic_obs_dim"):
+            if ck.config.get(key) != mine[key]:
+                raise FrozenfitError(f"{path}: {key}={ck.config.get(key)} but this run has {mine[key]}")
+        self.agent.load_state_dict(ck.tensors)
+        s = ck.state
+        self.opt.load_state_dict(s["optimizer"])
+        self.iteration, self.global_step, self.wall_s = s["iteration"], s["global_step"], s["wall_s"]
+        torch.set_rng_state(s["torch_rng"])
+        self.env.gen.set_state(s["env_rng"])
+        task = getattr(self.env, "task", None)
+        if s["task"] and hasattr(task, "load_state_dict"):
+            task.load_state_dict(s["task"])
+
+    # -- training -------------------------------------------------------------------------------
+    def _lr(self) -> float:
+        frac = min(1.0, self.global_step / max(1, self.cfg.total_env_steps))
+        return self.cfg.lr + frac * (self.cfg.lr_final - self.cfg.lr)
+
+    def train(self, resume: bool = False, on_iteration: Callable[["PPO", dict], None] | None = None,
+              progress: bool = True) -> dict[str, float]:
+        cfg, env, agent = self.cfg, self.env, self.agent
+        last_path = self.run_dir / "checkpoint.safetensors"
+        if resume:
+            if not last_path.exists():
+                raise FrozenfitError(f"--resume: no checkpoint at {last_path}")
+            self.resume(last_path)
+        logger = RunLogger(self.run_dir)
+        n, T = env.num_envs, cfg.num_steps
+        batch = n * T
+        mb = batch // cfg.num_minibatches
+        obs = env.reset()
+        cdim = agent.critic_obs_dim
+        cobs = env.critic_obs() if cdim else None  # extra critic inputs, e.g. task observations
+        ep_ret, ep_len = torch.zeros(n), torch.zeros(n)
+        stats: dict[str, float] = {}
+        bar = tqdm(total=cfg.total_env_steps, initial=self.global_step, unit="step", disable=not progress,
+                   dynamic_ncols=True)
+        while self.global_step < cfg.total_env_steps:
+            t_iter = time.perf_counter()
+            b_obs = torch.zeros(T, n, agent.obs_dim)
+            b_act = torch.zeros(T, n, agent.act_dim)
+            b_cobs = torch.zeros(T, n, cdim) if cdim else None
+            b_logp, b_rew, b_done, b_val = (torch.zeros(T, n) for _ in range(4))
+            finished_ret, finished_len, falls, episodes = [], [], 0, 0
+            term_sums: dict[str, float] = {}
+            for t in range(T):
+                t0 = time.perf_counter()
+                with torch.no_grad():
+                    d = agent.dist(obs)
+                    action = d.sample()
+                    b_logp[t] = d.log_prob(action).sum(-1)
+                    b_val[t] = agent.value_norm.denormalize(agent.value(obs, cobs))
+                t1 = time.perf_counter()
+                r = env.step(action)
+                t2 = time.perf_counter()
+                self.timing["policy"] += t1 - t0
+                self.timing["sim"] += t2 - t1
+                b_obs[t], b_act[t] = obs, action
+                if cdim:
+                    b_cobs[t] = cobs
+                reward = r.reward
+                if r.truncated.any():  # time limit: bootstrap from the value of the final state
+                    with torch.no_grad():
+                        v_final = agent.value_norm.denormalize(
+                            agent.value(r.final_obs, r.final_critic_obs if cdim else None))
+                    reward = reward + cfg.gamma * v_final * r.truncated.float()
+                b_rew[t] = reward
+                done = r.terminated | r.truncated
+                b_done[t] = done.float()
+                for k, v in r.terms.items():
+                    term_sums[k] = term_sums.get(k, 0.0) + float(v.mean())
+                ep_ret += r.reward
+                ep_len += 1
+                if done.any():
+                    finished_ret += ep_ret[done].tolist()
+                    finished_len += ep_len[done].tolist()
+                    falls += int(r.terminated.sum())
+                    episodes += int(done.sum())
+                    ep_ret[done], ep_len[done] = 0, 0
+                obs = r.obs
+                cobs = env.critic_obs() if cdim else None
+                agent.update_normalizers(obs, cobs)
+            t_upd = time.perf_counter()
+            with torch.no_grad():
+                next_val = agent.value_norm.denormalize(agent.value(obs, cobs))
+            adv, returns = _gae(b_rew, b_val, next_val, b_done, cfg.gamma, cfg.gae_lambda)
+            if cfg.norm_value:
+                agent.value_norm.update(returns)
+            stats = self._update(b_obs.reshape(batch, -1), b_cobs.reshape(batch, -1) if cdim else None,
+                                 b_act.reshape(batch, -1), b_logp.reshape(-1),
+                                 adv.reshape(-1), returns.reshape(-1), b_val.reshape(-1), mb)
+            self.timing["update"] += time.perf_counter() - t_upd
+            self.global_step += batch
+            self.iteration += 1
+            self.wall_s += time.perf_counter() - t_iter
+            stats.update({f"reward/{k}": v / T for k, v in term_sums.items()})
+            stats["reward/step"] = float(b_rew.mean())
+            stats["lr"] = self._lr()
+            stats["env_steps_per_s"] = batch / (time.perf_counter() - t_iter)
+            if episodes:
+                stats["episode/return"] = float(np.mean(finished_ret))
+                stats["episode/length"] = float(np.mean(finished_len))
+                stats["episode/fall_rate"] = falls / episodes
+            stats["nan_resets"] = float(getattr(env, "nan_resets", 0))
+            if on_iteration is not None:
+                on_iteration(self, stats)
+            logger.log(self.global_step, **stats)
+            bar.update(batch)
+            bar.set_postfix(ret=f"{stats.get('episode/return', float('nan')):.1f}",
+                            fall=f"{stats.get('episode/fall_rate', float('nan')):.2f}",
+                            sps=f"{stats['env_steps_per_s']:.0f}")
+            if self.iteration % cfg.checkpoint_every == 0 or self.global_step >= cfg.total_env_steps:
+                self.save(last_path)
+        bar.close()
+        logger.close()
+        return stats
+
+    def _update(self, obs, cobs, act, old_logp, adv, returns, old_val, mb) -> dict[str, float]:
+        cfg, agent = self.cfg, self.agent
+        for g in self.opt.param_groups:
+            g["lr"] = self._lr()
+        vn = agent.value_norm if cfg.norm_value else None
+        ret_n = vn(returns) if vn is not None else returns
+        old_val_n = vn(old_val) if vn is not None else old_val
+        n = obs.shape[0]
+        log = {"loss/policy": 0.0, "loss/value": 0.0, "loss/bounds": 0.0, "approx_kl": 0.0, "clipfrac": 0.0}
+        count = 0
+        for _ in range(cfg.update_epochs):
+            perm = torch.randperm(n)
+            kl_epoch = 0.0
+            for start in range(0, n - mb + 1, mb):
+                i = perm[start:start + mb]
+                mean = agent.action_mean(obs[i])
+                std = agent.log_std.exp()
+                dist = torch.distributions.Normal(mean, std)
+                logp = dist.log_prob(act[i]).sum(-1)
+                ratio = torch.exp(logp - old_logp[i])
+                a = adv[i]
+                a = (a - a.mean()) / (a.std() + 1e-8)
+                pg = torch.max(-a * ratio, -a * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
+                v = agent.value(obs[i], cobs[i] if cobs is not None else None)
+                v_clip = old_val_n[i] + (v - old_val_n[i]).clamp(-cfg.value_clip, cfg.value_clip)
+                v_loss = torch.max((v - ret_n[i]) ** 2, (v_clip - ret_n[i]) ** 2).mean()
+                bound = cfg.action_bound
+                b_loss = ((mean - bound).clamp(min=0) ** 2 + (mean + bound).clamp(max=0) ** 2).sum(-1).mean()
+                entropy = dist.entropy().sum(-1).mean()
+                loss = pg + cfg.vf_coef * v_loss + cfg.bounds_coef * b_loss - cfg.ent_coef * entropy
+                if not torch.isfinite(loss):
+                    raise FrozenfitError("PPO loss is not finite (NaN/inf); lower the learning rate or check "
+                                         "the rewards and observations")
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
+                self.opt.step()
+                with torch.no_grad():
+                    lr_ = logp - old_logp[i]
+                    kl = float(((torch.exp(lr_) - 1) - lr_).mean())
+                    log["clipfrac"] += float(((ratio - 1).abs() > cfg.clip_coef).float().mean())
+                kl_epoch += kl
+                log["loss/policy"] += pg.item()
+                log["loss/value"] += v_loss.item()
+                log["loss/bounds"] += b_loss.item()
+                log["approx_kl"] += kl
+                count += 1
+            if kl_epoch / cfg.num_minibatches > cfg.target_kl:
+                break
+        out = {k: v / max(count, 1) for k, v in log.items()}
+        out["action_std"] = float(agent.log_std.exp().mean())
+        out["epochs_run"] = count / cfg.num_minibatches
+        return out

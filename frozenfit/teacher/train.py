@@ -1,0 +1,53 @@
+"""Train the goal-conditioned teacher with PPO: `frozenfit teacher train`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
+from frozenfit.humanoid.model import model_hash
+from frozenfit.rl.ppo import PPO, Agent, PPOConfig
+from frozenfit.teacher.goals import GoalConfig, GoalTask
+
+
+@dataclass
+class TeacherConfig:
+    """Everything a teacher run needs; the defaults are the committed teacher's recipe."""
+
+    env: EnvConfig = field(default_factory=lambda: EnvConfig(num_envs=1024))
+    goals: GoalConfig = field(default_factory=GoalConfig)
+    ppo: PPOConfig = field(default_factory=lambda: PPOConfig(total_env_steps=40_000_000, num_steps=24))
+    run_dir: str = "runs/teacher"
+    resume: bool = False
+    torch_threads: int = 2
+    progress: bool = True
+
+
+def build(cfg: TeacherConfig) -> tuple[HumanoidEnv, Agent, PPO]:
+    torch.manual_seed(cfg.ppo.seed)
+    torch.set_num_threads(cfg.torch_threads)
+    task = GoalTask(cfg.goals, cfg.env.num_envs)
+    env = HumanoidEnv(cfg.env, task)
+    agent = Agent(env.obs_dim, env.num_actions, cfg.ppo)
+    extra = {"env": asdict(cfg.env), "goals": asdict(cfg.goals), "model_hash": model_hash()}
+    return env, agent, PPO(env, agent, cfg.ppo, cfg.run_dir, config_extra=extra)
+
+
+def curriculum(ppo: PPO, stats: dict) -> None:
+    """After each PPO iteration: grow the command speed range when tracking is good."""
+    task: GoalTask = ppo.env.task
+    stats["curriculum/velocity_score"] = task.update_curriculum()
+    stats["curriculum/max_speed"] = task.cur_max_speed
+
+
+def train_teacher(cfg: TeacherConfig) -> dict:
+    env, agent, ppo = build(cfg)
+    try:
+        stats = ppo.train(resume=cfg.resume, on_iteration=curriculum, progress=cfg.progress)
+    finally:
+        env.close()
+    ppo.save(Path(cfg.run_dir) / "final.safetensors")
+    return stats
