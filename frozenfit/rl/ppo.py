@@ -212,7 +212,7 @@ class PPO:
             b_cobs = torch.zeros(T, n, cdim) if cdim else None
             b_logp, b_rew, b_done, b_val = (torch.zeros(T, n) for _ in range(4))
             finished_ret, finished_len, falls, episodes = [], [], 0, 0
-            term_sums: dict[str, float] = {}
+            term_sums: dict[str, float] = {"step": 0.0}
             for t in range(T):
                 t0 = time.perf_counter()
                 with torch.no_grad():
@@ -237,6 +237,7 @@ class PPO:
                 b_rew[t] = reward
                 done = r.terminated | r.truncated
                 b_done[t] = done.float()
+                term_sums["step"] += float(r.reward.mean())
                 for k, v in r.terms.items():
                     term_sums[k] = term_sums.get(k, 0.0) + float(v.mean())
                 ep_ret += r.reward
@@ -264,7 +265,6 @@ class PPO:
             self.iteration += 1
             self.wall_s += time.perf_counter() - t_iter
             stats.update({f"reward/{k}": v / T for k, v in term_sums.items()})
-            stats["reward/step"] = float(b_rew.mean())
             stats["lr"] = self._lr()
             stats["env_steps_per_s"] = batch / (time.perf_counter() - t_iter)
             if episodes:
@@ -335,6 +335,6 @@ class PPO:
             if kl_epoch / cfg.num_minibatches > cfg.target_kl:
                 break
         out = {k: v / max(count, 1) for k, v in log.items()}
-        out["action_std"] = float(agent.log_std.exp().mean())
+        out["action_std"] = float(agent.log_std.detach().exp().mean())
         out["epochs_run"] = count / cfg.num_minibatches
         return out

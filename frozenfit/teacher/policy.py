@@ -1,0 +1,83 @@
+"""The shipped teacher: one self-describing file and one loader.
+
+The file holds the PPO agent's weights with its observation/value normaliser statistics, the
+environment and goal configs it was trained with, and the hash of the humanoid MJCF. Loading
+refuses files of another kind or version, files for another humanoid model, and shape mismatches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
+from frozenfit.errors import FrozenfitError
+from frozenfit.humanoid.env import EnvConfig
+from frozenfit.humanoid.model import PhysicsConfig, model_hash
+from frozenfit.rl.ppo import AGENT_KIND, AGENT_VERSION, Agent, PPOConfig
+from frozenfit.teacher.goals import GoalConfig
+
+TEACHER_KIND = "teacher"
+TEACHER_VERSION = 1
+SHIPPED_TEACHER = Path(__file__).resolve().parents[1] / "assets" / "teacher.safetensors"
+
+
+def _dataclass_from(cls, d: dict[str, Any]):
+    """Rebuild a (nested) config dataclass from its asdict() form, tuples restored."""
+    kwargs = {}
+    for f in fields(cls):
+        if f.name not in d:
+            continue
+        v = d[f.name]
+        if f.name == "physics":
+            v = PhysicsConfig(**v)
+        elif isinstance(v, list):
+            v = tuple(v)
+        kwargs[f.name] = v
+    return cls(**kwargs)
+
+
+@dataclass
+class Teacher:
+    agent: Agent
+    env_cfg: EnvConfig
+    goal_cfg: GoalConfig
+    ppo_cfg: PPOConfig
+    meta: dict[str, Any]
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        """Deterministic action (the mean) for a batch of observations."""
+        return self.agent.action_mean(obs)
+
+
+def export_teacher(run_checkpoint: str | Path, out: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Strip a PPO run checkpoint to the shippable teacher file (no optimizer state)."""
+    ck = load_checkpoint(run_checkpoint, kind=AGENT_KIND, format_version=AGENT_VERSION)
+    meta = {"global_step": ck.state["global_step"], "train_wall_s": ck.state["wall_s"],
+            "curriculum": ck.state["task"], **(extra or {})}
+    return save_checkpoint(out, TEACHER_KIND, TEACHER_VERSION, ck.config, ck.tensors, extra=meta)
+
+
+def load_teacher(path: str | Path = SHIPPED_TEACHER) -> Teacher:
+    """Load a teacher file; clear errors for another kind, version, humanoid model or shape."""
+    ck = load_checkpoint(path, kind=TEACHER_KIND, format_version=TEACHER_VERSION)
+    cfg = ck.config
+    if cfg.get("model_hash") != model_hash():
+        raise FrozenfitError(f"{path} was trained on humanoid model {cfg.get('model_hash')}, but this frozenfit "
+                             f"builds model {model_hash()}; retrain the teacher for this model")
+    ppo_cfg = _dataclass_from(PPOConfig, cfg["ppo"])
+    agent = Agent(cfg["obs_dim"], cfg["act_dim"], ppo_cfg, critic_obs_dim=cfg.get("critic_obs_dim", 0))
+    want = {k: tuple(v.shape) for k, v in agent.state_dict().items()}
+    for name, shape in want.items():
+        got = ck.tensors.get(name)
+        if got is None or tuple(got.shape) != shape:
+            raise FrozenfitError(f"{path}: tensor '{name}' is {None if got is None else tuple(got.shape)}, "
+                                 f"expected {shape}")
+    agent.load_state_dict(ck.tensors)
+    agent.eval()
+    return Teacher(agent, _dataclass_from(EnvConfig, cfg["env"]), _dataclass_from(GoalConfig, cfg["goals"]),
+                   ppo_cfg, ck.extra)

@@ -1,0 +1,150 @@
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from frozenfit.common.checkpoint import save_checkpoint
+from frozenfit.errors import FrozenfitError
+from frozenfit.rl.normalizer import RunningNorm
+from frozenfit.rl.ppo import PPO, Agent, PPOConfig, _gae
+
+
+@dataclass
+class _Step:
+    obs: torch.Tensor
+    reward: torch.Tensor
+    terminated: torch.Tensor
+    truncated: torch.Tensor
+    final_obs: torch.Tensor
+    terms: dict
+
+
+class PointEnv:
+    """Trivial task: output the 2-d target shown in the observation; reward = -squared error."""
+
+    def __init__(self, n=64, horizon=16):
+        self.num_envs, self.horizon = n, horizon
+        self.gen = torch.Generator().manual_seed(0)
+        self.t = torch.zeros(n, dtype=torch.long)
+
+    def _sample(self, k):
+        return torch.rand(k, 2, generator=self.gen) * 2 - 1
+
+    def reset(self):
+        self.target = self._sample(self.num_envs)
+        return self.target.clone()
+
+    def step(self, action):
+        err = ((action - self.target) ** 2).sum(-1)
+        self.t += 1
+        trunc = self.t >= self.horizon
+        final = self.target.clone()
+        self.target = self._sample(self.num_envs)
+        self.t[trunc] = 0
+        return _Step(self.target.clone(), -err, torch.zeros_like(trunc), trunc, final, {"err": err})
+
+
+def _cfg(**kw):
+    base = dict(total_env_steps=64 * 16 * 30, num_steps=16, lr=3e-3, lr_final=3e-3, actor_hidden=(32,),
+                critic_hidden=(32,), checkpoint_every=10, init_log_std=-0.5)
+    base.update(kw)
+    return PPOConfig(**base)
+
+
+def test_ppo_learns_a_trivial_task_within_seconds(tmp_path):
+    torch.manual_seed(0)
+    env = PointEnv()
+    agent = Agent(2, 2, _cfg())
+    obs = env.reset()
+    before = float(((agent.act(obs) - env.target) ** 2).sum(-1).mean())
+    stats = PPO(env, agent, _cfg(), tmp_path).train(progress=False)
+    obs = env.reset()
+    after = float(((agent.act(obs) - env.target) ** 2).sum(-1).mean())
+    assert after < 0.1 * before and after < 0.05
+    assert stats["reward/step"] > -0.5
+    assert (tmp_path / "log.csv").exists() and (tmp_path / "checkpoint.safetensors").exists()
+
+
+def test_frozen_actor_parameters_stay_bit_identical(tmp_path):
+    torch.manual_seed(0)
+    backbone = torch.nn.Linear(2, 2)
+    for p in backbone.parameters():
+        p.requires_grad_(False)
+    head = torch.nn.Linear(2, 2)
+    actor = torch.nn.Sequential(backbone, head)
+    frozen = {k: v.clone() for k, v in backbone.state_dict().items()}
+    head_before = head.weight.clone()
+    agent = Agent(2, 2, _cfg(), actor=actor)
+    PPO(PointEnv(), agent, _cfg(total_env_steps=64 * 16 * 3), tmp_path).train(progress=False)
+    for k, v in backbone.state_dict().items():
+        assert torch.equal(v, frozen[k])
+    assert not torch.equal(head.weight, head_before)
+
+
+def test_checkpoint_round_trip_and_resume(tmp_path):
+    torch.manual_seed(0)
+    cfg = _cfg(total_env_steps=64 * 16 * 10, checkpoint_every=5)
+    agent = Agent(2, 2, cfg)
+    ppo = PPO(PointEnv(), agent, cfg, tmp_path)
+    ppo.train(progress=False)
+    assert ppo.global_step == 64 * 16 * 10
+    # a fresh process picks up exactly where the checkpoint left off
+    agent2 = Agent(2, 2, cfg)
+    ppo2 = PPO(PointEnv(), agent2, cfg, tmp_path)
+    ppo2.resume(tmp_path / "checkpoint.safetensors")
+    assert ppo2.global_step == ppo.global_step and ppo2.iteration == 10
+    for (k, a), b in zip(agent.state_dict().items(), agent2.state_dict().values()):
+        assert torch.equal(a, b), k
+    # resume + longer budget continues training and logs after the old rows
+    cfg_long = _cfg(total_env_steps=64 * 16 * 12, checkpoint_every=5)
+    ppo3 = PPO(PointEnv(), Agent(2, 2, cfg_long), cfg_long, tmp_path)
+    ppo3.train(resume=True, progress=False)
+    assert ppo3.iteration == 12
+    rows = (tmp_path / "log.csv").read_text().strip().splitlines()
+    assert len(rows) == 1 + 10 + 2
+
+
+def test_resume_refuses_missing_or_mismatched_checkpoints(tmp_path):
+    cfg = _cfg()
+    with pytest.raises(FrozenfitError, match="no checkpoint"):
+        PPO(PointEnv(), Agent(2, 2, cfg), cfg, tmp_path).train(resume=True, progress=False)
+    PPO(PointEnv(), Agent(2, 2, cfg), cfg, tmp_path).save(tmp_path / "checkpoint.safetensors")
+    with pytest.raises(FrozenfitError, match="obs_dim"):
+        PPO(PointEnv(), Agent(3, 2, cfg), cfg, tmp_path).resume(tmp_path / "checkpoint.safetensors")
+    save_checkpoint(tmp_path / "other.safetensors", "nern-run", 1, {}, {"x": torch.zeros(1)})
+    with pytest.raises(FrozenfitError, match="expected 'ppo-agent'"):
+        PPO(PointEnv(), Agent(2, 2, cfg), cfg, tmp_path).resume(tmp_path / "other.safetensors")
+
+
+def test_gae_matches_hand_computation():
+    r = torch.tensor([[1.0], [2.0]])
+    v = torch.tensor([[0.5], [1.0]])
+    nv = torch.tensor([3.0])
+    d = torch.tensor([[0.0], [1.0]])  # the second step ends the episode: no bootstrap from nv
+    adv, ret = _gae(r, v, nv, d, gamma=0.9, lam=0.8)
+    d1 = 2.0 - 1.0
+    d0 = 1.0 + 0.9 * 1.0 - 0.5
+    assert adv[1, 0] == pytest.approx(d1)
+    assert adv[0, 0] == pytest.approx(d0 + 0.9 * 0.8 * d1)
+    torch.testing.assert_close(ret, adv + v)
+
+
+def test_running_norm_matches_batch_statistics():
+    x = torch.randn(1000, 3) * torch.tensor([1.0, 5.0, 0.1]) + torch.tensor([2.0, -1.0, 0.0])
+    n = RunningNorm(3)
+    for chunk in x.split(137):
+        n.update(chunk)
+    torch.testing.assert_close(n.mean.float(), x.mean(0), atol=1e-4, rtol=0)
+    torch.testing.assert_close(n.var.float(), x.var(0, unbiased=False), atol=1e-3, rtol=1e-3)
+    torch.testing.assert_close(n.denormalize(n(x)), x, atol=1e-4, rtol=1e-4)
+
+
+def test_nan_loss_is_a_clear_error(tmp_path):
+    class NaNEnv(PointEnv):
+        def step(self, action):
+            s = super().step(action)
+            s.reward[:] = float("nan")
+            return s
+    cfg = _cfg(norm_value=False)
+    with pytest.raises(FrozenfitError, match="not finite"):
+        PPO(NaNEnv(), Agent(2, 2, cfg), cfg, tmp_path).train(progress=False)
