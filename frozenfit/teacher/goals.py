@@ -35,7 +35,7 @@ class GoalConfig:
     max_speed: float = 3.0            # fastest command once the curriculum is done
     start_max_speed: float = 1.0      # curriculum starts here ...
     speed_step: float = 0.25          # ... and grows by this when velocity tracking is good
-    curriculum_threshold: float = 0.7  # mean velocity-term score (0..1) needed to grow
+    curriculum_threshold: float = 0.6  # mean of exp(-|v - v_cmd|^2 / 0.25) needed to grow
     stand_prob: float = 0.15
     command_seconds: tuple[float, float] = (3.0, 8.0)
     facing_free_prob: float = 0.5     # otherwise facing = move direction
@@ -69,13 +69,17 @@ def reward_terms(cfg: GoalConfig, *, planar_vel, vel_cmd, facing_err, hand_err, 
     def masked_mean(score, mask):
         return (score * mask).sum(-1) / mask.sum(-1).clamp(min=1)
 
+    # each tracking term pairs a sharp kernel (precision) with a broad one (a gradient from far away)
     vel_sq = ((planar_vel - vel_cmd) ** 2).sum(-1)
+    hand = 0.5 * torch.exp(-(hand_err ** 2) / 0.15 ** 2) + 0.5 * torch.exp(-(hand_err ** 2) / 0.4 ** 2)
+    foot = 0.5 * torch.exp(-(foot_err ** 2) / 0.15 ** 2) + 0.5 * torch.exp(-(foot_err ** 2) / 0.4 ** 2)
     return {
-        "velocity": cfg.w_velocity * torch.exp(-vel_sq / 0.25),
-        "facing": cfg.w_facing * torch.exp(-facing_err ** 2 / 0.25),
-        "hands": cfg.w_hands * masked_mean(torch.exp(-(hand_err ** 2) / 0.15 ** 2), hand_mask),
-        "foot": cfg.w_foot * masked_mean(torch.exp(-(foot_err ** 2) / 0.15 ** 2), foot_mask),
-        "height": cfg.w_height * height_mask * torch.exp(-height_err ** 2 / 0.1 ** 2),
+        "velocity": cfg.w_velocity * (0.5 * torch.exp(-vel_sq / 0.25) + 0.5 * torch.exp(-vel_sq / 2.0)),
+        "facing": cfg.w_facing * (0.5 * torch.exp(-facing_err ** 2 / 0.25) + 0.25 * (1 + torch.cos(facing_err))),
+        "hands": cfg.w_hands * masked_mean(hand, hand_mask),
+        "foot": cfg.w_foot * masked_mean(foot, foot_mask),
+        "height": cfg.w_height * height_mask * (0.5 * torch.exp(-height_err ** 2 / 0.1 ** 2)
+                                                + 0.5 * torch.exp(-height_err ** 2 / 0.3 ** 2)),
         "alive": torch.full_like(vel_sq, cfg.w_alive),
         "upright": cfg.w_upright * torso_up_z.clamp(min=0),
         "air_time": cfg.w_air_time * moving * ((air_time - 0.3).clamp(max=0.2) * first_contact).sum(-1),
@@ -115,52 +119,55 @@ class GoalTask:
         """World-frame planar velocity command (N, 2)."""
         return self.speed[:, None] * torch.stack([torch.cos(self.move_yaw), torch.sin(self.move_yaw)], -1)
 
-    def _uniform(self, env, k: int, lo: float, hi: float) -> torch.Tensor:
-        return lo + (hi - lo) * env.rand(k)
+    @staticmethod
+    def _uniform(rand, k: int, lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * rand(k)
 
-    def _sample_commands(self, env, idx: torch.Tensor) -> None:
+    def _sample_commands(self, rand, idx: torch.Tensor) -> None:
+        """New velocity/facing (and standing) goals for ``idx``; ``rand(*shape)`` gives U[0, 1)."""
         k, c = idx.numel(), self.cfg
-        speed = self._uniform(env, k, 0.0, self.cur_max_speed)
-        speed[env.rand(k) < c.stand_prob] = 0.0
-        move = self._uniform(env, k, -math.pi, math.pi)
+        speed = self._uniform(rand, k, 0.0, self.cur_max_speed)
+        speed[rand(k) < c.stand_prob] = 0.0
+        move = self._uniform(rand, k, -math.pi, math.pi)
         # facing cone half-width: free (pi) up to 1 m/s, narrowing linearly to pi/4 at 3 m/s
         cone = math.pi - (math.pi - math.pi / 4) * ((speed - 1.0) / 2.0).clamp(0, 1)
-        offset = (env.rand(k) * 2 - 1) * cone
-        offset[env.rand(k) >= c.facing_free_prob] = 0.0
+        offset = (rand(k) * 2 - 1) * cone
+        offset[rand(k) >= c.facing_free_prob] = 0.0
         self.speed[idx], self.move_yaw[idx] = speed, move
         self.facing_yaw[idx] = wrap_angle(move + offset)
-        self.command_timer[idx] = self._uniform(env, k, *c.command_seconds)
+        self.command_timer[idx] = self._uniform(rand, k, *c.command_seconds)
         # standing goals: crouch or lift one foot, only while the command is to stand
         standing = speed == 0
-        goal = standing & (env.rand(k) < c.standing_goal_prob)
-        crouch = goal & (env.rand(k) < 0.5)
+        goal = standing & (rand(k) < c.standing_goal_prob)
+        crouch = goal & (rand(k) < 0.5)
         lift = goal & ~crouch
         self.height_mask[idx] = crouch.float()
-        self.height_target[idx] = torch.where(crouch, self._uniform(env, k, *c.crouch_range),
+        self.height_target[idx] = torch.where(crouch, self._uniform(rand, k, *c.crouch_range),
                                               torch.full((k,), PELVIS_HEIGHT))
-        side = (env.rand(k) < 0.5).long()
+        side = (rand(k) < 0.5).long()
         fmask = torch.zeros(k, 2)
         fmask[torch.arange(k), side] = lift.float()
         ftarget = torch.zeros(k, 2, 3)
         base = torch.tensor([[0.0, -0.09, -0.87], [0.0, 0.09, -0.87]])  # feet under the hips
-        raise_ = torch.stack([self._uniform(env, k, -0.1, 0.35), self._uniform(env, k, -0.08, 0.08),
-                              self._uniform(env, k, 0.1, 0.4)], -1)
+        raise_ = torch.stack([self._uniform(rand, k, -0.1, 0.35), self._uniform(rand, k, -0.08, 0.08),
+                              self._uniform(rand, k, 0.1, 0.4)], -1)
         ftarget[:] = base
         ftarget[torch.arange(k), side] += raise_
         self.foot_mask[idx], self.foot_target[idx] = fmask, ftarget
 
-    def _sample_hands(self, env, idx: torch.Tensor) -> None:
+    def _sample_hands(self, rand, idx: torch.Tensor) -> None:
+        """New hand targets (reachable from the shoulders) and on/off bits for ``idx``."""
         k, c = idx.numel(), self.cfg
         # directions in front of / beside the shoulder: azimuth +-100 deg, elevation -60..+80 deg
-        az = self._uniform(env, 2 * k, -1.75, 1.75).reshape(k, 2)
-        el = self._uniform(env, 2 * k, -1.05, 1.4).reshape(k, 2)
-        r = self._uniform(env, 2 * k, *c.hand_reach).reshape(k, 2)
+        az = self._uniform(rand, 2 * k, -1.75, 1.75).reshape(k, 2)
+        el = self._uniform(rand, 2 * k, -1.05, 1.4).reshape(k, 2)
+        r = self._uniform(rand, 2 * k, *c.hand_reach).reshape(k, 2)
         side_sign = torch.tensor([-1.0, 1.0])  # right hand reaches to -y, left to +y
         d = torch.stack([torch.cos(el) * torch.cos(az), side_sign * torch.cos(el) * torch.sin(az).abs(),
                          torch.sin(el)], -1)
         self.hand_target[idx] = torch.tensor(SHOULDER_OFFSET) + r[..., None] * d
-        self.hand_mask[idx] = (env.rand(k, 2) < c.hand_prob).float()
-        self.hand_timer[idx] = self._uniform(env, k, *c.hand_seconds)
+        self.hand_mask[idx] = (rand(k, 2) < c.hand_prob).float()
+        self.hand_timer[idx] = self._uniform(rand, k, *c.hand_seconds)
 
     def set_goals(self, idx: torch.Tensor, speed, move_yaw, facing_yaw, hand_target=None, hand_mask=None) -> None:
         """Fix goals for environments ``idx`` (evaluation)."""
@@ -175,8 +182,8 @@ class GoalTask:
     def reset(self, env, idx: torch.Tensor) -> None:
         self.air_time[idx] = 0
         if self.resample:
-            self._sample_commands(env, idx)
-            self._sample_hands(env, idx)
+            self._sample_commands(env.rand, idx)
+            self._sample_hands(env.rand, idx)
 
     def advance(self, env) -> None:
         if not self.resample:
@@ -185,10 +192,10 @@ class GoalTask:
         self.hand_timer -= env.dt
         due = torch.nonzero(self.command_timer <= 0).flatten()
         if due.numel():
-            self._sample_commands(env, due)
+            self._sample_commands(env.rand, due)
         due = torch.nonzero(self.hand_timer <= 0).flatten()
         if due.numel():
-            self._sample_hands(env, due)
+            self._sample_hands(env.rand, due)
 
     def errors(self, env) -> dict[str, torch.Tensor]:
         """Physical tracking errors of the current state (also what evaluation reports)."""
@@ -236,7 +243,7 @@ class GoalTask:
             torso_up_z=quat_to_tan_norm(f.body_quat[:, TORSO_IDX])[:, 5], first_contact=first_contact.float(),
             air_time=air, moving=moving, action=env.action, last_action=env.last_action,
             joint_vel=f.joint_vel, pelvis_angvel_xy=f.body_angvel[:, 0, :2])
-        self._vel_score_sum += float(terms["velocity"].sum()) / self.cfg.w_velocity
+        self._vel_score_sum += float(torch.exp(-(err["velocity"] ** 2) / 0.25).sum())
         self._vel_score_n += terms["velocity"].numel()
         return sum(terms.values()), terms
 

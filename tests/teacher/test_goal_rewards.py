@@ -24,11 +24,13 @@ def _state(**over):
 def test_every_reward_term_matches_its_formula():
     c = GoalConfig()
     t = {k: float(v) for k, v in reward_terms(c, **_state()).items()}
-    assert t["velocity"] == pytest.approx(c.w_velocity * math.exp(-0.25 / 0.25))
-    assert t["facing"] == pytest.approx(c.w_facing * math.exp(-0.09 / 0.25))
-    assert t["hands"] == pytest.approx(c.w_hands * math.exp(-0.01 / 0.0225))  # only the active hand
+    e = math.exp
+    assert t["velocity"] == pytest.approx(c.w_velocity * (0.5 * e(-0.25 / 0.25) + 0.5 * e(-0.25 / 2.0)))
+    assert t["facing"] == pytest.approx(c.w_facing * (0.5 * e(-0.09 / 0.25) + 0.25 * (1 + math.cos(0.3))))
+    # only the active hand counts
+    assert t["hands"] == pytest.approx(c.w_hands * (0.5 * e(-0.01 / 0.0225) + 0.5 * e(-0.01 / 0.16)))
     assert t["foot"] == 0.0  # no active foot channel
-    assert t["height"] == pytest.approx(c.w_height * math.exp(-0.0025 / 0.01))
+    assert t["height"] == pytest.approx(c.w_height * (0.5 * e(-0.0025 / 0.01) + 0.5 * e(-0.0025 / 0.09)))
     assert t["alive"] == c.w_alive
     assert t["upright"] == pytest.approx(c.w_upright * 0.9)
     assert t["air_time"] == pytest.approx(c.w_air_time * 0.15)  # (0.45 - 0.3) on the landing foot only
@@ -40,7 +42,9 @@ def test_every_reward_term_matches_its_formula():
 def test_reward_term_edge_cases():
     c = GoalConfig()
     both = reward_terms(c, **_state(hand_mask=torch.tensor([[1.0, 1.0]])))["hands"]
-    assert float(both) == pytest.approx(c.w_hands * (math.exp(-0.01 / 0.0225) + math.exp(-0.16 / 0.0225)) / 2)
+    def hand(d):
+        return 0.5 * math.exp(-d * d / 0.0225) + 0.5 * math.exp(-d * d / 0.16)
+    assert float(both) == pytest.approx(c.w_hands * (hand(0.1) + hand(0.4)) / 2)
     standing = reward_terms(c, **_state(moving=torch.tensor([0.0])))["air_time"]
     assert float(standing) == 0.0  # no stepping reward while told to stand
     long_air = reward_terms(c, **_state(air_time=torch.tensor([[2.0, 0.0]])))["air_time"]
@@ -94,7 +98,7 @@ def test_sampled_goals_respect_their_ranges():
 
 def test_curriculum_grows_only_on_good_tracking():
     task = GoalTask(GoalConfig(), 1)
-    task._vel_score_sum, task._vel_score_n = 0.5, 1
+    task._vel_score_sum, task._vel_score_n = 0.4, 1
     task.update_curriculum()
     assert task.cur_max_speed == 1.0
     task._vel_score_sum, task._vel_score_n = 0.9, 1
