@@ -40,14 +40,24 @@ def _nern_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
 
 
 def _teacher_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
+    from frozenfit.teacher import commands as c
     from frozenfit.teacher.train import TeacherConfig, train_teacher
 
     return {
         "train": (TeacherConfig, train_teacher, "train the goal-conditioned teacher with PPO"),
+        "eval": (c.TeacherEvalConfig, c.run_eval, "evaluate a teacher (velocity/facing/hand errors, falls)"),
+        "export": (c.TeacherExportConfig, c.run_export, "strip a training checkpoint to a teacher file"),
     }
 
 
-SYSTEMS: dict[str, Callable[[], dict]] = {"nern": _nern_commands, "teacher": _teacher_commands}
+def _humanoid_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
+    from frozenfit.humanoid import commands as c
+
+    return {"render": (c.RenderConfig, c.run_render, "write a GIF/MP4 of a policy or a recorded rollout")}
+
+
+SYSTEMS: dict[str, Callable[[], dict]] = {"nern": _nern_commands, "humanoid": _humanoid_commands,
+                                          "teacher": _teacher_commands}
 
 
 def _usage() -> str:

@@ -43,3 +43,13 @@ def test_fit_export_eval_end_to_end(capsys, tmp_path):
     assert f"{out.stat().st_size} bytes" in printed and "permutation tables" in printed
     assert main(["nern", "eval", "--artifact", str(out)]) == 0
     assert "reconstructed_acc" in capsys.readouterr().out
+
+
+def test_humanoid_and_teacher_commands_fail_cleanly(capsys, tmp_path):
+    assert main(["humanoid", "render", "--recording", str(tmp_path / "none.npz"), "--out",
+                 str(tmp_path / "x.gif")]) == 2
+    assert "recording not found" in capsys.readouterr().err
+    assert main(["teacher", "eval", "--checkpoint", str(tmp_path / "none.safetensors")]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err
+    assert main(["teacher", "train", "--run-dir", str(tmp_path / "r"), "--resume", "--no-progress"]) == 2
+    assert "no checkpoint" in capsys.readouterr().err

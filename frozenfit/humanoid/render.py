@@ -69,6 +69,10 @@ def _add_marker(scene: mujoco.MjvScene, m: Marker) -> None:
 def render_rollout(rec: Recording, width: int = 480, height: int = 360, model: mujoco.MjModel | None = None) -> list[np.ndarray]:
     """RGB frames of a recording, with a camera following the pelvis."""
     model = model or build_model()
+    # brighter, softer light than the model's default (render-only: the physics model is untouched)
+    model.vis.headlight.ambient[:] = 0.35
+    model.vis.headlight.diffuse[:] = 0.6
+    model.vis.headlight.specular[:] = 0.1
     if rec.qpos.ndim != 2 or rec.qpos.shape[1] != model.nq:
         raise FrozenfitError(f"recording has qpos of shape {rec.qpos.shape}, the humanoid needs (T, {model.nq})")
     data = mujoco.MjData(model)

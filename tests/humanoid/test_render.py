@@ -1,0 +1,35 @@
+import numpy as np
+import pytest
+
+from frozenfit.errors import FrozenfitError
+from frozenfit.humanoid.model import build_model, nominal_qpos
+from frozenfit.humanoid.render import Marker, Recording, render_rollout, write_video
+
+
+def test_render_a_recording_to_gif(tmp_path):
+    m = build_model()
+    q = np.repeat(nominal_qpos(m)[None], 3, 0)
+    q[:, 0] = [0.0, 0.3, 0.6]
+    q[2, 7 + 4] = -1.5  # right shoulder raised in the last frame
+    rec = Recording(q, fps=10.0, markers=[[Marker(np.array([0.5, 0, 1.0]), (1, 0, 0, 1))], [], []])
+    rec.save(tmp_path / "r.npz")
+    back = Recording.load(tmp_path / "r.npz")
+    np.testing.assert_array_equal(back.qpos, q)
+    frames = render_rollout(back, 64, 48)
+    assert len(frames) == 3 and frames[0].shape == (48, 64, 3)
+    assert frames[0].std() > 5  # not a blank image
+    assert np.abs(frames[2].astype(int) - frames[1].astype(int)).sum() > 0
+    path = write_video(frames, tmp_path / "v.gif", rec.fps)
+    assert path.stat().st_size > 1000
+
+
+def test_render_rejects_bad_input(tmp_path):
+    with pytest.raises(FrozenfitError, match="not found"):
+        Recording.load(tmp_path / "none.npz")
+    np.savez(tmp_path / "bad.npz", x=np.zeros(3))
+    with pytest.raises(FrozenfitError, match="not a frozenfit recording"):
+        Recording.load(tmp_path / "bad.npz")
+    with pytest.raises(FrozenfitError, match="qpos of shape"):
+        render_rollout(Recording(np.zeros((2, 5)), fps=10.0), 32, 24)
+    with pytest.raises(FrozenfitError, match="unknown video format"):
+        write_video([np.zeros((4, 4, 3), np.uint8)], tmp_path / "v.avi", 10)
