@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup clean results-nern
+.PHONY: demo test setup clean results-nern results-humanoid
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,6 +18,7 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/frozenfit nern demo
+	MUJOCO_GL=egl $(BIN)/frozenfit humanoid render --out runs/teacher-demo.gif --seconds 22
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
@@ -31,6 +32,11 @@ results-nern: $(STAMP)
 	$(BIN)/python experiments/nern_size_accuracy.py
 	$(BIN)/python experiments/nern_pruning.py
 	$(BIN)/python benchmarks/nern_throughput.py
+
+# Humanoid throughput and the shipped teacher's evaluation, curve and video (results/humanoid, results/teacher).
+results-humanoid: $(STAMP)
+	$(BIN)/python benchmarks/humanoid_throughput.py
+	MUJOCO_GL=egl $(BIN)/python experiments/teacher_results.py
 
 clean:
 	rm -rf $(VENV) runs
