@@ -124,6 +124,16 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     return meta
 
 
+def check_shapes(path: str | Path, tensors: dict[str, torch.Tensor], required: dict[str, tuple[int, ...]]) -> None:
+    """Refuse, naming the tensor, when one of ``required`` (name -> shape) is missing or mis-shaped."""
+    for name, shape in required.items():
+        if name not in tensors:
+            raise FrozenfitError(f"{path}: missing tensor '{name}'")
+        if tuple(tensors[name].shape) != tuple(shape):
+            raise FrozenfitError(f"{path}: tensor '{name}' has shape {tuple(tensors[name].shape)}, "
+                                 f"expected {tuple(shape)}")
+
+
 def load_checkpoint(path: str | Path, kind: str | None = None,
                     format_version: int | None = None,
                     required: dict[str, tuple[int, ...]] | None = None) -> Checkpoint:
@@ -145,12 +155,7 @@ def load_checkpoint(path: str | Path, kind: str | None = None,
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e:
         raise FrozenfitError(f"{path}: corrupt checkpoint data ({e})")
-    for name, shape in (required or {}).items():
-        if name not in tensors:
-            raise FrozenfitError(f"{path}: missing tensor '{name}'")
-        if tuple(tensors[name].shape) != tuple(shape):
-            raise FrozenfitError(f"{path}: tensor '{name}' has shape {tuple(tensors[name].shape)}, "
-                                 f"expected {tuple(shape)}")
+    check_shapes(path, tensors, required or {})
     skeleton = json.loads(meta.get("state", "null"))
     state = _unflatten(skeleton, tensors) if skeleton is not None else None
     plain = {k: v for k, v in tensors.items() if not k.startswith("__state__/")}

@@ -45,9 +45,6 @@ class Frame:
     def joint_vel(self) -> torch.Tensor:
         return self.qvel[:, 6:]
 
-    def index(self, idx: torch.Tensor | slice) -> "Frame":
-        return Frame(*(getattr(self, f)[idx] for f in self.__dataclass_fields__))
-
     def assign(self, idx: torch.Tensor, other: "Frame") -> None:
         for f in self.__dataclass_fields__:
             getattr(self, f)[idx] = getattr(other, f)
@@ -66,7 +63,6 @@ class BatchedSim:
         self.state = np.zeros((num_envs, self.nstate))
         self.nominal_qpos = nominal_qpos(self.model)
         nb = len(BODIES)
-        self._sens = {"pos": (0, nb * 13), "touch": (nb * 13, nb * 13 + 2)}
         if self.model.nsensordata != nb * 13 + 2:
             raise RuntimeError("sensor layout of the humanoid model changed")
 

@@ -22,7 +22,7 @@ from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.render import Marker, Recording
 from frozenfit.humanoid.rotations import wrap_angle
 from frozenfit.humanoid.observations import root_heading
-from frozenfit.teacher.goals import GoalTask
+from frozenfit.teacher.goals import GoalTask, facing_cone
 from frozenfit.teacher.policy import Teacher
 
 
@@ -41,8 +41,7 @@ class EvalConfig:
 def _episode_goals(cfg: EvalConfig, task: GoalTask, n: int, gen: torch.Generator) -> None:
     speed = torch.linspace(0, cfg.max_speed, cfg.speeds).repeat(math.ceil(n / cfg.speeds))[:n]
     move = (torch.rand(n, generator=gen) * 2 - 1) * math.pi
-    cone = math.pi - 0.75 * math.pi * ((speed - 1) / 2).clamp(0, 1)
-    offset = (torch.rand(n, generator=gen) * 2 - 1) * cone
+    offset = (torch.rand(n, generator=gen) * 2 - 1) * facing_cone(speed)
     offset[torch.rand(n, generator=gen) < 0.5] = 0
     # hand targets: the task's own sampler (reachable from the stance), on in half the episodes
     task._sample_hands(lambda *shape: torch.rand(*shape, generator=gen), torch.arange(n))
@@ -60,7 +59,7 @@ def evaluate_teacher(teacher: Teacher, cfg: EvalConfig, progress: bool = True) -
     env = HumanoidEnv(env_cfg, task)
     gen = torch.Generator().manual_seed(cfg.seed)
     t0 = time.perf_counter()
-    obs = env.reset()
+    env.reset()
     _episode_goals(cfg, task, n, gen)
     obs = env.observe()
     steps = env.max_steps

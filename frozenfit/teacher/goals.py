@@ -19,7 +19,7 @@ import torch
 
 from frozenfit.humanoid.model import PELVIS_HEIGHT
 from frozenfit.humanoid.observations import local_body_pos, root_heading, to_heading_frame
-from frozenfit.humanoid.rotations import quat_to_tan_norm, rotate_z, wrap_angle
+from frozenfit.humanoid.rotations import quat_to_tan_norm, wrap_angle
 
 HAND_IDX = (5, 8)    # right_hand, left_hand in BODIES
 FOOT_IDX = (11, 14)  # right_foot, left_foot
@@ -60,6 +60,11 @@ class GoalConfig:
 
 
 GOAL_OBS_DIM = 35
+
+
+def facing_cone(speed: torch.Tensor) -> torch.Tensor:
+    """Half-width (rad) of facing offsets allowed at ``speed``: free up to 1 m/s, +-45 deg at 3 m/s."""
+    return math.pi - (math.pi - math.pi / 4) * ((speed - 1.0) / 2.0).clamp(0, 1)
 
 
 def reward_terms(cfg: GoalConfig, *, planar_vel, vel_cmd, facing_err, hand_err, hand_mask,
@@ -129,9 +134,7 @@ class GoalTask:
         speed = self._uniform(rand, k, 0.0, self.cur_max_speed)
         speed[rand(k) < c.stand_prob] = 0.0
         move = self._uniform(rand, k, -math.pi, math.pi)
-        # facing cone half-width: free (pi) up to 1 m/s, narrowing linearly to pi/4 at 3 m/s
-        cone = math.pi - (math.pi - math.pi / 4) * ((speed - 1.0) / 2.0).clamp(0, 1)
-        offset = (rand(k) * 2 - 1) * cone
+        offset = (rand(k) * 2 - 1) * facing_cone(speed)
         offset[rand(k) >= c.facing_free_prob] = 0.0
         self.speed[idx], self.move_yaw[idx] = speed, move
         self.facing_yaw[idx] = wrap_angle(move + offset)

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
+from frozenfit.common.checkpoint import check_shapes, load_checkpoint, save_checkpoint
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig
 from frozenfit.humanoid.model import PhysicsConfig, model_hash
@@ -71,12 +71,7 @@ def load_teacher(path: str | Path = SHIPPED_TEACHER) -> Teacher:
                              f"builds model {model_hash()}; retrain the teacher for this model")
     ppo_cfg = _dataclass_from(PPOConfig, cfg["ppo"])
     agent = Agent(cfg["obs_dim"], cfg["act_dim"], ppo_cfg, critic_obs_dim=cfg.get("critic_obs_dim", 0))
-    want = {k: tuple(v.shape) for k, v in agent.state_dict().items()}
-    for name, shape in want.items():
-        got = ck.tensors.get(name)
-        if got is None or tuple(got.shape) != shape:
-            raise FrozenfitError(f"{path}: tensor '{name}' is {None if got is None else tuple(got.shape)}, "
-                                 f"expected {shape}")
+    check_shapes(path, ck.tensors, {k: tuple(v.shape) for k, v in agent.state_dict().items()})
     agent.load_state_dict(ck.tensors)
     agent.eval()
     return Teacher(agent, _dataclass_from(EnvConfig, cfg["env"]), _dataclass_from(GoalConfig, cfg["goals"]),
