@@ -50,6 +50,18 @@ def _teacher_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
     }
 
 
+def _bfm_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
+    from frozenfit.bfm import commands as c
+    from frozenfit.bfm.distill import DistillConfig, distill_bfm
+
+    return {
+        "distill": (DistillConfig, distill_bfm, "distill the BFM from the teacher with online DAgger"),
+        "eval": (c.BFMEvalCommand, c.run_eval, "BFM vs teacher per prompt modality, no prompt, combined"),
+        "play": (c.PlayConfig, c.run_play, "render the BFM following a prompt script"),
+        "export": (c.BFMExportConfig, c.run_export, "strip a distillation checkpoint to a BFM file"),
+    }
+
+
 def _humanoid_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
     from frozenfit.humanoid import commands as c
 
@@ -57,7 +69,7 @@ def _humanoid_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
 
 
 SYSTEMS: dict[str, Callable[[], dict]] = {"nern": _nern_commands, "humanoid": _humanoid_commands,
-                                          "teacher": _teacher_commands}
+                                          "teacher": _teacher_commands, "bfm": _bfm_commands}
 
 
 def _usage() -> str:

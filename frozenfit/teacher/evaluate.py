@@ -51,6 +51,14 @@ def _episode_goals(cfg: EvalConfig, task: GoalTask, n: int, gen: torch.Generator
     task.set_goals(torch.arange(n), speed, move, wrap_angle(move + offset), task.hand_target.clone(), mask)
 
 
+def window_velocity_error(pos: torch.Tensor, vel_cmd: torch.Tensor, settle: int, win: int, dt: float) -> torch.Tensor:
+    """Per-episode velocity error from pelvis positions (T+1, n, 2): mean over ``win``-step windows
+    after ``settle`` steps of |displacement / window time - command|."""
+    starts = torch.arange(settle, pos.shape[0] - 1 - win + 1, win)
+    v = (pos[starts + win] - pos[starts]) / (win * dt)                   # (W, n, 2)
+    return (v - vel_cmd).norm(dim=-1).mean(0)
+
+
 def evaluate_teacher(teacher: Teacher, cfg: EvalConfig, progress: bool = True) -> dict:
     n = cfg.episodes
     env_cfg = EnvConfig(num_envs=n, episode_seconds=teacher.env_cfg.episode_seconds,
@@ -85,11 +93,7 @@ def evaluate_teacher(teacher: Teacher, cfg: EvalConfig, progress: bool = True) -
             measured += m
     env.close()
     wall = time.perf_counter() - t0
-    # 1 s windows after settling
-    starts = torch.arange(settle, steps - win + 1, win)
-    v = (pos[starts + win] - pos[starts]) / (win * env.dt)             # (W, n, 2)
-    vcmd = task.vel_cmd()
-    vel_err = (v - vcmd).norm(dim=-1).mean(0)                            # per episode
+    vel_err = window_velocity_error(pos, task.vel_cmd(), settle, win, env.dt)
     ok = alive & (measured > 0)
     speeds = task.speed
     per_speed = {}
@@ -130,6 +134,31 @@ DEMO_SCRIPT = [  # (start s, speed m/s, move direction deg, facing deg, right ha
 ]
 
 
+def goal_markers(task: GoalTask, frame, i: int = 0, velocity: bool = True, facing: bool = True,
+                 body: bool = True) -> list[Marker]:
+    """Markers for environment ``i``'s goals: velocity arrow (green), facing arrow (blue), active
+    hand (red) and foot (orange) targets."""
+    p = frame.body_pos[i, 0].numpy().astype(float)
+    ms = []
+    spd, mv, face = float(task.speed[i]), float(task.move_yaw[i]), float(task.facing_yaw[i])
+    if velocity and spd > 0:
+        d = np.array([math.cos(mv), math.sin(mv), 0.0]) * 0.3 * spd
+        ms.append(Marker(p + [0, 0, 0.9], (0.2, 0.9, 0.2, 1), 0.02, arrow_to=p + [0, 0, 0.9] + d))
+    if facing:
+        fd = np.array([math.cos(face), math.sin(face), 0.0]) * 0.5
+        ms.append(Marker(p + [0, 0, 1.2], (0.2, 0.4, 1.0, 1), 0.015, arrow_to=p + [0, 0, 1.2] + fd))
+    if body:
+        yaw = float(root_heading(frame)[i])
+        c, s = math.cos(yaw), math.sin(yaw)
+        for targets, mask, rgba in ((task.hand_target, task.hand_mask, (1, 0.2, 0.2, 0.8)),
+                                    (task.foot_target, task.foot_mask, (1, 0.6, 0.1, 0.8))):
+            for j in range(2):
+                if mask[i, j] > 0:
+                    x, y, z = targets[i, j].tolist()
+                    ms.append(Marker(p + [c * x - s * y, s * x + c * y, z], rgba, 0.05))
+    return ms
+
+
 def play_script(teacher: Teacher, seconds: float = 22.0, physics: PhysicsConfig | None = None,
                 frame_every: int = 2) -> Recording:
     """Run the teacher on DEMO_SCRIPT in one environment and record it with goal markers."""
@@ -147,19 +176,7 @@ def play_script(teacher: Teacher, seconds: float = 22.0, physics: PhysicsConfig 
         r = env.step(teacher.act(obs))
         if t % frame_every == 0:
             f = env.frame
-            p = f.body_pos[0, 0].numpy().astype(float)
-            ms = []
-            if spd > 0:
-                d = np.array([math.cos(math.radians(mv)), math.sin(math.radians(mv)), 0.0]) * 0.3 * spd
-                ms.append(Marker(p + [0, 0, 0.9], (0.2, 0.9, 0.2, 1), 0.02, arrow_to=p + [0, 0, 0.9] + d))
-            fd = np.array([math.cos(math.radians(face)), math.sin(math.radians(face)), 0.0]) * 0.5
-            ms.append(Marker(p + [0, 0, 1.2], (0.2, 0.4, 1.0, 1), 0.015, arrow_to=p + [0, 0, 1.2] + fd))
-            if hand:
-                yaw = float(root_heading(f)[0])
-                c, s = math.cos(yaw), math.sin(yaw)
-                x, y, z = hand
-                ms.append(Marker(p + [c * x - s * y, s * x + c * y, z], (1, 0.2, 0.2, 0.8), 0.05))
-            markers.append(ms)
+            markers.append(goal_markers(task, f))
             qpos.append(f.qpos[0].double().numpy().copy())
         if bool(r.terminated[0]):
             break

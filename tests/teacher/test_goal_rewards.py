@@ -26,9 +26,9 @@ def test_every_reward_term_matches_its_formula():
     t = {k: float(v) for k, v in reward_terms(c, **_state()).items()}
     e = math.exp
     assert t["velocity"] == pytest.approx(c.w_velocity * (0.5 * e(-0.25 / 0.25) + 0.5 * e(-0.25 / 2.0)))
-    assert t["facing"] == pytest.approx(c.w_facing * (0.5 * e(-0.09 / 0.25) + 0.25 * (1 + math.cos(0.3))))
+    assert t["facing"] == pytest.approx(c.w_facing * (0.6 * e(-0.09 / 0.06) + 0.2 * (1 + math.cos(0.3))))
     # only the active hand counts
-    assert t["hands"] == pytest.approx(c.w_hands * (0.5 * e(-0.01 / 0.0225) + 0.5 * e(-0.01 / 0.16)))
+    assert t["hands"] == pytest.approx(c.w_hands * (0.6 * e(-0.01 / 0.01) + 0.4 * e(-0.01 / 0.16)))
     assert t["foot"] == 0.0  # no active foot channel
     assert t["height"] == pytest.approx(c.w_height * (0.5 * e(-0.0025 / 0.01) + 0.5 * e(-0.0025 / 0.09)))
     assert t["alive"] == c.w_alive
@@ -43,7 +43,7 @@ def test_reward_term_edge_cases():
     c = GoalConfig()
     both = reward_terms(c, **_state(hand_mask=torch.tensor([[1.0, 1.0]])))["hands"]
     def hand(d):
-        return 0.5 * math.exp(-d * d / 0.0225) + 0.5 * math.exp(-d * d / 0.16)
+        return 0.6 * math.exp(-d * d / 0.01) + 0.4 * math.exp(-d * d / 0.16)
     assert float(both) == pytest.approx(c.w_hands * (hand(0.1) + hand(0.4)) / 2)
     standing = reward_terms(c, **_state(moving=torch.tensor([0.0])))["air_time"]
     assert float(standing) == 0.0  # no stepping reward while told to stand
@@ -96,11 +96,17 @@ def test_sampled_goals_respect_their_ranges():
     env.close()
 
 
-def test_curriculum_grows_only_on_good_tracking():
-    task = GoalTask(GoalConfig(), 1)
-    task._vel_score_sum, task._vel_score_n = 0.4, 1
-    task.update_curriculum()
+def test_curriculum_grows_only_on_sustained_good_tracking():
+    task = GoalTask(GoalConfig(curriculum_patience=3), 1)
+
+    def iteration(score):
+        task._vel_score_sum, task._vel_score_n = score, 1
+        task.update_curriculum()
+
+    for score in (0.9, 0.9, 0.4, 0.9, 0.9):  # a bad iteration restarts the count
+        iteration(score)
     assert task.cur_max_speed == 1.0
-    task._vel_score_sum, task._vel_score_n = 0.9, 1
-    task.update_curriculum()
+    iteration(0.9)
+    assert task.cur_max_speed == 1.25
+    iteration(0.9)  # the count starts again after growing
     assert task.cur_max_speed == 1.25

@@ -1,0 +1,66 @@
+"""`frozenfit bfm ...` commands (distill lives in distill.py)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from frozenfit.bfm.evaluate import BFMEvalConfig, evaluate_bfm
+from frozenfit.bfm.policy import SHIPPED_BFM, export_bfm, load_bfm
+from frozenfit.bfm.prompt import DEMO_PROMPTS, load_script, play
+from frozenfit.humanoid.model import PhysicsConfig
+from frozenfit.humanoid.render import render_rollout, write_video
+from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
+
+
+@dataclass
+class PlayConfig:
+    """Render the BFM following a timed prompt script (default: the built-in demo script)."""
+
+    out: str = "bfm.gif"                 # .gif, or .mp4 with imageio-ffmpeg installed
+    checkpoint: str = str(SHIPPED_BFM)
+    script: str | None = None            # JSON: [{"t": 0, "prompt": {"velocity": [1, 0]}}, ...]
+    seconds: float = 22.0
+    width: int = 320
+    height: int = 240
+    frame_every: int = 2
+    physics: PhysicsConfig | None = None
+
+
+def run_play(cfg: PlayConfig) -> Path:
+    bfm = load_bfm(cfg.checkpoint)
+    script = load_script(cfg.script) if cfg.script else DEMO_PROMPTS
+    rec = play(bfm, script, cfg.seconds, cfg.physics, cfg.frame_every)
+    frames = render_rollout(rec, cfg.width, cfg.height)
+    path = write_video(frames, cfg.out, rec.fps)
+    print(f"wrote {path} ({len(frames)} frames, {path.stat().st_size / 1e6:.1f} MB)")
+    return path
+
+
+@dataclass
+class BFMEvalCommand:
+    """Evaluate a BFM against its teacher (single modalities, no prompt, combined)."""
+
+    checkpoint: str = str(SHIPPED_BFM)
+    teacher: str = str(SHIPPED_TEACHER)
+    eval: BFMEvalConfig = field(default_factory=BFMEvalConfig)
+
+
+def run_eval(cfg: BFMEvalCommand) -> dict:
+    r = evaluate_bfm(load_bfm(cfg.checkpoint), load_teacher(cfg.teacher), cfg.eval)
+    print(json.dumps(r, indent=1))
+    return r
+
+
+@dataclass
+class BFMExportConfig:
+    """Strip a distillation checkpoint to a shippable BFM file."""
+
+    run_checkpoint: str = "runs/bfm/checkpoint.safetensors"
+    out: str = str(SHIPPED_BFM)
+
+
+def run_export(cfg: BFMExportConfig) -> None:
+    path = export_bfm(cfg.run_checkpoint, cfg.out)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")

@@ -1,0 +1,156 @@
+"""Acceptance evaluation of a BFM against its teacher, on the same goals from the same start states.
+
+Single modalities: the BFM is prompted with one modality only; the teacher sees the same goal
+(the unprompted modalities at their defaults: stand, face the way you move or keep the heading,
+no body target). The goal-tracking reward is the teacher task's reward term of that modality,
+averaged over every step after settling (a fallen humanoid earns nothing for the rest of its
+episode), so falls count against a policy. Errors are physical (m/s, degrees, metres) over the
+steps a humanoid is up. Also: no prompt at all (fall rate over 20 s episodes) and several
+modalities at once (velocity + facing + a hand target).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from frozenfit.bfm.model import BFM
+from frozenfit.bfm.prompt import BFMController
+from frozenfit.humanoid.model import PhysicsConfig
+from frozenfit.humanoid.observations import root_heading
+from frozenfit.humanoid.rotations import wrap_angle
+from frozenfit.teacher.evaluate import window_velocity_error
+from frozenfit.teacher.goals import GoalTask
+from frozenfit.teacher.policy import Teacher
+
+# modality -> (reward term, error key in GoalTask.errors, unit)
+MODALITIES: dict[str, tuple[str, str, str]] = {
+    "velocity": ("velocity", "velocity", "m/s"),
+    "facing": ("facing", "facing", "deg"),
+    "hands": ("hands", "hands", "m"),
+    "feet": ("foot", "feet", "m"),
+    "pelvis_height": ("height", "height", "m"),
+}
+
+
+@dataclass
+class BFMEvalConfig:
+    episodes: int = 256               # per modality and policy
+    seconds: float = 10.0             # single-modality and combined episodes
+    no_prompt_seconds: float = 20.0
+    settle_seconds: float = 2.0       # tracking is measured after this
+    max_speed: float = 3.0
+    seed: int = 7
+    physics: PhysicsConfig | None = None
+
+
+# -- goals per case: each sets the task's goals and the prompt visibility for all envs ----------
+def _goals(case: str, cfg: BFMEvalConfig, task, frame, gen: torch.Generator) -> None:
+    n = task.speed.shape[0]
+    idx = torch.arange(n)
+    rand = lambda *shape: torch.rand(*shape, generator=gen)  # noqa: E731
+    heading = root_heading(frame)
+    zeros = torch.zeros(n)
+    show = {"velocity": [1, 0, 0], "facing": [0, 1, 0], "no_prompt": [0, 0, 0], "combined": [1, 1, 1]}.get(case, [0, 0, 1])
+    if case == "velocity":
+        speed = torch.linspace(0, cfg.max_speed, 16).repeat(math.ceil(n / 16))[:n]
+        move = (rand(n) * 2 - 1) * math.pi
+        task.set_goals(idx, speed, move, move)
+    elif case == "facing":
+        task.set_goals(idx, zeros, zeros, wrap_angle(heading + (rand(n) * 2 - 1) * math.pi))
+    elif case == "combined":
+        speed = 0.5 + rand(n)
+        move = (rand(n) * 2 - 1) * math.pi
+        task._sample_hands(rand, idx)
+        task.set_goals(idx, speed, move, wrap_angle(move + (rand(n) * 2 - 1) * math.pi / 4),
+                       task.hand_target.clone(), torch.tensor([1.0, 0.0]).repeat(n, 1))
+    else:
+        task.set_goals(idx, zeros, zeros, heading)
+        if case == "hands":
+            task._sample_hands(rand, idx)
+            both = rand(n) < 0.5
+            task.hand_mask[:] = torch.stack([torch.ones(n), both.float()], 1)
+        elif case == "feet":
+            task.foot_mask[:], task.foot_target[:] = GoalTask.raised_foot(rand, n)
+        elif case == "pelvis_height":
+            lo, hi = task.cfg.crouch_range
+            task.height_target[:] = lo + (hi - lo) * rand(n)
+            task.height_mask[:] = 1.0
+    task.set_prompt(idx, torch.tensor(show, dtype=torch.bool).expand(n, 3))
+
+
+def run_case(policy: str, case: str, cfg: BFMEvalConfig, bfm: BFM, teacher: Teacher, seconds: float) -> dict:
+    """Episodes of one case for 'bfm' or 'teacher'; rewards per term, errors, falls."""
+    n = cfg.episodes
+    ctl = BFMController(bfm, n, episode_seconds=seconds + 1, physics=cfg.physics, seed=cfg.seed,
+                        goal_cfg=teacher.goal_cfg)
+    task, env = ctl.task, ctl.env
+    _goals(case, cfg, task, env.frame, torch.Generator().manual_seed(cfg.seed))
+    ctl.obs = env.observe()
+    steps, settle, win = int(seconds / env.dt), int(cfg.settle_seconds / env.dt), int(round(1.0 / env.dt))
+    alive = torch.ones(n, dtype=torch.bool)
+    reward: dict[str, torch.Tensor] = {}
+    err = {k: torch.zeros(n) for k in ("facing", "hands", "feet", "height")}
+    measured = torch.zeros(n)
+    pos = torch.zeros(steps + 1, n, 2)
+    pos[0] = env.frame.body_pos[:, 0, :2]
+    act: Callable[[], torch.Tensor | None] = (lambda: None) if policy == "bfm" else (lambda: teacher.act(ctl.obs))
+    for t in range(steps):
+        r = ctl.step(action=act())
+        alive &= ~r.terminated
+        pos[t + 1] = torch.where(alive[:, None], env.frame.body_pos[:, 0, :2], pos[t])
+        if t < settle:
+            continue
+        m = alive.float()
+        for k, v in r.terms.items():
+            reward[k] = reward.get(k, torch.zeros(n)) + v * m
+        e = task.errors(env)
+        err["facing"] += e["facing"] * m
+        err["hands"] += (e["hands"] * task.hand_mask).sum(1) / task.hand_mask.sum(1).clamp(min=1) * m
+        err["feet"] += (e["feet"] * task.foot_mask).sum(1) / task.foot_mask.sum(1).clamp(min=1) * m
+        err["height"] += e["height"].abs() * m
+        measured += m
+    ctl.close()
+    ok = measured > 0
+    errors = {k: float((v[ok] / measured[ok]).mean()) if ok.any() else float("nan") for k, v in err.items()}
+    errors["facing"] = math.degrees(errors["facing"])
+    errors["velocity"] = float(window_velocity_error(pos, task.vel_cmd(), settle, win, env.dt)[alive].mean()) \
+        if alive.any() else float("nan")
+    return {"reward": {k: float(v.mean()) / (steps - settle) for k, v in reward.items()},
+            "errors": errors, "fall_rate": float((~alive).float().mean()), "env_steps": n * steps}
+
+
+def evaluate_bfm(bfm: BFM, teacher: Teacher, cfg: BFMEvalConfig, progress: Callable[[str], None] = print) -> dict:
+    """The BFM acceptance numbers (the `results/bfm/eval.json` payload without provenance)."""
+    t0 = time.perf_counter()
+    steps = 0
+    modalities = {}
+    for name, (term, ekey, unit) in MODALITIES.items():
+        b = run_case("bfm", name, cfg, bfm, teacher, cfg.seconds)
+        te = run_case("teacher", name, cfg, bfm, teacher, cfg.seconds)
+        steps += b["env_steps"] + te["env_steps"]
+        modalities[name] = {"bfm_reward": b["reward"][term], "teacher_reward": te["reward"][term],
+                            "ratio": b["reward"][term] / te["reward"][term] if te["reward"][term] else float("nan"),
+                            "error": b["errors"][ekey], "error_unit": unit, "teacher_error": te["errors"][ekey],
+                            "bfm_fall_rate": b["fall_rate"], "teacher_fall_rate": te["fall_rate"]}
+        progress(f"{name}: reward ratio {modalities[name]['ratio']:.3f}, error {b['errors'][ekey]:.3f} {unit} "
+                 f"(teacher {te['errors'][ekey]:.3f})")
+    none = run_case("bfm", "no_prompt", cfg, bfm, teacher, cfg.no_prompt_seconds)
+    steps += none["env_steps"]
+    progress(f"no prompt: fall rate {none['fall_rate']:.3f}")
+    b = run_case("bfm", "combined", cfg, bfm, teacher, cfg.seconds)
+    te = run_case("teacher", "combined", cfg, bfm, teacher, cfg.seconds)
+    steps += b["env_steps"] + te["env_steps"]
+    combined = {"modalities": ["velocity", "facing", "hands"]}
+    for term, ekey, unit in (("velocity", "velocity", "mps"), ("facing", "facing", "deg"), ("hands", "hands", "m")):
+        combined[f"{ekey}_error_{unit}"] = b["errors"][ekey]
+        combined[f"teacher_{ekey}_error_{unit}"] = te["errors"][ekey]
+        combined[f"{term}_reward_ratio"] = b["reward"][term] / te["reward"][term] if te["reward"][term] else float("nan")
+    combined["bfm_fall_rate"], combined["teacher_fall_rate"] = b["fall_rate"], te["fall_rate"]
+    progress(f"combined: {combined}")
+    return {"modalities": modalities, "no_prompt_fall_rate": none["fall_rate"], "combined": combined,
+            "eval_env_steps": steps, "eval_wall_s": time.perf_counter() - t0}

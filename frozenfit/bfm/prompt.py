@@ -1,0 +1,183 @@
+"""Prompting the BFM from Python: build a `Prompt`, give it to a `BFMController`, step.
+
+    bfm = load_bfm()
+    ctl = BFMController(bfm, num_envs=1)
+    ctl.set_prompt(Prompt(velocity=(1.0, 0.0), right_hand=(0.35, -0.2, 0.55)))
+    for _ in range(300):
+        ctl.step()
+
+Anything left as None is not prompted (the BFM's default for it: stand still, face the way you
+move or keep your heading, no body target). ``step(extra_tokens=...)`` appends tokens of the
+model's width from outside (the Task Tokens hook); the BFM's weights are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from frozenfit.bfm.masking import MaskingConfig, PromptedGoalTask
+from frozenfit.bfm.model import BFM
+from frozenfit.bfm.tokens import PROMPTS, BFMInput, History
+from frozenfit.errors import FrozenfitError
+from frozenfit.humanoid.env import EnvConfig, HumanoidEnv, StepResult
+from frozenfit.humanoid.model import PhysicsConfig
+from frozenfit.humanoid.observations import PROPRIO_DIM, root_heading
+from frozenfit.humanoid.render import Recording
+from frozenfit.teacher.evaluate import goal_markers
+from frozenfit.teacher.goals import GoalConfig
+
+Vec3 = tuple[float, float, float]
+
+
+@dataclass
+class Prompt:
+    """One goal for the BFM; None means 'not prompted'.
+
+    velocity: world-frame planar velocity (m/s); facing: world yaw (rad); hand/foot targets:
+    metres relative to the pelvis in its heading frame (x forward, y left, z up);
+    pelvis_height: metres above the ground.
+    """
+
+    velocity: tuple[float, float] | None = None
+    facing: float | None = None
+    right_hand: Vec3 | None = None
+    left_hand: Vec3 | None = None
+    right_foot: Vec3 | None = None
+    left_foot: Vec3 | None = None
+    pelvis_height: float | None = None
+
+    @staticmethod
+    def from_dict(d: dict) -> "Prompt":
+        known = set(Prompt.__dataclass_fields__)
+        bad = set(d) - known
+        if bad:
+            raise FrozenfitError(f"unknown prompt fields {sorted(bad)}; known: {sorted(known)}")
+        return Prompt(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def apply_prompt(task: PromptedGoalTask, frame, prompt: Prompt, idx: torch.Tensor) -> None:
+    """Write ``prompt`` into the goal state of environments ``idx`` (with the unprompted defaults)."""
+    k = idx.numel()
+    vx, vy = prompt.velocity or (0.0, 0.0)
+    speed = math.hypot(vx, vy)
+    move = math.atan2(vy, vx) if speed > 0 else 0.0
+    if prompt.facing is not None:
+        facing = torch.full((k,), float(prompt.facing))
+    elif speed > 0:
+        facing = torch.full((k,), move)
+    else:
+        facing = root_heading(frame)[idx]
+    hands = [prompt.right_hand, prompt.left_hand]
+    feet = [prompt.right_foot, prompt.left_foot]
+    task.set_goals(idx, torch.full((k,), speed), torch.full((k,), move), facing,
+                   torch.tensor([h or (0.0, 0.0, 0.0) for h in hands], dtype=torch.float32).expand(k, 2, 3),
+                   torch.tensor([float(h is not None) for h in hands]).expand(k, 2))
+    task.foot_target[idx] = torch.tensor([f or (0.0, 0.0, 0.0) for f in feet], dtype=torch.float32)
+    task.foot_mask[idx] = torch.tensor([float(f is not None) for f in feet])
+    if prompt.pelvis_height is not None:
+        task.height_target[idx] = float(prompt.pelvis_height)
+        task.height_mask[idx] = 1.0
+    body = any(v is not None for v in (*hands, *feet, prompt.pelvis_height))
+    show = torch.tensor([prompt.velocity is not None, prompt.facing is not None, body])
+    task.set_prompt(idx, show.expand(k, len(PROMPTS)))
+
+
+class BFMController:
+    """N humanoids driven by a frozen BFM: keeps the history tokens and the prompts."""
+
+    def __init__(self, bfm: BFM, num_envs: int = 1, episode_seconds: float = 1e6,
+                 physics: PhysicsConfig | None = None, seed: int = 0, goal_cfg: GoalConfig | None = None):
+        self.bfm = bfm
+        self.task = PromptedGoalTask(goal_cfg or GoalConfig(), MaskingConfig(), num_envs, resample=False)
+        self.env = HumanoidEnv(EnvConfig(num_envs=num_envs, episode_seconds=episode_seconds,
+                                         physics=physics or PhysicsConfig(), seed=seed), self.task)
+        self.history = History(num_envs, bfm.cfg.history_offsets, self.env.dt)
+        self.obs = self.env.reset()
+        self.history.reset(self.env.frame)
+
+    def set_prompt(self, prompt: Prompt, idx: torch.Tensor | None = None) -> None:
+        idx = torch.arange(self.env.num_envs) if idx is None else idx
+        apply_prompt(self.task, self.env.frame, prompt, idx)
+        self.obs = self.env.observe()
+
+    def inputs(self) -> BFMInput:
+        return BFMInput(self.obs[:, :PROPRIO_DIM], self.history.features(), self.obs[:, PROPRIO_DIM:],
+                        self.task.visible)
+
+    @torch.no_grad()
+    def action(self, extra_tokens: torch.Tensor | None = None) -> torch.Tensor:
+        return self.bfm(self.inputs(), extra_tokens)
+
+    def step(self, extra_tokens: torch.Tensor | None = None, action: torch.Tensor | None = None) -> StepResult:
+        """One control step with the BFM's action (or a given one, e.g. the teacher's on the same goals)."""
+        r = self.env.step(self.action(extra_tokens) if action is None else action)
+        self.history.push(self.env.frame)
+        self.history.reset(self.env.frame, torch.nonzero(r.terminated | r.truncated).flatten())
+        self.obs = r.obs
+        return r
+
+    def close(self) -> None:
+        self.env.close()
+
+
+# -- scripted demo -------------------------------------------------------------------------------
+DEMO_PROMPTS: list[tuple[float, Prompt]] = [
+    (0.0, Prompt()),                                                     # no prompt: stand
+    (2.0, Prompt(velocity=(1.0, 0.0))),
+    (5.0, Prompt(velocity=(2.0, 0.0))),
+    (8.0, Prompt(velocity=(0.0, 1.0), facing=0.0)),                      # walk left, face +x
+    (11.0, Prompt(facing=math.pi / 2)),                                  # turn in place
+    (13.0, Prompt(right_hand=(0.35, -0.2, 0.55))),                       # reach
+    (16.0, Prompt(velocity=(1.0, 0.0), facing=0.0, left_hand=(0.3, 0.25, 0.45))),  # several at once
+    (19.0, Prompt()),
+]
+
+
+def load_script(path: str | Path) -> list[tuple[float, Prompt]]:
+    """A prompt script from JSON: [{"t": seconds, "prompt": {field: value, ...}}, ...]."""
+    path = Path(path)
+    if not path.is_file():
+        raise FrozenfitError(f"prompt script not found: {path}")
+    try:
+        rows = json.loads(path.read_text())
+        script = [(float(r["t"]), Prompt.from_dict(r.get("prompt", {}))) for r in rows]
+    except (ValueError, KeyError, TypeError) as e:
+        raise FrozenfitError(f"{path}: not a prompt script ([{{\"t\": s, \"prompt\": {{...}}}}, ...]): {e}")
+    if not script or script[0][0] > 0:
+        raise FrozenfitError(f"{path}: the first prompt must start at t = 0")
+    return sorted(script, key=lambda r: r[0])
+
+
+def script_to_json(script: list[tuple[float, Prompt]]) -> str:
+    return json.dumps([{"t": t, "prompt": {k: v for k, v in asdict(p).items() if v is not None}}
+                       for t, p in script], indent=1)
+
+
+def play(bfm: BFM, script: list[tuple[float, Prompt]] | None = None, seconds: float = 22.0,
+         physics: PhysicsConfig | None = None, frame_every: int = 2) -> Recording:
+    """Run one humanoid through a timed prompt script (default DEMO_PROMPTS) and record it with
+    markers of what is prompted."""
+    script = script or DEMO_PROMPTS
+    ctl = BFMController(bfm, 1, episode_seconds=seconds + 1, physics=physics)
+    qpos, markers, current = [], [], None
+    for t in range(int(seconds / ctl.env.dt)):
+        now = t * ctl.env.dt
+        row = [r for r in script if r[0] <= now][-1]
+        if row is not current:
+            ctl.set_prompt(row[1])
+            current = row
+        r = ctl.step()
+        if t % frame_every == 0:
+            vis = ctl.task.show[0]
+            markers.append(goal_markers(ctl.task, ctl.env.frame, 0, bool(vis[0]), bool(vis[1]), bool(vis[2])))
+            qpos.append(ctl.env.frame.qpos[0].double().numpy().copy())
+        if bool(r.terminated[0]):
+            break
+    ctl.close()
+    return Recording(qpos=np.stack(qpos), fps=1.0 / (ctl.env.dt * frame_every), markers=markers)

@@ -1,0 +1,145 @@
+import json
+import math
+
+import pytest
+import torch
+
+from frozenfit.bfm.distill import DistillConfig, Distiller, distill_bfm, distill_loss
+from frozenfit.bfm.model import BFMConfig
+from frozenfit.bfm.policy import BFM_KIND, BFM_VERSION, export_bfm, load_bfm
+from frozenfit.bfm.prompt import BFMController, Prompt, load_script, play, script_to_json, DEMO_PROMPTS
+from frozenfit.bfm.tokens import PROMPTS
+from frozenfit.cli import main
+from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
+from frozenfit.errors import FrozenfitError
+from frozenfit.humanoid.observations import root_heading
+
+TINY = BFMConfig(width=32, layers=1, heads=2, ff=64, tokenizer_hidden=32, latent=8,
+                 encoder_hidden=(32,), decoder_hidden=(32,))
+
+
+def _cfg(tmp_path, iters=2, **kw):
+    return DistillConfig(model=TINY, num_envs=16, num_steps=4, total_env_steps=16 * 4 * iters, minibatch=32,
+                         run_dir=str(tmp_path / "run"), progress=False, checkpoint_every=1, beta_steps=64, **kw)
+
+
+@pytest.fixture(scope="module")
+def tiny_bfm(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bfm")
+    distill_bfm(_cfg(tmp))
+    return export_bfm(tmp / "run" / "checkpoint.safetensors", tmp / "bfm.safetensors")
+
+
+def test_distill_resume_and_export(tmp_path):
+    distill_bfm(_cfg(tmp_path, iters=2))
+    distill_bfm(_cfg(tmp_path, iters=3, resume=True))
+    ck = load_checkpoint(tmp_path / "run" / "checkpoint.safetensors")
+    assert ck.state["global_step"] == 16 * 4 * 3
+    rows = (tmp_path / "run" / "log.csv").read_text().strip().splitlines()
+    assert len(rows) == 1 + 3  # header + one row per iteration, continued after the resume
+    bfm = load_bfm(export_bfm(tmp_path / "run" / "checkpoint.safetensors", tmp_path / "b.safetensors"))
+    assert bfm.meta["env_steps"] == 16 * 4 * 3
+    assert bfm.tokenizers["state"].norm.count > 16 * 4  # normaliser statistics ship with it
+    assert not any(p.requires_grad for p in bfm.parameters())
+    other = _cfg(tmp_path, iters=4, resume=True)
+    other.model = BFMConfig(width=16, heads=2)
+    with pytest.raises(FrozenfitError, match="BFM config"):
+        distill_bfm(other)
+
+
+def test_dagger_regression_fits_the_teachers_labels(tmp_path):
+    d = Distiller(_cfg(tmp_path, lr=3e-3))
+    obs = d.env.reset()
+    d.history.reset(d.env.frame)
+    _, x, tobs, labels, _ = d._rollout(obs, beta=1.0)
+    d.bfm.update_normalizers(x, tobs)
+    first, _ = distill_loss(d.bfm, x, tobs, labels, 1.0, 1e-3)
+    for _ in range(60):
+        loss, _ = distill_loss(d.bfm, x, tobs, labels, 1.0, 1e-3)
+        d.opt.zero_grad()
+        loss.backward()
+        d.opt.step()
+    assert loss.item() < 0.5 * first.item()
+    # every part of the model learns: tokenizers, transformer, prior head, encoder, decoder
+    loss, _ = distill_loss(d.bfm, x, tobs, labels, 1.0, 1e-3)
+    d.opt.zero_grad()
+    loss.backward()
+    for name in ("tokenizers.state.net.0.weight", "tokenizers.velocity.net.0.weight", "blocks.0.qkv.weight",
+                 "prior_head.weight", "encoder.0.weight", "decoder.0.weight"):
+        assert d.bfm.get_parameter(name).grad.abs().sum() > 0, name
+    d.close()
+
+
+def test_load_bfm_refuses_bad_files(tiny_bfm, tmp_path):
+    ck = load_checkpoint(tiny_bfm)
+    with pytest.raises(FrozenfitError, match="not found"):
+        load_bfm(tmp_path / "missing.safetensors")
+    from frozenfit.teacher.policy import SHIPPED_TEACHER
+    with pytest.raises(FrozenfitError, match="'teacher' checkpoint"):
+        load_bfm(SHIPPED_TEACHER)
+    save_checkpoint(tmp_path / "other.safetensors", BFM_KIND, BFM_VERSION, dict(ck.config, model_hash="beef"),
+                    ck.tensors)
+    with pytest.raises(FrozenfitError, match="humanoid model"):
+        load_bfm(tmp_path / "other.safetensors")
+    bad = dict(ck.tensors)
+    bad["decoder.0.weight"] = torch.zeros(2, 2)
+    save_checkpoint(tmp_path / "shape.safetensors", BFM_KIND, BFM_VERSION, ck.config, bad)
+    with pytest.raises(FrozenfitError, match="decoder.0.weight"):
+        load_bfm(tmp_path / "shape.safetensors")
+    save_checkpoint(tmp_path / "v9.safetensors", BFM_KIND, 9, ck.config, ck.tensors)
+    with pytest.raises(FrozenfitError, match="version"):
+        load_bfm(tmp_path / "v9.safetensors")
+
+
+def test_checkpoint_round_trip_gives_the_same_actions(tiny_bfm, tmp_path):
+    a = BFMController(load_bfm(tiny_bfm), 3, seed=1)
+    b = BFMController(load_bfm(tiny_bfm), 3, seed=1)
+    a.set_prompt(Prompt(velocity=(1.0, 0.0)))
+    b.set_prompt(Prompt(velocity=(1.0, 0.0)))
+    assert torch.equal(a.action(), b.action())
+    a.close()
+    b.close()
+
+
+def test_prompt_api_sets_goals_and_visibility(tiny_bfm):
+    ctl = BFMController(load_bfm(tiny_bfm), 2)
+    ctl.set_prompt(Prompt(velocity=(0.0, 2.0), right_hand=(0.3, -0.2, 0.5), pelvis_height=0.8))
+    t = ctl.task
+    assert torch.allclose(t.speed, torch.full((2,), 2.0))
+    assert torch.allclose(t.move_yaw, torch.full((2,), math.pi / 2))
+    assert torch.allclose(t.facing_yaw, t.move_yaw)            # unprompted facing: the way you move
+    assert t.hand_mask.tolist() == [[1.0, 0.0]] * 2 and t.height_mask.tolist() == [1.0, 1.0]
+    assert t.visible.tolist() == [[True, False, True]] * 2
+    ctl.set_prompt(Prompt())                                    # no prompt: stand, keep the heading
+    assert (t.speed == 0).all() and not t.visible.any()
+    assert torch.allclose(t.facing_yaw, root_heading(ctl.env.frame))
+    r = ctl.step(extra_tokens=torch.zeros(2, TINY.width))
+    assert r.obs.shape[0] == 2
+    ctl.close()
+    with pytest.raises(FrozenfitError, match="unknown prompt fields"):
+        Prompt.from_dict({"speed": 1})
+
+
+def test_prompt_scripts_and_play(tiny_bfm, tmp_path):
+    path = tmp_path / "script.json"
+    path.write_text(script_to_json(DEMO_PROMPTS))
+    script = load_script(path)
+    assert [t for t, _ in script] == [t for t, _ in DEMO_PROMPTS] and script[1][1].velocity == (1.0, 0.0)
+    (tmp_path / "late.json").write_text(json.dumps([{"t": 1.0, "prompt": {}}]))
+    with pytest.raises(FrozenfitError, match="t = 0"):
+        load_script(tmp_path / "late.json")
+    (tmp_path / "bad.json").write_text("{nope")
+    with pytest.raises(FrozenfitError, match="not a prompt script"):
+        load_script(tmp_path / "bad.json")
+    rec = play(load_bfm(tiny_bfm), script, seconds=0.5, frame_every=1)
+    assert rec.qpos.shape[0] >= 1 and len(rec.markers) == rec.qpos.shape[0]
+
+
+def test_cli_bfm_play_renders_and_refuses_missing_files(tiny_bfm, tmp_path, capsys):
+    out = tmp_path / "bfm.gif"
+    assert main(["bfm", "play", "--checkpoint", str(tiny_bfm), "--out", str(out), "--seconds", "0.4",
+                 "--width", "64", "--height", "48"]) == 0
+    assert out.stat().st_size > 0
+    assert main(["bfm", "play", "--checkpoint", str(tmp_path / "nope.safetensors")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert len(PROMPTS) == 3
