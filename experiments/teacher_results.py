@@ -11,7 +11,6 @@ are the teacher's training budget; the evaluation's own are ``eval_env_steps`` /
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from frozenfit.common.logging import read_csv_log  # noqa: E402
+from frozenfit.common.logging import read_csv_log, thin_csv_log  # noqa: E402
 from frozenfit.common.results import current_command, save_figure, write_result  # noqa: E402
 from frozenfit.humanoid.render import render_rollout, write_video  # noqa: E402
 from frozenfit.teacher.evaluate import EvalConfig, evaluate_teacher, play_script  # noqa: E402
@@ -28,17 +27,6 @@ from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher  # noqa: E402
 OUT = Path(__file__).resolve().parents[1] / "results" / "teacher"
 CURVE_KEYS = ["step", "episode/return", "episode/length", "episode/fall_rate", "reward/velocity", "reward/facing",
               "reward/hands", "curriculum/max_speed", "env_steps_per_s", "approx_kl", "action_std", "lr"]
-
-
-def thin_log(src: Path, dst: Path, every: int = 4) -> list[dict[str, float]]:
-    rows = read_csv_log(src)
-    keep = rows[::every] + ([rows[-1]] if (len(rows) - 1) % every else [])
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with open(dst, "w", newline="") as f:
-        w = csv.DictWriter(f, CURVE_KEYS, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(keep)
-    return read_csv_log(dst)
 
 
 def plot_curve(rows: list[dict[str, float]], path: Path) -> None:
@@ -69,7 +57,7 @@ def main() -> None:
     torch.set_num_threads(2)
     teacher = load_teacher(args.checkpoint)
     t0 = time.perf_counter()
-    r = evaluate_teacher(teacher, EvalConfig(episodes=args.episodes))
+    r = evaluate_teacher(teacher, EvalConfig(episodes=args.episodes), progress=False)
     per_speed = r.pop("per_speed")
     payload = {
         "velocity_error_mps": r["velocity_error_mps"], "max_speed_mps": r["max_speed_mps"],
@@ -82,7 +70,7 @@ def main() -> None:
     write_result(OUT / "eval.json", payload)
     write_result(OUT / "eval_per_speed.json", {"per_speed": per_speed}, wall_s=time.perf_counter() - t0)
     if Path(args.log).exists():
-        plot_curve(thin_log(Path(args.log), OUT / "train_log.csv"), OUT / "learning_curve.png")
+        plot_curve(thin_csv_log(args.log, OUT / "train_log.csv", CURVE_KEYS), OUT / "learning_curve.png")
     elif (OUT / "train_log.csv").exists():
         plot_curve(read_csv_log(OUT / "train_log.csv"), OUT / "learning_curve.png")
     rec = play_script(teacher)

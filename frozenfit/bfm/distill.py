@@ -48,7 +48,7 @@ class DistillConfig:
     num_envs: int = 512
     num_steps: int = 16               # rollout length per iteration
     total_env_steps: int = 20_000_000
-    epochs: int = 2
+    epochs: int = 1
     minibatch: int = 2048
     lr: float = 5e-4
     lr_final: float = 1e-4

@@ -59,3 +59,17 @@ def read_csv_log(path: str | Path) -> list[dict[str, float]]:
     """Rows of a RunLogger CSV as {column: float}, blank cells left out."""
     with open(path) as f:
         return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+
+
+def thin_csv_log(src: str | Path, dst: str | Path, keys: list[str], every: int = 4) -> list[dict[str, float]]:
+    """Copy every ``every``-th row (and the last) of a training CSV, only ``keys``, to ``dst``:
+    small enough to commit, so results plots can be redrawn from the repository alone."""
+    rows = read_csv_log(src)
+    keep = rows[::every] + ([rows[-1]] if (len(rows) - 1) % every else [])
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with open(dst, "w", newline="") as f:
+        w = csv.DictWriter(f, keys, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(keep)
+    return read_csv_log(dst)

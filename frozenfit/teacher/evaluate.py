@@ -54,6 +54,7 @@ def _episode_goals(cfg: EvalConfig, task: GoalTask, n: int, gen: torch.Generator
 def window_velocity_error(pos: torch.Tensor, vel_cmd: torch.Tensor, settle: int, win: int, dt: float) -> torch.Tensor:
     """Per-episode velocity error from pelvis positions (T+1, n, 2): mean over ``win``-step windows
     after ``settle`` steps of |displacement / window time - command|."""
+    win = max(1, min(win, pos.shape[0] - 1 - settle))  # short episodes: one window to the end
     starts = torch.arange(settle, pos.shape[0] - 1 - win + 1, win)
     v = (pos[starts + win] - pos[starts]) / (win * dt)                   # (W, n, 2)
     return (v - vel_cmd).norm(dim=-1).mean(0)

@@ -143,3 +143,16 @@ def test_cli_bfm_play_renders_and_refuses_missing_files(tiny_bfm, tmp_path, caps
     assert main(["bfm", "play", "--checkpoint", str(tmp_path / "nope.safetensors")]) == 2
     assert "not found" in capsys.readouterr().err
     assert len(PROMPTS) == 3
+
+
+def test_evaluation_reports_every_modality_with_the_teacher_alongside(tiny_bfm):
+    from frozenfit.bfm.evaluate import MODALITIES, BFMEvalConfig, evaluate_bfm
+    from frozenfit.teacher.policy import load_teacher
+    cfg = BFMEvalConfig(episodes=4, seconds=1.2, no_prompt_seconds=1.0, settle_seconds=0.3)
+    r = evaluate_bfm(load_bfm(tiny_bfm), load_teacher(), cfg, progress=lambda s: None)
+    assert set(r["modalities"]) == set(MODALITIES)
+    for name, m in r["modalities"].items():
+        assert m["teacher_reward"] > 0, name
+        assert m["ratio"] == pytest.approx(m["bfm_reward"] / m["teacher_reward"])
+    assert 0 <= r["no_prompt_fall_rate"] <= 1
+    assert {"velocity_error_mps", "facing_error_deg", "hands_error_m"} <= set(r["combined"])
