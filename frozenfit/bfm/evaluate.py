@@ -1,7 +1,7 @@
 """Acceptance evaluation of a BFM against its teacher, on the same goals from the same start states.
 
 Single modalities: the BFM is prompted with one modality only; the teacher sees the same goal
-(the unprompted modalities at their defaults: stand, face the way you move or keep the heading,
+(the unprompted modalities at their defaults: stand, face the way you move or do not turn,
 no body target). The goal-tracking reward is the teacher task's reward term of that modality,
 averaged over every step after settling (a fallen humanoid earns nothing for the rest of its
 episode), so falls count against a policy. Errors are physical (m/s, degrees, metres) over the

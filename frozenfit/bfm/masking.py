@@ -3,7 +3,7 @@
 The teacher always sees a full goal; the student sees a masked subset as prompt tokens. To keep
 the student's task well posed, a modality that is not prompted takes a default the student can
 infer from what it sees: no velocity prompt means stand still; no facing prompt means face the
-way you move (or keep the current heading when standing); no body prompt means no body target.
+way you move (or do not turn when standing); no body prompt means no body target.
 So an unprompted BFM stands quietly, and every prompt it is given changes only what it asks for.
 
 Visibility is drawn with each goal resample (held for the 3-8 s a command lasts), each modality
@@ -44,7 +44,6 @@ class PromptedGoalTask(GoalTask):
         self.show = torch.zeros(num_envs, len(PROMPTS), dtype=torch.bool)  # prompted modalities
         self.gap_timer = torch.zeros(num_envs)
         self._hold_heading = torch.zeros(num_envs, dtype=torch.bool)
-        self._resampled: list[torch.Tensor] = []
 
     @property
     def visible(self) -> torch.Tensor:
@@ -65,13 +64,12 @@ class PromptedGoalTask(GoalTask):
         self.show[idx] = torch.stack([vel, face, body], 1)
         self.speed[idx] = torch.where(vel, self.speed[idx], torch.zeros(k))
         standing = self.speed[idx] == 0
-        # no facing prompt: face the travel direction, or keep the heading (set in _apply_defaults)
+        # no facing prompt: face the travel direction, or do not turn (set in _apply_defaults)
         self.facing_yaw[idx] = torch.where(face | standing, self.facing_yaw[idx], self.move_yaw[idx])
         self._hold_heading[idx] = ~face & standing
         # no body prompt: no standing goals (crouch, raised foot)
         self.height_mask[idx] = torch.where(none, torch.zeros(k), self.height_mask[idx])
         self.foot_mask[idx] = torch.where(none[:, None], torch.zeros(k, 2), self.foot_mask[idx])
-        self._resampled.append(idx)
 
     def _sample_hands(self, rand, idx: torch.Tensor) -> None:
         super()._sample_hands(rand, idx)
@@ -79,12 +77,10 @@ class PromptedGoalTask(GoalTask):
         self.hand_mask[idx] = self.hand_mask[idx] * body[:, None].float()
 
     def _apply_defaults(self, env) -> None:
-        """Facing defaults that need the current state: keep the heading of those told to stand."""
-        if not self._resampled:
-            return
-        idx = torch.cat(self._resampled)
-        self._resampled.clear()
-        hold = idx[self._hold_heading[idx]]
+        """Facing default that needs the current state: standing without a facing prompt means
+        'do not turn', so the facing goal follows the current heading every step (a fixed goal
+        would ask the student to undo drift it cannot see)."""
+        hold = torch.nonzero(self._hold_heading).flatten()
         if hold.numel():
             self.facing_yaw[hold] = root_heading(env.frame)[hold]
 
@@ -111,6 +107,8 @@ class PromptedGoalTask(GoalTask):
         return self.speed.shape[0]
 
     def set_prompt(self, idx: torch.Tensor, show: torch.Tensor) -> None:
-        """Fix which modalities are prompted for ``idx`` (evaluation and the prompting API)."""
+        """Fix which modalities are prompted for ``idx`` (evaluation and the prompting API), after
+        ``set_goals``: standing without a facing prompt then means 'do not turn'."""
         self.show[idx] = show.bool()
         self.gap_timer[idx] = 0
+        self._hold_heading[idx] = ~self.show[idx, PROMPTS.index("facing")] & (self.speed[idx] == 0)

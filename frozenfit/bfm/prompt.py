@@ -7,7 +7,7 @@
         ctl.step()
 
 Anything left as None is not prompted (the BFM's default for it: stand still, face the way you
-move or keep your heading, no body target). ``step(extra_tokens=...)`` appends tokens of the
+move or do not turn, no body target). ``step(extra_tokens=...)`` appends tokens of the
 model's width from outside (the Task Tokens hook); the BFM's weights are never touched.
 """
 

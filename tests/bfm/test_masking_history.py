@@ -28,7 +28,11 @@ def test_unprompted_modalities_take_inferable_defaults():
     assert torch.allclose(task.facing_yaw[unfaced], task.move_yaw[unfaced])  # face the way you move
     hold = ~face & ~moving
     heading = root_heading(env.frame)
-    assert wrap_angle(task.facing_yaw[hold] - heading[hold]).abs().max() < 1e-5  # keep the heading
+    assert wrap_angle(task.facing_yaw[hold] - heading[hold]).abs().max() < 1e-5  # do not turn ...
+    env.step(torch.randn(256, 23) * 0.5)
+    still = hold & (task.command_timer > 0) & (env.step_count > 0)
+    heading = root_heading(env.frame)
+    assert wrap_angle(task.facing_yaw[still] - heading[still]).abs().max() < 1e-5  # ... whatever drift
     none = ~task.show.any(1)
     assert none.any()
     assert (task.hand_mask[none] == 0).all() and (task.foot_mask[none] == 0).all()
