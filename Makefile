@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup clean results-nern results-humanoid
+.PHONY: demo test setup clean results-nern results-humanoid results-bfm
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,7 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/frozenfit nern demo
 	MUJOCO_GL=egl $(BIN)/frozenfit humanoid render --out runs/teacher-demo.gif --seconds 22
+	MUJOCO_GL=egl $(BIN)/frozenfit bfm play --out runs/bfm-demo.gif --seconds 22
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
@@ -37,6 +38,10 @@ results-nern: $(STAMP)
 results-humanoid: $(STAMP)
 	$(BIN)/python benchmarks/humanoid_throughput.py
 	MUJOCO_GL=egl $(BIN)/python experiments/teacher_results.py
+
+# The shipped BFM's evaluation against the teacher, distillation curve and video (results/bfm).
+results-bfm: $(STAMP)
+	MUJOCO_GL=egl $(BIN)/python experiments/bfm_results.py
 
 clean:
 	rm -rf $(VENV) runs
