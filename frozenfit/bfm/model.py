@@ -72,9 +72,13 @@ class Block(nn.Module):
         self.proj = nn.Linear(width, width)
         self.ff = nn.Sequential(nn.Linear(width, ff), nn.GELU(), nn.Linear(ff, width))
 
-    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, keep: torch.Tensor, first_only: bool = False) -> torch.Tensor:
+        """``first_only``: compute the output of the first (state) token only; the last block needs
+        nothing else, which saves most of its cost."""
         n, t, w = x.shape
         q, k, v = self.qkv(self.ln1(x)).reshape(n, t, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)
+        if first_only:
+            q, x, t = q[:, :, :1], x[:, :1], 1
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=keep[:, None, None, :])
         x = x + self.proj(a.transpose(1, 2).reshape(n, t, w))
         return x + self.ff(self.ln2(x))
@@ -116,6 +120,8 @@ class BFM(nn.Module):
         seq = [tk["state"](x.state)[:, None] + emb["state"], tk["history"](x.history) + emb["history"]]
         keep = [torch.ones(n, 1 + self.history_len, dtype=torch.bool)]
         for i, name in enumerate(PROMPTS):
+            if not x.visible[:, i].any():  # masked everywhere: leaving it out is exact and cheaper
+                continue
             seq.append((tk[name](x.goal[:, PROMPT_SLICES[name]]) + emb[name])[:, None])
             keep.append(x.visible[:, i:i + 1].bool())
         if extra_tokens is not None:
@@ -132,8 +138,8 @@ class BFM(nn.Module):
     def prior(self, x: BFMInput, extra_tokens: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(mu, log var) of the prior over the latent, read at the state token."""
         h, keep = self.tokens(x, extra_tokens)
-        for block in self.blocks:
-            h = block(h, keep)
+        for i, block in enumerate(self.blocks):
+            h = block(h, keep, first_only=i == len(self.blocks) - 1)
         mu, logvar = self.prior_head(self.out_norm(h[:, 0])).chunk(2, -1)
         return mu, logvar.clamp(-10, 4)
 

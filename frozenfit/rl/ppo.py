@@ -41,6 +41,7 @@ class PPOConfig:
     gae_lambda: float = 0.95
     lr: float = 3e-4
     lr_final: float = 5e-5            # linear annealing target at total_env_steps
+    critic_lr: float | None = None    # a separate critic learning rate (annealed alongside); None: lr
     update_epochs: int = 4
     num_minibatches: int = 4
     clip_coef: float = 0.2
@@ -103,6 +104,8 @@ class Agent(nn.Module):
             self.obs_norm.update(obs)
             if critic_obs is not None:
                 self.critic_norm.update(critic_obs)
+        if hasattr(self.actor, "update_normalizers"):  # a custom actor owning trainable-input statistics
+            self.actor.update_normalizers(obs)
 
     def action_mean(self, obs: torch.Tensor) -> torch.Tensor:
         return self.actor(obs) if self.custom_actor else self.actor(self._norm(obs))
@@ -144,7 +147,12 @@ class PPO:
         self.env, self.agent, self.cfg = env, agent, cfg
         self.run_dir = Path(run_dir)
         self.params = [p for p in agent.parameters() if p.requires_grad]
-        self.opt = torch.optim.Adam(self.params, lr=cfg.lr, eps=1e-5)
+        groups: list[dict] = [{"params": self.params, "scale": 1.0}]
+        if cfg.critic_lr is not None:  # two groups only then, so older one-group checkpoints still resume
+            critic_ids = {id(p) for p in agent.critic.parameters()}
+            groups = [{"params": [p for p in self.params if id(p) not in critic_ids], "scale": 1.0},
+                      {"params": [p for p in self.params if id(p) in critic_ids], "scale": cfg.critic_lr / cfg.lr}]
+        self.opt = torch.optim.Adam([g for g in groups if g["params"]], lr=cfg.lr, eps=1e-5)
         self.iteration = 0
         self.global_step = 0
         self.wall_s = 0.0
@@ -288,7 +296,7 @@ class PPO:
     def _update(self, obs, cobs, act, old_logp, adv, returns, old_val, mb) -> dict[str, float]:
         cfg, agent = self.cfg, self.agent
         for g in self.opt.param_groups:
-            g["lr"] = self._lr()
+            g["lr"] = self._lr() * g.get("scale", 1.0)
         vn = agent.value_norm if cfg.norm_value else None
         ret_n = vn(returns) if vn is not None else returns
         old_val_n = vn(old_val) if vn is not None else old_val

@@ -1,0 +1,46 @@
+"""Hand-made BFM prompts for the tasks (the paper's "joint conditioning" priors).
+
+Our BFM's prompt modalities are velocity, facing and body targets (hands, feet, pelvis height),
+so a prior is written in those: a task fills what it wants and `PromptPrior.build` lays it out
+exactly as the BFM was distilled with (the teacher's goal observation), so a prior can never drift
+from the BFM's input format.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from frozenfit.bfm.tokens import PROMPTS
+from frozenfit.humanoid.observations import root_heading
+from frozenfit.teacher.goals import GoalConfig, GoalTask
+
+
+class PromptPrior:
+    """Builds (goal (N, GOAL_OBS_DIM), visible (N, 3)) prompts for N environments."""
+
+    def __init__(self, num_envs: int):
+        self.goal = GoalTask(GoalConfig(), num_envs, resample=False)
+
+    def build(self, env, velocity: torch.Tensor | None = None, facing: torch.Tensor | None = None,
+              right_hand: torch.Tensor | None = None, active: torch.Tensor | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """velocity: world planar (N, 2) m/s; facing: world yaw (N,); right_hand: target relative to
+        the pelvis in its heading frame (N, 3); ``active`` (N,) bool switches the whole prompt off."""
+        n = env.num_envs
+        g = self.goal
+        if velocity is not None:
+            speed = velocity.norm(dim=-1)
+            move = torch.atan2(velocity[:, 1], velocity[:, 0])
+        else:
+            speed, move = torch.zeros(n), torch.zeros(n)
+        face = facing if facing is not None else root_heading(env.frame)
+        hand_mask = torch.zeros(n, 2)
+        hand_target = torch.zeros(n, 2, 3)
+        if right_hand is not None:
+            hand_mask[:, 0] = 1.0
+            hand_target[:, 0] = right_hand
+        g.set_goals(torch.arange(n), speed, move, face, hand_target, hand_mask)
+        vis = torch.tensor([velocity is not None, facing is not None, right_hand is not None]).expand(n, len(PROMPTS))
+        if active is not None:
+            vis = vis & active[:, None]
+        return g.observe(env), vis.clone()

@@ -1,0 +1,23 @@
+"""The Task Tokens tasks, one module each; `TASKS` maps a task name to its class and config."""
+
+from __future__ import annotations
+
+from frozenfit.tasktokens.tasks.base import TokenTask
+from frozenfit.tasktokens.tasks.direction import DirectionConfig, DirectionTask
+from frozenfit.tasktokens.tasks.reach import ReachConfig, ReachTask
+from frozenfit.tasktokens.tasks.steering import SteeringConfig, SteeringTask
+
+TASKS: dict[str, tuple[type[TokenTask], type]] = {
+    "direction": (DirectionTask, DirectionConfig),
+    "steering": (SteeringTask, SteeringConfig),
+    "reach": (ReachTask, ReachConfig),
+}
+
+
+def make_task(name: str, num_envs: int) -> TokenTask:
+    from frozenfit.errors import FrozenfitError
+
+    if name not in TASKS:
+        raise FrozenfitError(f"unknown task '{name}'; known: {', '.join(TASKS)}")
+    cls, cfg = TASKS[name]
+    return cls(num_envs, cfg())

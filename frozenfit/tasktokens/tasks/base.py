@@ -1,0 +1,97 @@
+"""What every Task Tokens task shares: target timers, strict per-target success, the eval switch.
+
+A task implements the humanoid environment's Task protocol (observe / reward / terminated /
+reset / advance) plus two things Task Tokens needs:
+- ``prior(env)``: the hand-made prompt ("joint conditioning") for the frozen BFM, as the BFM's
+  goal vector and which prompt tokens are visible; tasks without one return None;
+- ``success``: (N,) bool, the paper's success criterion for the episode so far; read at the end of
+  an evaluation episode. Training reports the success of every finished episode.
+In evaluation (``eval_mode``) falling does not end an episode, as in the paper's protocol.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from frozenfit.humanoid.observations import root_heading, to_heading_frame
+
+
+FALL_HEAD_HEIGHT = 0.8  # m; the teacher's fall criterion (head below this ends a training episode)
+
+
+class TokenTask:
+    """Base class: episode bookkeeping and finished-episode success statistics."""
+
+    name = "task"
+    obs_dim = 0
+    has_prior = False
+
+    def __init__(self, num_envs: int):
+        self.num_envs = num_envs
+        self.eval_mode = False
+        self.success = torch.ones(num_envs, dtype=torch.bool)
+        self.started = torch.zeros(num_envs, dtype=torch.bool)
+        self.finished = 0
+        self.finished_success = 0
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @staticmethod
+    def uniform(env, k: int, lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * env.rand(k)
+
+    @staticmethod
+    def heading_vec(env, world_xy: torch.Tensor) -> torch.Tensor:
+        """World planar vectors (N, 2) in the root heading frame."""
+        return to_heading_frame(world_xy, root_heading(env.frame))
+
+    def pop_success_rate(self) -> float | None:
+        """Success rate of the episodes finished since the last call (None if none finished)."""
+        if not self.finished:
+            return None
+        rate = self.finished_success / self.finished
+        self.finished = self.finished_success = 0
+        return rate
+
+    # -- Task protocol pieces shared by all tasks ------------------------------------------------------
+    def reset(self, env, idx: torch.Tensor) -> None:
+        done = idx[self.started[idx]]
+        self.finished += done.numel()
+        self.finished_success += int(self.success[done].sum())
+        self.started[idx] = True
+        self.success[idx] = True
+        self.reset_task(env, idx)
+
+    def terminated(self, env) -> torch.Tensor:
+        fell = env.frame.body_pos[:, 2, 2] < FALL_HEAD_HEIGHT
+        return fell & ~torch.tensor(self.eval_mode)
+
+    def advance(self, env) -> None:
+        self.success &= self.frame_success(env)
+        self.advance_task(env)
+
+    # -- what each task defines --------------------------------------------------------------------------
+    def reset_task(self, env, idx: torch.Tensor) -> None:
+        raise NotImplementedError
+
+    def advance_task(self, env) -> None:
+        """Target schedule: called after the reward of each step."""
+
+    def frame_success(self, env) -> torch.Tensor:
+        """(N,) bool: this frame keeps the episode successful."""
+        raise NotImplementedError
+
+    def observe(self, env) -> torch.Tensor:
+        raise NotImplementedError
+
+    def reward(self, env) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        raise NotImplementedError
+
+    def prior(self, env) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The hand-made BFM prompt: (goal (N, GOAL_OBS_DIM), visible (N, 3) bool), or None."""
+        return None
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, d: dict) -> None:
+        pass

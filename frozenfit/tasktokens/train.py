@@ -1,0 +1,139 @@
+"""Train a task on the frozen BFM (or a baseline) with PPO: `frozenfit tasktokens train`.
+
+One run = one (task, method, seed). The PPO module is the humanoid issue's, unchanged in spirit:
+the actor is one of `policies.py`, only parameters with ``requires_grad`` are optimised (the BFM's
+stay frozen), the critic is a fresh MLP on the normalised observation. Every ``eval_every``
+iterations the deterministic policy is evaluated in the paper's protocol on a small batch: that is
+the learning curve (``eval/success`` in log.csv).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from frozenfit.bfm.model import BFM
+from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm
+from frozenfit.errors import FrozenfitError
+from frozenfit.humanoid.env import EnvConfig
+from frozenfit.humanoid.model import model_hash
+from frozenfit.rl.ppo import PPO, Agent, PPOConfig
+from frozenfit.tasktokens.env import make_env
+from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
+from frozenfit.tasktokens.policies import (METHODS, LatentActor, PromptOnlyActor, ScratchActor, TaskTokenActor,
+                                           trainable_params)
+from frozenfit.tasktokens.tasks import make_task
+
+
+def task_tokens_ppo() -> PPOConfig:
+    """PPO as in the reference (horizon 32, gamma .99, lambda .95, clip .2, fixed log std -2.9,
+    bounds loss 10, grad clip 50, critic lr 1e-4), with fewer update epochs and a larger actor
+    learning rate to fit a CPU budget of a few million steps instead of ~120M."""
+    return PPOConfig(total_env_steps=4_000_000, num_steps=32, update_epochs=3, num_minibatches=4,
+                     lr=1e-4, lr_final=3e-5, critic_lr=3e-4, max_grad_norm=50.0, bounds_coef=10.0,
+                     action_bound=1.0, learn_std=False, init_log_std=-2.9, target_kl=0.2,
+                     critic_hidden=(512, 512), checkpoint_every=10)
+
+
+@dataclass
+class TaskTokensConfig:
+    """One training run: a task, a method and a seed."""
+
+    task: str = "direction"
+    method: str = "task_tokens"
+    seed: int = 0
+    bfm: str = str(SHIPPED_BFM)
+    encoder_hidden: tuple[int, ...] = (256, 256)   # (512, 512, 512): the reference's bigger variant
+    env: EnvConfig = field(default_factory=lambda: EnvConfig(num_envs=512, episode_seconds=30.0))
+    ppo: PPOConfig = field(default_factory=task_tokens_ppo)
+    eval_every: int = 10            # iterations; 0 disables the learning-curve evaluation
+    eval_episodes: int = 256
+    run_dir: str | None = None      # default runs/tasktokens/<task>/<method>/seed<seed>
+    resume: bool = False
+    torch_threads: int = 2
+    progress: bool = True
+
+    def directory(self) -> Path:
+        return Path(self.run_dir or f"runs/tasktokens/{self.task}/{self.method}/seed{self.seed}")
+
+    @property
+    def use_prior(self) -> bool:
+        return self.method in ("task_tokens_prior", "prompt_only")
+
+
+def bfm_digest(bfm: BFM) -> str:
+    """Digest of the BFM's weights and statistics: a task policy only runs on the BFM it was trained on."""
+    h = hashlib.sha256()
+    for k, v in sorted(bfm.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def build_actor(method: str, bfm: BFM, layout, act_dim: int, encoder_hidden=(256, 256)) -> nn.Module:
+    if method in ("task_tokens", "task_tokens_prior"):
+        return TaskTokenActor(bfm, layout, encoder_hidden)
+    if method == "finetune":
+        return TaskTokenActor(bfm, layout, encoder_hidden, finetune=True)
+    if method == "prompt_only":
+        return PromptOnlyActor(bfm, layout)
+    if method == "latent_policy":
+        return LatentActor(bfm, layout, encoder_hidden)
+    if method == "ppo_scratch":
+        return ScratchActor(layout, act_dim)
+    raise FrozenfitError(f"unknown method '{method}'; known: {', '.join(METHODS)}")
+
+
+def method_ppo(cfg: TaskTokensConfig) -> PPOConfig:
+    """Per-method adjustments: from scratch the policy needs its own, learnable exploration noise."""
+    ppo = cfg.ppo
+    if cfg.method == "ppo_scratch" and not ppo.learn_std:
+        ppo = PPOConfig(**{**asdict(ppo), "learn_std": True, "init_log_std": -1.0, "lr": 3e-4, "lr_final": 5e-5,
+                           "bounds_coef": 1.0, "action_bound": 1.2})
+    return PPOConfig(**{**asdict(ppo), "seed": cfg.seed})
+
+
+def build(cfg: TaskTokensConfig):
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.torch_threads)
+    bfm = load_bfm(cfg.bfm)
+    task = make_task(cfg.task, cfg.env.num_envs)
+    env_cfg = EnvConfig(**{**asdict(cfg.env), "seed": cfg.seed, "physics": cfg.env.physics})
+    env, adapter = make_env(task, env_cfg, bfm.cfg.history_offsets, cfg.use_prior)
+    ppo_cfg = method_ppo(cfg)
+    actor = build_actor(cfg.method, bfm, adapter.layout, env.num_actions, cfg.encoder_hidden)
+    agent = Agent(env.obs_dim, env.num_actions, ppo_cfg, actor=actor)
+    extra = {"task": cfg.task, "method": cfg.method, "encoder_hidden": list(cfg.encoder_hidden),
+             "env": asdict(cfg.env), "model_hash": model_hash(), "bfm_digest": bfm_digest(bfm),
+             "history_offsets": list(bfm.cfg.history_offsets), "use_prior": cfg.use_prior}
+    return bfm, env, agent, PPO(env, agent, ppo_cfg, cfg.directory(), config_extra=extra)
+
+
+def train_task(cfg: TaskTokensConfig) -> dict:
+    """Train (or, for ``prompt_only``, only evaluate) one run; returns the last stats."""
+    bfm, env, agent, ppo = build(cfg)
+    history = bfm.cfg.history_offsets
+    eval_cfg = TaskEvalConfig(episodes=cfg.eval_episodes, batch=cfg.eval_episodes, nthread=cfg.env.nthread)
+
+    def on_iteration(p: PPO, stats: dict) -> None:
+        rate = env.task.task.pop_success_rate()
+        if rate is not None:
+            stats["train/success"] = 100.0 * rate
+        if cfg.eval_every and p.iteration % cfg.eval_every == 0:
+            r = evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg)
+            stats["eval/success"] = r["success"]
+            stats["eval/fall_rate"] = r["fall_rate"]
+        stats["trainable_params"] = float(trainable_params(agent.actor))
+
+    try:
+        if cfg.method == "prompt_only":  # nothing to train
+            return evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg)
+        stats = ppo.train(resume=cfg.resume, on_iteration=on_iteration, progress=cfg.progress)
+    finally:
+        env.close()
+    ppo.save(cfg.directory() / "final.safetensors")
+    return stats
