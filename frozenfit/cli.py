@@ -62,6 +62,18 @@ def _bfm_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
     }
 
 
+def _tasktokens_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
+    from frozenfit.tasktokens import commands as c
+    from frozenfit.tasktokens.train import TaskTokensConfig, train_task
+
+    return {
+        "train": (TaskTokensConfig, train_task, "train a task encoder on the frozen BFM (or a baseline)"),
+        "eval": (c.TaskEvalCommand, c.run_eval, "success rate of a task policy (paper protocol)"),
+        "render": (c.TaskRenderCommand, c.run_render, "render a task policy doing its task"),
+        "export": (c.TaskExportCommand, c.run_export, "strip a training checkpoint to a task-policy file"),
+    }
+
+
 def _humanoid_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
     from frozenfit.humanoid import commands as c
 
@@ -69,7 +81,8 @@ def _humanoid_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
 
 
 SYSTEMS: dict[str, Callable[[], dict]] = {"nern": _nern_commands, "humanoid": _humanoid_commands,
-                                          "teacher": _teacher_commands, "bfm": _bfm_commands}
+                                          "teacher": _teacher_commands, "bfm": _bfm_commands,
+                                          "tasktokens": _tasktokens_commands}
 
 
 def _usage() -> str:

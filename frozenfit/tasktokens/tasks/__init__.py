@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from frozenfit.tasktokens.tasks.base import TokenTask
 from frozenfit.tasktokens.tasks.direction import DirectionConfig, DirectionTask
+from frozenfit.tasktokens.tasks.long_jump import LongJumpConfig, LongJumpTask
 from frozenfit.tasktokens.tasks.reach import ReachConfig, ReachTask
 from frozenfit.tasktokens.tasks.steering import SteeringConfig, SteeringTask
 
@@ -11,6 +12,7 @@ TASKS: dict[str, tuple[type[TokenTask], type]] = {
     "direction": (DirectionTask, DirectionConfig),
     "steering": (SteeringTask, SteeringConfig),
     "reach": (ReachTask, ReachConfig),
+    "long_jump": (LongJumpTask, LongJumpConfig),
 }
 
 

@@ -90,6 +90,10 @@ class TokenTask:
         """The hand-made BFM prompt: (goal (N, GOAL_OBS_DIM), visible (N, 3) bool), or None."""
         return None
 
+    def markers(self, env, i: int) -> list:
+        """Goal markers of environment ``i`` for videos (`frozenfit.humanoid.render.Marker`)."""
+        return []
+
     def state_dict(self) -> dict:
         return {}
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+from frozenfit.humanoid.render import Marker
 
 from frozenfit.tasktokens.prior import PromptPrior
 from frozenfit.tasktokens.tasks.base import TokenTask
@@ -88,6 +91,13 @@ class DirectionTask(TokenTask):
     def frame_success(self, env) -> torch.Tensor:
         _, e = direction_reward(env.root_planar_vel, self.direction(), self.speed)
         return (self.since_change < self.cfg.grace_steps) | (e.abs() <= self.cfg.max_rel_error)
+
+    def markers(self, env, i: int) -> list:
+        """A blue arrow from the pelvis along d, as long as the commanded speed (m/s -> m)."""
+        pelvis = env.frame.body_pos[i, 0].numpy().astype(float)
+        d = self.direction()[i].numpy()
+        tip = pelvis + np.array([d[0], d[1], 0.0]) * max(float(self.speed[i]), 0.2)
+        return [Marker(pelvis, (0.2, 0.4, 1.0, 0.9), 0.03, arrow_to=tip)]
 
     def prior(self, env):
         """Velocity along d at the commanded speed, facing d."""

@@ -16,7 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+from frozenfit.humanoid.render import Marker
+from frozenfit.humanoid.rotations import rotate_z
 
 from frozenfit.humanoid.observations import root_heading, to_heading_frame
 from frozenfit.tasktokens.tasks.base import TokenTask
@@ -120,6 +124,16 @@ class LongJumpTask(TokenTask):
         if self.eval_mode:
             return torch.zeros(env.num_envs, dtype=torch.bool)
         return super().terminated(env) | self.landed | self.fault
+
+    def markers(self, env, i: int) -> list:
+        """Green spheres at the ends of the take-off line, a yellow one at the goal."""
+        c = self.cfg
+        out = []
+        for x, y, rgba in ((0.0, c.corridor, (0.2, 0.9, 0.2, 0.9)), (0.0, -c.corridor, (0.2, 0.9, 0.2, 0.9)),
+                           (c.goal_past_line, 0.0, (1.0, 0.9, 0.1, 0.9))):
+            p = rotate_z(torch.tensor([x, y]), self.track_yaw[i]) + self.origin[i]
+            out.append(Marker(np.array([float(p[0]), float(p[1]), 0.05]), rgba, 0.06))
+        return out
 
     def frame_success(self, env) -> torch.Tensor:
         return torch.ones(env.num_envs, dtype=torch.bool)  # success is decided at landing (advance)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+from frozenfit.humanoid.render import Marker
+
 from frozenfit.humanoid.observations import root_heading, to_heading_frame
 from frozenfit.humanoid.rotations import rotate_z
 from frozenfit.tasktokens.prior import PromptPrior
@@ -78,6 +80,10 @@ class ReachTask(TokenTask):
 
     def frame_success(self, env) -> torch.Tensor:
         return (self.since_change < self.cfg.grace_steps) | (self.hand_error(env) <= self.cfg.success_radius)
+
+    def markers(self, env, i: int) -> list:
+        """A red sphere at the target."""
+        return [Marker(self.target[i].numpy().astype(float), (1.0, 0.2, 0.2, 0.9), 0.05)]
 
     def prior(self, env):
         """A right-hand target at the point (relative to the pelvis, heading frame)."""

@@ -14,7 +14,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+from frozenfit.humanoid.render import Marker
 
 from frozenfit.humanoid.observations import root_heading
 from frozenfit.humanoid.rotations import wrap_angle
@@ -61,6 +64,13 @@ class SteeringTask(DirectionTask):
         heading_err = wrap_angle(root_heading(env.frame) - self.face_yaw).abs()
         ok = (e.abs() <= self.cfg.max_rel_error) & (heading_err <= math.radians(self.cfg.max_heading_error_deg))
         return (self.since_change < self.cfg.grace_steps) | ok
+
+    def markers(self, env, i: int) -> list:
+        """The direction arrow plus an orange arrow at head height along the facing target."""
+        head = env.frame.body_pos[i, 2].numpy().astype(float)
+        f = self.facing()[i].numpy()
+        return super().markers(env, i) + [Marker(head, (1.0, 0.55, 0.1, 0.9), 0.03,
+                                                 arrow_to=head + 0.6 * np.array([f[0], f[1], 0.0]))]
 
     def prior(self, env):
         """Velocity along d at the commanded speed, facing f."""

@@ -1,0 +1,103 @@
+"""`frozenfit tasktokens ...` commands (train lives in train.py)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm
+from frozenfit.humanoid.env import EnvConfig
+from frozenfit.humanoid.model import PhysicsConfig
+from frozenfit.humanoid.render import Recording, render_rollout, write_video
+from frozenfit.tasktokens.artifact import export_policy, load_policy, shipped_policy
+from frozenfit.tasktokens.env import make_env
+from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
+from frozenfit.tasktokens.tasks import make_task
+
+
+@dataclass
+class TaskEvalCommand:
+    """Success rate of a task policy in the paper's protocol (deterministic, 300-step episodes)."""
+
+    task: str = "direction"
+    policy: str | None = None          # a task-policy file; default: the shipped one for the task
+    bfm: str = str(SHIPPED_BFM)
+    eval: TaskEvalConfig = field(default_factory=TaskEvalConfig)
+
+
+def run_eval(cfg: TaskEvalCommand) -> dict:
+    actor = load_policy(cfg.policy or shipped_policy(cfg.task), load_bfm(cfg.bfm))
+    r = evaluate_actor(actor, actor.meta["task"], actor.meta["use_prior"], tuple(actor.meta["history_offsets"]),
+                       cfg.eval)
+    r = {"task": actor.meta["task"], "method": actor.meta["method"], **r}
+    print(json.dumps(r, indent=1))
+    return r
+
+
+@dataclass
+class TaskRenderCommand:
+    """Render one humanoid doing the task with a task policy (default: the shipped one)."""
+
+    task: str = "direction"
+    policy: str | None = None
+    bfm: str = str(SHIPPED_BFM)
+    out: str | None = None             # default runs/tasktokens-<task>.gif
+    seconds: float = 15.0
+    frame_every: int = 2
+    width: int = 320
+    height: int = 240
+    seed: int = 3
+    physics: PhysicsConfig | None = None
+
+
+@torch.no_grad()
+def record(actor, task_name: str, use_prior: bool, history_offsets, seconds: float, frame_every: int = 2,
+           seed: int = 3, physics: PhysicsConfig | None = None) -> tuple[Recording, bool]:
+    """One evaluation-mode episode with markers of the task's targets; returns (recording, success)."""
+    task = make_task(task_name, 1)
+    task.eval_mode = True
+    env, _ = make_env(task, EnvConfig(num_envs=1, episode_seconds=1e6, physics=physics or PhysicsConfig(),
+                                      seed=seed), tuple(history_offsets), use_prior)
+    qpos, markers = [], []
+    try:
+        obs = env.reset()
+        for t in range(int(seconds / env.dt)):
+            obs = env.step(actor(obs)).obs
+            if t % frame_every == 0:
+                qpos.append(env.frame.qpos[0].double().numpy().copy())
+                markers.append(task.markers(env, 0))
+    finally:
+        env.close()
+    return Recording(qpos=np.stack(qpos), fps=1.0 / (env.dt * frame_every), markers=markers), bool(task.success[0])
+
+
+def run_render(cfg: TaskRenderCommand) -> Path:
+    actor = load_policy(cfg.policy or shipped_policy(cfg.task), load_bfm(cfg.bfm))
+    m = actor.meta
+    rec, ok = record(actor, m["task"], m["use_prior"], m["history_offsets"], cfg.seconds, cfg.frame_every,
+                     cfg.seed, cfg.physics)
+    path = write_video(render_rollout(rec, cfg.width, cfg.height), cfg.out or f"runs/tasktokens-{m['task']}.gif",
+                       rec.fps)
+    print(f"wrote {path} ({m['task']}, {m['method']}; episode {'succeeded' if ok else 'failed'})")
+    return path
+
+
+@dataclass
+class TaskExportCommand:
+    """Strip a training checkpoint to a task-policy file."""
+
+    run_checkpoint: str = "runs/tasktokens/direction/task_tokens/seed0/checkpoint.safetensors"
+    out: str | None = None             # default: the shipped location for its task
+
+
+def run_export(cfg: TaskExportCommand) -> Path:
+    from frozenfit.common.checkpoint import load_checkpoint
+
+    task = load_checkpoint(cfg.run_checkpoint).config.get("task", "task")
+    path = export_policy(cfg.run_checkpoint, cfg.out or shipped_policy(task))
+    print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)")
+    return path

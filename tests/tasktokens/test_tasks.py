@@ -1,0 +1,143 @@
+import math
+
+import torch
+
+from frozenfit.humanoid.rotations import rotate_z
+from frozenfit.tasktokens.tasks import TASKS, make_task
+from frozenfit.tasktokens.tasks.direction import direction_reward
+from frozenfit.tasktokens.tasks.long_jump import LongJumpTask, jump_reward
+from frozenfit.tasktokens.tasks.reach import ReachTask
+from frozenfit.tasktokens.tasks.steering import SteeringTask
+from frozenfit.teacher.goals import FOOT_IDX, HAND_IDX
+
+
+def test_direction_reward_matches_the_formula():
+    d = torch.tensor([[1.0, 0.0]] * 4)
+    s = torch.tensor([2.0, 2.0, 2.0, 0.0])
+    vel = torch.tensor([[2.0, 0.0], [1.0, 0.3], [-0.6, 0.0], [0.0, 0.0]])
+    r, e = direction_reward(vel, d, s)
+    assert torch.allclose(e, torch.tensor([0.0, 0.5, 1.3, 0.0]))
+    assert torch.allclose(r[:2], torch.tensor([1.0, math.exp(-(10 * 0.25 + 0.1 * 0.09))]))
+    assert r[2] == 0                       # moving backwards faster than 0.5 m/s: no reward
+    assert r[3] == 1                       # a stop command, standing still
+
+
+def test_direction_success_after_the_grace_period_only(fake_env):
+    env = fake_env(2, vel=(0.0, 0.0))
+    task = make_task("direction", 2)
+    task.reset(env, torch.arange(2))
+    task.dir_yaw[:] = 0.0
+    task.speed[:] = 2.0
+    task.timer[:] = 10_000
+    for _ in range(task.cfg.grace_steps):          # standing still inside the grace period: fine
+        task.advance(env)
+    assert task.success.all()
+    env.root_planar_vel[0] = torch.tensor([1.9, 0.0])   # |e| = 0.05
+    task.advance(env)
+    assert task.success.tolist() == [True, False]
+
+
+def test_direction_observation_is_heading_invariant(fake_env):
+    outs = []
+    for yaw in (0.0, 1.3):
+        env = fake_env(1, yaw=yaw)
+        task = make_task("direction", 1)
+        task.reset(env, torch.arange(1))
+        task.dir_yaw[:] = 0.4 + yaw
+        outs.append(task.observe(env))
+    assert torch.allclose(outs[0], outs[1], atol=1e-6)
+
+
+def test_steering_reward_and_heading_criterion(fake_env):
+    env = fake_env(2, yaw=0.0, vel=(2.0, 0.0))
+    task = SteeringTask(2)
+    task.reset(env, torch.arange(2))
+    task.dir_yaw[:], task.speed[:], task.timer[:] = 0.0, 2.0, 10_000
+    task.face_yaw[:] = torch.tensor([0.0, math.radians(60)])
+    r, terms = task.reward(env)
+    assert torch.allclose(terms["direction"], torch.full((2,), 0.7))
+    assert torch.allclose(terms["facing"], 0.3 * torch.tensor([1.0, math.cos(math.radians(60))]))
+    task.since_change[:] = task.cfg.grace_steps
+    task.advance(env)
+    assert task.success.tolist() == [True, False]   # 60 deg off the facing target
+
+
+def test_reach_reward_and_success_radius(fake_env):
+    env = fake_env(2)
+    task = ReachTask(2)
+    task.reset(env, torch.arange(2))
+    hand = env.frame.body_pos[:, HAND_IDX[0]]
+    task.target[:] = hand + torch.tensor([[0.1, 0.0, 0.0], [0.0, 0.3, 0.0]])
+    r, _ = task.reward(env)
+    assert torch.allclose(r, torch.exp(-4 * torch.tensor([0.01, 0.09])))
+    task.since_change[:] = task.cfg.grace_steps
+    task.timer[:] = 100
+    task.advance(env)
+    assert task.success.tolist() == [True, False]
+
+
+def test_reach_targets_follow_the_paper_ranges(fake_env):
+    env = fake_env(256, yaw=0.7, pelvis_xy=(3.0, -1.0))
+    task = ReachTask(256)
+    task.reset(env, torch.arange(256))
+    local = rotate_z(task.target - env.frame.body_pos[:, 0], torch.full((256,), -0.7))
+    assert local[:, :2].abs().max() <= 0.75 + 1e-5
+    assert task.target[:, 2].min() >= 0.05 and task.target[:, 2].max() <= 1.6
+
+
+def _jump_frames(task, env, feet_x, contact, root_x=None):
+    """Put both feet at track x ``feet_x`` with ``contact`` (bool pair) and step the jump logic."""
+    for i, fi in enumerate(FOOT_IDX):
+        env.frame.body_pos[:, fi, :2] = task.origin + torch.tensor([feet_x[i], 0.0])
+    env.frame.body_pos[:, 0, :2] = task.origin + torch.tensor([root_x if root_x is not None else max(feet_x), 0.0])
+    env.frame.foot_touch[:] = torch.tensor([300.0 if c else 0.0 for c in contact])
+    r, terms = task.reward(env)
+    task.advance(env)
+    return terms
+
+
+def test_long_jump_success_on_a_landed_jump_and_fault_on_foot(fake_env):
+    env = fake_env(1, yaw=0.0)
+    task = LongJumpTask(1)
+    task.reset(env, torch.arange(1))
+    assert torch.allclose(task.origin, torch.tensor([[task.cfg.run_up, 0.0]]))
+    _jump_frames(task, env, (-0.3, -0.1), (True, True))     # run-up
+    _jump_frames(task, env, (-0.2, -0.05), (False, False))  # take-off before the line
+    _jump_frames(task, env, (0.8, 0.9), (False, False))     # flight
+    terms = _jump_frames(task, env, (1.8, 1.7), (True, True))  # landing
+    assert task.landed.all() and torch.allclose(task.length, torch.tensor([1.7]))
+    assert torch.allclose(terms["landing"], torch.tensor([30 * 1.7]))
+    assert task.success.all() and task.terminated(env).all()
+
+    task.reset(env, torch.arange(1))
+    _jump_frames(task, env, (0.2, -0.1), (True, True))      # stepped over the line on foot
+    assert task.fault.all() and not task.success.any() and task.terminated(env).all()
+
+
+def test_long_jump_reward_terms_formula():
+    t = jump_reward(torch.tensor([5.0]), torch.tensor([4.9]), torch.tensor([3.0]), torch.tensor([1.0]),
+                    torch.tensor([True]), torch.tensor([0.0]))
+    assert torch.allclose(t["progress"], torch.tensor([0.1])) and torch.allclose(t["speed"], torch.tensor([0.03]))
+    assert torch.allclose(t["height"], torch.tensor([0.1])) and t["landing"] == 0
+
+
+def test_every_task_observes_rewards_and_has_a_prior_when_it_claims_one(fake_env):
+    for name in TASKS:
+        env = fake_env(3)
+        task = make_task(name, 3)
+        task.reset(env, torch.arange(3))
+        assert task.observe(env).shape == (3, task.obs_dim)
+        r, terms = task.reward(env)
+        assert r.shape == (3,) and torch.isfinite(r).all()
+        if task.has_prior:
+            goal, vis = task.prior(env)
+            assert goal.shape == (3, 35) and vis.any()
+
+
+def test_evaluation_mode_keeps_fallen_humanoids_in_the_episode(fake_env):
+    env = fake_env(2)
+    env.frame.body_pos[:, 2, 2] = 0.3   # head on the ground
+    task = make_task("direction", 2)
+    assert task.terminated(env).all()
+    task.eval_mode = True
+    assert not task.terminated(env).any()

@@ -1,0 +1,128 @@
+import pytest
+import torch
+
+from frozenfit.bfm.policy import load_bfm
+from frozenfit.cli import main
+from frozenfit.errors import FrozenfitError
+from frozenfit.humanoid.env import EnvConfig
+from frozenfit.tasktokens.artifact import export_policy, load_policy
+from frozenfit.tasktokens.env import ObsLayout, make_env
+from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
+from frozenfit.tasktokens.policies import TaskTokenActor, trainable_params
+from frozenfit.tasktokens.tasks import make_task
+from frozenfit.tasktokens.train import TaskTokensConfig, bfm_digest, build, train_task
+
+
+@pytest.fixture(scope="module")
+def bfm():
+    return load_bfm()
+
+
+def _obs(task="direction", n=8, prior=False, steps=12, bfm=None):
+    t = make_task(task, n)
+    env, adapter = make_env(t, EnvConfig(num_envs=n), bfm.cfg.history_offsets, prior)
+    obs = env.reset()
+    for _ in range(steps):
+        obs = env.step(torch.zeros(n, env.num_actions)).obs
+    env.close()
+    return obs, adapter.layout
+
+
+def _cfg(tmp_path, method="task_tokens", iters=2, task="direction", **kw):
+    cfg = TaskTokensConfig(task=task, method=method, env=EnvConfig(num_envs=16, episode_seconds=30.0),
+                           eval_every=0, run_dir=str(tmp_path / method), progress=False, **kw)
+    cfg.ppo.num_steps, cfg.ppo.total_env_steps = 8, 16 * 8 * iters
+    return cfg
+
+
+def test_encoder_gets_gradients_through_the_frozen_bfm(bfm):
+    obs, layout = _obs(bfm=bfm)
+    actor = TaskTokenActor(bfm, layout)
+    torch.nn.init.normal_(actor.encoder.net[-1].weight, std=0.1)   # a trained-looking encoder
+    actor(obs).pow(2).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in actor.encoder.parameters())
+    assert all(p.grad is None for p in actor.bfm.parameters())
+    assert trainable_params(actor) == sum(p.numel() for p in actor.encoder.parameters()) < 200_000
+
+
+def test_the_token_changes_the_action_and_the_prior_runs_with_it(bfm):
+    obs, layout = _obs(prior=True, bfm=bfm)
+    assert layout.bfm_input(obs).visible.any()
+    actor = TaskTokenActor(bfm, layout)
+    plain = actor(obs)
+    torch.nn.init.normal_(actor.encoder.net[-1].weight, std=0.1)
+    with_token = actor(obs)
+    assert torch.isfinite(with_token).all() and not torch.allclose(plain, with_token)
+
+
+def test_training_leaves_the_bfm_and_its_statistics_bit_identical(tmp_path, bfm):
+    before = {k: v.clone() for k, v in bfm.state_dict().items()}
+    _, _, agent, _ = build(_cfg(tmp_path))
+    enc_before = {k: v.clone() for k, v in agent.actor.encoder.state_dict().items()}
+    train_task(_cfg(tmp_path))
+    _, _, agent2, ppo = build(_cfg(tmp_path))
+    ppo.resume(tmp_path / "task_tokens" / "checkpoint.safetensors")
+    after = agent2.actor.bfm.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    enc_after = agent2.actor.encoder.state_dict()
+    assert not torch.equal(enc_before["net.4.weight"], enc_after["net.4.weight"])   # the encoder trained
+    assert not torch.equal(enc_before["norm.mean"], enc_after["norm.mean"])           # and its normaliser
+
+
+def test_finetuning_trains_a_copy_and_never_the_shared_bfm(tmp_path, bfm):
+    digest = bfm_digest(bfm)
+    _, _, agent, ppo = build(_cfg(tmp_path, method="finetune", iters=1))
+    assert trainable_params(agent.actor) > sum(p.numel() for p in bfm.parameters())
+    ppo.train(progress=False)
+    assert bfm_digest(agent.actor.bfm) != digest
+    assert bfm_digest(load_bfm()) == digest
+
+
+@pytest.mark.parametrize("method", ["ppo_scratch", "latent_policy", "task_tokens_prior"])
+def test_every_baseline_trains_for_an_iteration(tmp_path, method):
+    stats = train_task(_cfg(tmp_path, method=method, iters=1))
+    assert stats["trainable_params"] > 0 and all(torch.isfinite(torch.tensor(v)) for v in stats.values())
+
+
+def test_resume_continues_and_export_round_trips(tmp_path, bfm):
+    train_task(_cfg(tmp_path, iters=1))
+    stats = train_task(_cfg(tmp_path, iters=2, resume=True))
+    assert stats is not None
+    out = export_policy(tmp_path / "task_tokens" / "checkpoint.safetensors", tmp_path / "dir.safetensors")
+    actor = load_policy(out, bfm)
+    _, _, agent, ppo = build(_cfg(tmp_path))
+    ppo.resume(tmp_path / "task_tokens" / "checkpoint.safetensors")
+    obs, _ = _obs(bfm=bfm)
+    assert torch.equal(actor(obs), agent.actor(obs))
+    assert actor.meta["env_steps"] == 16 * 8 * 2
+
+
+def test_policy_loader_refuses_another_bfm_and_other_files(tmp_path, bfm):
+    train_task(_cfg(tmp_path, iters=1))
+    out = export_policy(tmp_path / "task_tokens" / "checkpoint.safetensors", tmp_path / "dir.safetensors")
+    other = load_bfm()
+    with torch.no_grad():
+        other.blocks[0].proj.bias.add_(0.01)
+    with pytest.raises(FrozenfitError, match="only means something to its own BFM"):
+        load_policy(out, other)
+    with pytest.raises(FrozenfitError, match="expected a 'task-policy'"):
+        load_policy(tmp_path / "task_tokens" / "checkpoint.safetensors", bfm)
+    with pytest.raises(FrozenfitError):
+        load_policy(tmp_path / "missing.safetensors", bfm)
+
+
+def test_evaluation_protocol_and_cli(tmp_path, bfm, capsys):
+    obs, layout = _obs(bfm=bfm)
+    r = evaluate_actor(TaskTokenActor(bfm, layout), "direction", False, bfm.cfg.history_offsets,
+                       TaskEvalConfig(episodes=6, steps=20, batch=4))
+    assert r["episodes"] == 6 and 0 <= r["success"] <= 100
+    train_task(_cfg(tmp_path, iters=1))
+    out = tmp_path / "p.safetensors"
+    assert main(["tasktokens", "export", "--run-checkpoint",
+                 str(tmp_path / "task_tokens" / "checkpoint.safetensors"), "--out", str(out)]) == 0
+    assert main(["tasktokens", "eval", "--policy", str(out), "--eval.episodes", "4", "--eval.steps", "10"]) == 0
+    assert '"success"' in capsys.readouterr().out
+    assert main(["tasktokens", "eval", "--policy", str(tmp_path / "nope.safetensors")]) == 2
+    assert main(["tasktokens", "render", "--policy", str(out), "--seconds", "0.5",
+                 "--out", str(tmp_path / "v.gif")]) == 0
+    assert (tmp_path / "v.gif").stat().st_size > 0
