@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup clean results-nern results-humanoid results-bfm
+.PHONY: demo test setup clean results-nern results-humanoid results-bfm results-tasktokens
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,8 @@ demo: $(STAMP)
 	$(BIN)/frozenfit nern demo
 	MUJOCO_GL=egl $(BIN)/frozenfit humanoid render --out runs/teacher-demo.gif --seconds 22
 	MUJOCO_GL=egl $(BIN)/frozenfit bfm play --out runs/bfm-demo.gif --seconds 22
+	$(BIN)/frozenfit tasktokens eval --task direction --eval.episodes 128
+	MUJOCO_GL=egl $(BIN)/frozenfit tasktokens render --task direction --out runs/tasktokens-direction.gif
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
@@ -42,6 +44,10 @@ results-humanoid: $(STAMP)
 # The shipped BFM's evaluation against the teacher, distillation curve and video (results/bfm).
 results-bfm: $(STAMP)
 	MUJOCO_GL=egl $(BIN)/python experiments/bfm_results.py
+
+# The Task Tokens sweep (resumable; rerun until every run is recorded) -> results/tasktokens/.
+results-tasktokens: $(STAMP)
+	$(BIN)/python experiments/tasktokens_sweep.py --max-minutes 55
 
 clean:
 	rm -rf $(VENV) runs

@@ -54,6 +54,8 @@ class TaskTokensConfig:
     eval_episodes: int = 256
     run_dir: str | None = None      # default runs/tasktokens/<task>/<method>/seed<seed>
     resume: bool = False
+    stop_at: int | None = None      # stop (checkpointed) at this many env steps; the schedule still
+                                    # spans ppo.total_env_steps, so a run can be trained in chunks
     torch_threads: int = 2
     progress: bool = True
 
@@ -113,6 +115,17 @@ def build(cfg: TaskTokensConfig):
     return bfm, env, agent, PPO(env, agent, ppo_cfg, cfg.directory(), config_extra=extra)
 
 
+class _Stop(Exception):
+    pass
+
+
+def steps_done(checkpoint: Path) -> int:
+    """Env steps a run checkpoint has trained (0 when there is none)."""
+    from frozenfit.common.checkpoint import load_checkpoint
+
+    return int(load_checkpoint(checkpoint).state["global_step"]) if checkpoint.exists() else 0
+
+
 def train_task(cfg: TaskTokensConfig) -> dict:
     """Train (or, for ``prompt_only``, only evaluate) one run; returns the last stats."""
     bfm, env, agent, ppo = build(cfg)
@@ -128,11 +141,16 @@ def train_task(cfg: TaskTokensConfig) -> dict:
             stats["eval/success"] = r["success"]
             stats["eval/fall_rate"] = r["fall_rate"]
         stats["trainable_params"] = float(trainable_params(agent.actor))
+        if cfg.stop_at is not None and p.global_step >= cfg.stop_at and p.global_step < p.cfg.total_env_steps:
+            p.save(cfg.directory() / "checkpoint.safetensors")
+            raise _Stop(stats)
 
     try:
         if cfg.method == "prompt_only":  # nothing to train
             return evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg)
         stats = ppo.train(resume=cfg.resume, on_iteration=on_iteration, progress=cfg.progress)
+    except _Stop as stop:
+        return stop.args[0]
     finally:
         env.close()
     ppo.save(cfg.directory() / "final.safetensors")

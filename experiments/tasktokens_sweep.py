@@ -1,0 +1,192 @@
+"""The Task Tokens sweep -> results/tasktokens/: summary.json, runs.json, curves_<task>.png, ood.json, ood.png.
+
+    python experiments/tasktokens_sweep.py [--tasks direction steering ...] [--methods ...]
+                                           [--steps 3000000] [--max-minutes 55] [--ood]
+
+Every (task, method, seed) is one `frozenfit tasktokens train` run under runs/tasktokens/, trained
+to the same env-step budget and then evaluated in the paper's protocol (deterministic, 300-step
+episodes, 1024 episodes). Finished runs are recorded in runs.json and skipped when the script is
+started again; an unfinished run resumes from its checkpoint, so a sweep spans several sittings
+(``--max-minutes`` stops cleanly between chunks). summary.json is rebuilt after every run:
+success mean +- std over the seeds finished so far (``seeds`` says how many).
+``--ood`` evaluates the seed-0 policies of task_tokens, finetune and ppo_scratch on steering and
+direction under gravity x1..x2 and ground friction x1..x0.4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from frozenfit.bfm.policy import load_bfm  # noqa: E402
+from frozenfit.common.logging import read_csv_log  # noqa: E402
+from frozenfit.common.results import git_commit, machine_info, save_figure, write_result  # noqa: E402
+from frozenfit.humanoid.model import PhysicsConfig  # noqa: E402
+from frozenfit.tasktokens.artifact import export_policy, load_policy  # noqa: E402
+from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor  # noqa: E402
+from frozenfit.humanoid.observations import NUM_JOINTS  # noqa: E402
+from frozenfit.tasktokens.env import ObsLayout  # noqa: E402
+from frozenfit.tasktokens.policies import METHODS, trainable_params  # noqa: E402
+from frozenfit.tasktokens.tasks import TASKS, make_task  # noqa: E402
+from frozenfit.tasktokens.train import TaskTokensConfig, build_actor, steps_done, train_task  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "results" / "tasktokens"
+SEEDS = {"task_tokens": 3, "finetune": 3, "ppo_scratch": 3, "task_tokens_prior": 1, "prompt_only": 1,
+         "latent_policy": 1}
+PAPER = {"task_tokens": {"reach": 94.9, "direction": 99.3, "steering": 88.7, "long_jump": 99.8, "strike": 76.6},
+         "finetune": {"reach": 93.7, "direction": 99.1, "steering": 87.4, "long_jump": 47.4, "strike": 83.1},
+         "latent_policy": {"reach": 84.0, "direction": 97.6, "steering": 40.7, "long_jump": 99.4, "strike": 83.2},
+         "ppo_scratch": {"reach": 89.9, "direction": 97.7, "steering": 32.6, "long_jump": 61.9, "strike": 81.4},
+         "prompt_only": {"reach": 24.8, "direction": 2.2, "steering": 3.8}}
+
+
+def load_runs() -> dict:
+    path = OUT / "runs.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_runs(runs: dict) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    tmp = OUT / "runs.json.tmp"
+    tmp.write_text(json.dumps(runs, indent=1) + "\n")
+    tmp.replace(OUT / "runs.json")
+
+
+def run_one(task: str, method: str, seed: int, steps: int, episodes: int, deadline: float,
+            chunk: int = 500_000) -> dict | None:
+    """Train (resuming, in chunks) and evaluate one run; None when the deadline came first."""
+    cfg = TaskTokensConfig(task=task, method=method, seed=seed, progress=False)
+    cfg.ppo.total_env_steps = steps
+    ckpt = cfg.directory() / "checkpoint.safetensors"
+    bfm = load_bfm(cfg.bfm)
+    if method == "prompt_only":
+        layout = ObsLayout(bfm.history_len, make_task(task, 1).obs_dim)
+        actor, meta = build_actor(method, bfm, layout, NUM_JOINTS), {"env_steps": 0, "train_wall_s": 0.0}
+    else:
+        while (done := steps_done(ckpt)) < steps:
+            if time.time() > deadline:
+                return None
+            cfg.resume, cfg.stop_at = ckpt.exists(), min(steps, done + chunk)
+            train_task(cfg)
+        actor = load_policy(export_policy(ckpt, cfg.directory() / "policy.safetensors"), bfm)
+        meta = actor.meta
+    r = evaluate_actor(actor, task, cfg.use_prior, bfm.cfg.history_offsets, TaskEvalConfig(episodes=episodes))
+    layout = ObsLayout(bfm.history_len, make_task(task, 1).obs_dim)
+    return {"task": task, "method": method, "seed": seed, "success": r["success"], "fall_rate": r["fall_rate"],
+            "episodes": r["episodes"], "env_steps": int(meta["env_steps"]),
+            "trainable_params": trainable_params(build_actor(method, bfm, layout, NUM_JOINTS)),
+            "train_wall_s": float(meta["train_wall_s"]), "eval_wall_s": r["wall_s"]}
+
+
+def summarise(runs: dict) -> dict:
+    tasks: dict = {}
+    for r in runs.values():
+        tasks.setdefault(r["task"], {}).setdefault(r["method"], []).append(r)
+    out = {}
+    for task, methods in tasks.items():
+        out[task] = {}
+        for method, rs in methods.items():
+            s = np.array([r["success"] for r in rs])
+            out[task][method] = {"success_mean": round(float(s.mean()), 2),
+                                 "success_std": round(float(s.std()), 2), "seeds": len(rs),
+                                 "episodes": int(sum(r["episodes"] for r in rs)),
+                                 "env_steps": int(np.mean([r["env_steps"] for r in rs])),
+                                 "trainable_params": int(rs[0]["trainable_params"]),
+                                 "wall_s": round(float(np.mean([r["train_wall_s"] for r in rs])), 1)}
+    return out
+
+
+def plot_curves(task: str) -> None:
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for method in METHODS:
+        for seed_dir in sorted((ROOT / "runs" / "tasktokens" / task / method).glob("seed*")):
+            log = seed_dir / "log.csv"
+            if not log.exists():
+                continue
+            rows = [r for r in read_csv_log(log) if r.get("eval/success") == r.get("eval/success")
+                    and "eval/success" in r]
+            if rows:
+                ax.plot([r["step"] / 1e6 for r in rows], [r["eval/success"] for r in rows],
+                        label=f"{method} {seed_dir.name}", alpha=0.8)
+    ax.set_xlabel("env steps (M)")
+    ax.set_ylabel("success (%)")
+    ax.set_title(f"{task}: success during training (256 eval episodes)")
+    ax.legend(fontsize=7)
+    save_figure(fig, OUT / f"curves_{task}.png")
+
+
+def ood(episodes: int) -> None:
+    gravity = [1.0, 1.25, 1.5, 1.75, 2.0]
+    friction = [1.0, 0.8, 0.6, 0.4]
+    bfm = load_bfm()
+    result: dict = {}
+    for task in ("steering", "direction"):
+        for method in ("task_tokens", "finetune", "ppo_scratch"):
+            policy = ROOT / "runs" / "tasktokens" / task / method / "seed0" / "policy.safetensors"
+            if not policy.exists():
+                continue
+            actor = load_policy(policy, bfm)
+            for name, values in (("gravity", gravity), ("friction", friction)):
+                for v in values:
+                    phys = PhysicsConfig(gravity_scale=v) if name == "gravity" else PhysicsConfig(friction_scale=v)
+                    r = evaluate_actor(actor, task, actor.meta["use_prior"], bfm.cfg.history_offsets,
+                                       TaskEvalConfig(episodes=episodes, physics=phys))
+                    result.setdefault(task, {}).setdefault(method, {}).setdefault(name, []).append(
+                        {"scale": v, "success": r["success"]})
+    write_result(OUT / "ood.json", {"ood": result})
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(result), 2, figsize=(9, 3.2 * len(result)), squeeze=False)
+    for i, (task, methods) in enumerate(result.items()):
+        for j, name in enumerate(("gravity", "friction")):
+            ax = axes[i][j]
+            for method, d in methods.items():
+                ax.plot([p["scale"] for p in d[name]], [p["success"] for p in d[name]], "o-", label=method)
+            ax.set_title(f"{task}: {name} scale")
+            ax.set_ylabel("success (%)")
+            ax.legend(fontsize=7)
+    save_figure(fig, OUT / "ood.png")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tasks", nargs="+", default=list(TASKS))
+    ap.add_argument("--methods", nargs="+", default=list(METHODS))
+    ap.add_argument("--steps", type=int, default=3_000_000)
+    ap.add_argument("--episodes", type=int, default=1024)
+    ap.add_argument("--max-minutes", type=float, default=55.0)
+    ap.add_argument("--ood", action="store_true")
+    a = ap.parse_args()
+    deadline = time.time() + 60 * a.max_minutes
+    runs = load_runs()
+    for task in a.tasks:
+        for method in a.methods:
+            for seed in range(SEEDS[method]):
+                key = f"{task}/{method}/seed{seed}"
+                if key in runs:
+                    continue
+                if time.time() > deadline:
+                    break
+                r = run_one(task, method, seed, a.steps, a.episodes, deadline)
+                if r is None:
+                    print(f"{key}: stopped at the deadline; rerun to continue")
+                    break
+                runs[key] = r
+                save_runs(runs)
+                print(f"{key}: success {r['success']:.1f}%  ({r['env_steps']:,} steps)")
+                write_result(OUT / "summary.json", {"tasks": summarise(runs), "paper": PAPER,
+                                                    "commit": git_commit(), "machine": machine_info()})
+        plot_curves(task)
+    if a.ood:
+        ood(a.episodes)
+
+
+if __name__ == "__main__":
+    main()
