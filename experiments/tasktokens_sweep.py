@@ -9,6 +9,8 @@ episodes, 1024 episodes). Finished runs are recorded in runs.json and skipped wh
 started again; an unfinished run resumes from its checkpoint, so a sweep spans several sittings
 (``--max-minutes`` stops cleanly between chunks). summary.json is rebuilt after every run:
 success mean +- std over the seeds finished so far (``seeds`` says how many).
+Task Tokens warm-starts from the task's hand-made prompt where there is one (``--warm-start``,
+frozenfit/tasktokens/warm_start.py; its env steps count in the budget).
 ``--ood`` evaluates the seed-0 policies of task_tokens, finetune and ppo_scratch on steering and
 direction under gravity x1..x2 and ground friction x1..x0.4.
 """
@@ -60,9 +62,12 @@ def save_runs(runs: dict) -> None:
 
 
 def run_one(task: str, method: str, seed: int, steps: int, episodes: int, deadline: float,
-            chunk: int = 500_000) -> dict | None:
-    """Train (resuming, in chunks) and evaluate one run; None when the deadline came first."""
+            warm: int = 40, chunk: int = 500_000) -> dict | None:
+    """Train (resuming, in chunks) and evaluate one run; None when the deadline came first.
+    Task Tokens on a task with a hand-made prompt warm-starts from it (``warm`` DAgger iterations)."""
     cfg = TaskTokensConfig(task=task, method=method, seed=seed, progress=False)
+    if method == "task_tokens" and make_task(task, 1).has_prior:
+        cfg.warm_start = warm
     cfg.ppo.total_env_steps = steps
     ckpt = cfg.directory() / "checkpoint.safetensors"
     bfm = load_bfm(cfg.bfm)
@@ -79,7 +84,8 @@ def run_one(task: str, method: str, seed: int, steps: int, episodes: int, deadli
         meta = actor.meta
     r = evaluate_actor(actor, task, cfg.use_prior, bfm.cfg.history_offsets, TaskEvalConfig(episodes=episodes))
     layout = ObsLayout(bfm.history_len, make_task(task, 1).obs_dim)
-    return {"task": task, "method": method, "seed": seed, "success": r["success"], "fall_rate": r["fall_rate"],
+    return {"task": task, "method": method, "seed": seed, "warm_start": cfg.warm_start,
+            "success": r["success"], "fall_rate": r["fall_rate"],
             "episodes": r["episodes"], "env_steps": int(meta["env_steps"]),
             "trainable_params": trainable_params(build_actor(method, bfm, layout, NUM_JOINTS)),
             "train_wall_s": float(meta["train_wall_s"]), "eval_wall_s": r["wall_s"]}
@@ -162,6 +168,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3_000_000)
     ap.add_argument("--episodes", type=int, default=1024)
     ap.add_argument("--max-minutes", type=float, default=55.0)
+    ap.add_argument("--warm-start", type=int, default=40, help="DAgger iterations for task_tokens (0: cold)")
     ap.add_argument("--ood", action="store_true")
     a = ap.parse_args()
     deadline = time.time() + 60 * a.max_minutes
@@ -174,7 +181,7 @@ def main() -> None:
                     continue
                 if time.time() > deadline:
                     break
-                r = run_one(task, method, seed, a.steps, a.episodes, deadline)
+                r = run_one(task, method, seed, a.steps, a.episodes, deadline, a.warm_start)
                 if r is None:
                     print(f"{key}: stopped at the deadline; rerun to continue")
                     break

@@ -50,6 +50,8 @@ class TaskTokensConfig:
     encoder_hidden: tuple[int, ...] = (256, 256)   # (512, 512, 512): the reference's bigger variant
     env: EnvConfig = field(default_factory=lambda: EnvConfig(num_envs=512, episode_seconds=30.0))
     ppo: PPOConfig = field(default_factory=task_tokens_ppo)
+    warm_start: int = 0             # DAgger iterations imitating the hand-made prompt before PPO
+                                    # (task_tokens only; warm_start.py); 0: the paper's cold start
     eval_every: int = 10            # iterations; 0 disables the learning-curve evaluation
     eval_episodes: int = 256
     run_dir: str | None = None      # default runs/tasktokens/<task>/<method>/seed<seed>
@@ -111,7 +113,8 @@ def build(cfg: TaskTokensConfig):
     agent = Agent(env.obs_dim, env.num_actions, ppo_cfg, actor=actor)
     extra = {"task": cfg.task, "method": cfg.method, "encoder_hidden": list(cfg.encoder_hidden),
              "env": asdict(cfg.env), "model_hash": model_hash(), "bfm_digest": bfm_digest(bfm),
-             "history_offsets": list(bfm.cfg.history_offsets), "use_prior": cfg.use_prior}
+             "history_offsets": list(bfm.cfg.history_offsets), "use_prior": cfg.use_prior,
+             "warm_start": cfg.warm_start}
     return bfm, env, agent, PPO(env, agent, ppo_cfg, cfg.directory(), config_extra=extra)
 
 
@@ -148,6 +151,19 @@ def train_task(cfg: TaskTokensConfig) -> dict:
     try:
         if cfg.method == "prompt_only":  # nothing to train
             return evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg)
+        if cfg.warm_start and not cfg.resume:
+            if cfg.method != "task_tokens":
+                raise FrozenfitError("--warm-start applies to --method task_tokens")
+            import time
+
+            from frozenfit.tasktokens.warm_start import WARM_ENVS, WARM_HORIZON, warm_start
+            t0 = time.perf_counter()
+            losses = warm_start(agent.actor, cfg.task, cfg.warm_start, seed=cfg.seed, nthread=cfg.env.nthread)
+            # the warm start's env steps and time count against the run's budget
+            ppo.global_step += cfg.warm_start * WARM_ENVS * WARM_HORIZON
+            ppo.wall_s += time.perf_counter() - t0
+            ppo.save(cfg.directory() / "checkpoint.safetensors")   # a resumed run never warm-starts twice
+            print(f"warm start: imitation loss {losses[0]:.4f} -> {losses[-1]:.4f} in {len(losses)} iterations")
         stats = ppo.train(resume=cfg.resume, on_iteration=on_iteration, progress=cfg.progress)
     except _Stop as stop:
         return stop.args[0]

@@ -126,3 +126,23 @@ def test_evaluation_protocol_and_cli(tmp_path, bfm, capsys):
     assert main(["tasktokens", "render", "--policy", str(out), "--seconds", "0.5",
                  "--out", str(tmp_path / "v.gif")]) == 0
     assert (tmp_path / "v.gif").stat().st_size > 0
+
+
+def test_warm_start_moves_the_prompt_into_the_token(bfm):
+    from frozenfit.tasktokens.warm_start import warm_start
+
+    obs, layout = _obs(bfm=bfm)
+    actor = TaskTokenActor(bfm, layout)
+    losses = warm_start(actor, "direction", iterations=6, num_envs=16, horizon=8, minibatch=64)
+    assert losses[-1] < losses[0]
+    assert all(p.grad is None for p in actor.bfm.parameters())
+    with pytest.raises(FrozenfitError, match="no hand-made prompt"):
+        warm_start(actor, "long_jump", iterations=1, num_envs=4, horizon=2)
+
+
+def test_warm_started_run_counts_its_steps(tmp_path):
+    cfg = _cfg(tmp_path, iters=1, warm_start=1)
+    train_task(cfg)
+    from frozenfit.tasktokens.train import steps_done
+    from frozenfit.tasktokens.warm_start import WARM_ENVS, WARM_HORIZON
+    assert steps_done(tmp_path / "task_tokens" / "checkpoint.safetensors") >= WARM_ENVS * WARM_HORIZON
