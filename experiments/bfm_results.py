@@ -22,7 +22,7 @@ from frozenfit.bfm.evaluate import BFMEvalConfig, evaluate_bfm  # noqa: E402
 from frozenfit.bfm.model import count_params  # noqa: E402
 from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm  # noqa: E402
 from frozenfit.bfm.prompt import play  # noqa: E402
-from frozenfit.common.logging import read_csv_log, thin_csv_log  # noqa: E402
+from frozenfit.common.logging import curve_rows  # noqa: E402
 from frozenfit.common.results import current_command, save_figure, write_result  # noqa: E402
 from frozenfit.humanoid.render import render_rollout, write_video  # noqa: E402
 from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher  # noqa: E402
@@ -96,10 +96,9 @@ def main() -> None:
     write_result(OUT / "eval.json", payload)
     write_result(OUT / "eval_details.json", {"modalities": r["modalities"]})
     plot_modalities(r["modalities"], OUT / "modalities.png")
-    if Path(args.log).exists():
-        plot_curve(thin_csv_log(args.log, OUT / "distill_log.csv", CURVE_KEYS), OUT / "distill_curve.png")
-    elif (OUT / "distill_log.csv").exists():
-        plot_curve(read_csv_log(OUT / "distill_log.csv"), OUT / "distill_curve.png")
+    rows = curve_rows(args.log, OUT / "distill_log.csv", CURVE_KEYS)
+    if rows:
+        plot_curve(rows, OUT / "distill_curve.png")
     rec = play(bfm)
     write_video(render_rollout(rec, 320, 240), OUT / "bfm.gif", rec.fps)
     print(payload)

@@ -66,14 +66,15 @@ def run_one(task: str, method: str, seed: int, steps: int, episodes: int, deadli
     """Train (resuming, in chunks) and evaluate one run; None when the deadline came first.
     Task Tokens on a task with a hand-made prompt warm-starts from it (``warm`` DAgger iterations)."""
     cfg = TaskTokensConfig(task=task, method=method, seed=seed, progress=False)
-    if method == "task_tokens" and make_task(task, 1).has_prior:
+    probe = make_task(task, 1)
+    if method == "task_tokens" and probe.has_prior:
         cfg.warm_start = warm
     cfg.ppo.total_env_steps = steps
     ckpt = cfg.directory() / "checkpoint.safetensors"
     bfm = load_bfm(cfg.bfm)
+    fresh_actor = build_actor(method, bfm, ObsLayout(bfm.history_len, probe.obs_dim), NUM_JOINTS)
     if method == "prompt_only":
-        layout = ObsLayout(bfm.history_len, make_task(task, 1).obs_dim)
-        actor, meta = build_actor(method, bfm, layout, NUM_JOINTS), {"env_steps": 0, "train_wall_s": 0.0}
+        actor, meta = fresh_actor, {"env_steps": 0, "train_wall_s": 0.0}
     else:
         while (done := steps_done(ckpt)) < steps:
             if time.time() > deadline:
@@ -83,11 +84,10 @@ def run_one(task: str, method: str, seed: int, steps: int, episodes: int, deadli
         actor = load_policy(export_policy(ckpt, cfg.directory() / "policy.safetensors"), bfm)
         meta = actor.meta
     r = evaluate_actor(actor, task, cfg.use_prior, bfm.cfg.history_offsets, TaskEvalConfig(episodes=episodes))
-    layout = ObsLayout(bfm.history_len, make_task(task, 1).obs_dim)
     return {"task": task, "method": method, "seed": seed, "warm_start": cfg.warm_start,
             "success": r["success"], "fall_rate": r["fall_rate"],
             "episodes": r["episodes"], "env_steps": int(meta["env_steps"]),
-            "trainable_params": trainable_params(build_actor(method, bfm, layout, NUM_JOINTS)),
+            "trainable_params": trainable_params(fresh_actor),
             "train_wall_s": float(meta["train_wall_s"]), "eval_wall_s": r["wall_s"]}
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from frozenfit.common.logging import read_csv_log, thin_csv_log  # noqa: E402
+from frozenfit.common.logging import curve_rows  # noqa: E402
 from frozenfit.common.results import current_command, save_figure, write_result  # noqa: E402
 from frozenfit.humanoid.render import render_rollout, write_video  # noqa: E402
 from frozenfit.teacher.evaluate import EvalConfig, evaluate_teacher, play_script  # noqa: E402
@@ -69,10 +69,9 @@ def main() -> None:
     }
     write_result(OUT / "eval.json", payload)
     write_result(OUT / "eval_per_speed.json", {"per_speed": per_speed}, wall_s=time.perf_counter() - t0)
-    if Path(args.log).exists():
-        plot_curve(thin_csv_log(args.log, OUT / "train_log.csv", CURVE_KEYS), OUT / "learning_curve.png")
-    elif (OUT / "train_log.csv").exists():
-        plot_curve(read_csv_log(OUT / "train_log.csv"), OUT / "learning_curve.png")
+    rows = curve_rows(args.log, OUT / "train_log.csv", CURVE_KEYS)
+    if rows:
+        plot_curve(rows, OUT / "learning_curve.png")
     rec = play_script(teacher)
     write_video(render_rollout(rec, 320, 240), OUT / "teacher.gif", rec.fps)
     print(payload)

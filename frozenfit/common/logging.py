@@ -73,3 +73,13 @@ def thin_csv_log(src: str | Path, dst: str | Path, keys: list[str], every: int =
         w.writeheader()
         w.writerows(keep)
     return read_csv_log(dst)
+
+
+def curve_rows(log: str | Path, committed: str | Path, keys: list[str]) -> list[dict[str, float]] | None:
+    """Rows for a results curve: from the live training log (thinned into ``committed``) when it
+    exists, else from the committed thin copy; None when neither is there."""
+    if Path(log).exists():
+        return thin_csv_log(log, committed, keys)
+    if Path(committed).exists():
+        return read_csv_log(committed)
+    return None

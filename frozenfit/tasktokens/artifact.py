@@ -30,27 +30,24 @@ def shipped_policy(task: str) -> Path:
     return ASSETS / f"{task}.safetensors"
 
 
-def _own_weights(actor: nn.Module, method: str) -> dict:
-    """The actor's weights without the shared frozen BFM (kept for fine-tuning, where it trained)."""
-    sd = actor.state_dict()
+def _own_weights(tensors: dict, method: str) -> dict:
+    """An actor's tensors without the shared frozen BFM (kept for fine-tuning, where it trained)."""
     if method == "finetune":
-        return sd
-    return {k: v for k, v in sd.items() if not k.startswith("bfm.")}
+        return tensors
+    return {k: v for k, v in tensors.items() if not k.startswith("bfm.")}
 
 
-def export_policy(run_checkpoint: str | Path, out: str | Path) -> Path:
-    """Strip a Task Tokens training checkpoint to a task-policy file."""
+def export_policy(run_checkpoint: str | Path, out: str | Path | None = None) -> Path:
+    """Strip a Task Tokens training checkpoint to a task-policy file (default: the shipped one)."""
     ck = load_checkpoint(run_checkpoint, kind=AGENT_KIND, format_version=AGENT_VERSION)
     if "task" not in ck.config:
         raise FrozenfitError(f"{run_checkpoint} is a PPO checkpoint but not from `frozenfit tasktokens train`")
     method = ck.config["method"]
-    tensors = {k[len("actor."):]: v for k, v in ck.tensors.items() if k.startswith("actor.")}
-    if method != "finetune":
-        tensors = {k: v for k, v in tensors.items() if not k.startswith("bfm.")}
+    tensors = _own_weights({k[len("actor."):]: v for k, v in ck.tensors.items() if k.startswith("actor.")}, method)
     config = {k: ck.config[k] for k in ("task", "method", "encoder_hidden", "model_hash", "bfm_digest",
                                          "history_offsets", "use_prior")}
     extra = {"env_steps": ck.state["global_step"], "train_wall_s": ck.state["wall_s"]}
-    return save_checkpoint(out, POLICY_KIND, POLICY_VERSION, config, tensors, extra=extra)
+    return save_checkpoint(out or shipped_policy(ck.config["task"]), POLICY_KIND, POLICY_VERSION, config, tensors, extra=extra)
 
 
 def load_policy(path: str | Path, bfm: BFM) -> nn.Module:
@@ -72,7 +69,7 @@ def load_policy(path: str | Path, bfm: BFM) -> nn.Module:
     task = make_task(cfg["task"], 1)
     layout = ObsLayout(len(cfg["history_offsets"]), task.obs_dim)
     actor = build_actor(cfg["method"], bfm, layout, NUM_JOINTS, tuple(cfg["encoder_hidden"]))
-    want = _own_weights(actor, cfg["method"])
+    want = _own_weights(actor.state_dict(), cfg["method"])
     check_shapes(path, ck.tensors, {k: tuple(v.shape) for k, v in want.items()})
     actor.load_state_dict({k: ck.tensors[k] for k in want}, strict=False)
     actor.eval()

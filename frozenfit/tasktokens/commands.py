@@ -95,9 +95,6 @@ class TaskExportCommand:
 
 
 def run_export(cfg: TaskExportCommand) -> Path:
-    from frozenfit.common.checkpoint import load_checkpoint
-
-    task = load_checkpoint(cfg.run_checkpoint).config.get("task", "task")
-    path = export_policy(cfg.run_checkpoint, cfg.out or shipped_policy(task))
+    path = export_policy(cfg.run_checkpoint, cfg.out)
     print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)")
     return path

@@ -13,6 +13,7 @@ in the heading frame (3).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -33,7 +34,8 @@ class ObsLayout:
     history_len: int
     task_dim: int
 
-    def _bounds(self) -> dict[str, tuple[int, int]]:
+    @cached_property
+    def _bounds(self) -> dict[str, tuple[int, int]]:  # computed once: slice() runs on every forward
         sizes = {"state": PROPRIO_DIM, "history": self.history_len * HISTORY_DIM, "goal": GOAL_OBS_DIM,
                  "visible": len(PROMPTS), "pose": POSE_DIM, "task": self.task_dim}
         out, start = {}, 0
@@ -43,11 +45,11 @@ class ObsLayout:
         return out
 
     def slice(self, name: str) -> slice:
-        return slice(*self._bounds()[name])
+        return slice(*self._bounds[name])
 
     @property
     def dim(self) -> int:
-        return self._bounds()["task"][1]
+        return self._bounds["task"][1]
 
     @property
     def encoder_dim(self) -> int:

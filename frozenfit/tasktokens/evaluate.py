@@ -13,6 +13,9 @@ from frozenfit.humanoid.env import EnvConfig
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.tasktokens.env import make_env
 from frozenfit.tasktokens.tasks import make_task
+from frozenfit.teacher.goals import HEAD_IDX
+
+FELL_HEAD_HEIGHT = 0.5  # m; head this low during an evaluation episode counts as a fall
 
 
 @dataclass
@@ -43,7 +46,7 @@ def evaluate_actor(actor: nn.Module, task: str, use_prior: bool, history_offsets
             fell = torch.zeros(n, dtype=torch.bool)
             for _ in range(cfg.steps):
                 obs = env.step(actor(obs)).obs
-                fell |= env.frame.body_pos[:, 2, 2] < 0.5
+                fell |= env.frame.body_pos[:, HEAD_IDX, 2] < FELL_HEAD_HEIGHT
             successes += int(t.success.sum())
             falls += int(fell.sum())
         finally:

@@ -10,7 +10,8 @@ the learning curve (``eval/success`` in log.csv).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -94,11 +95,11 @@ def build_actor(method: str, bfm: BFM, layout, act_dim: int, encoder_hidden=(256
 
 def method_ppo(cfg: TaskTokensConfig) -> PPOConfig:
     """Per-method adjustments: from scratch the policy needs its own, learnable exploration noise."""
-    ppo = cfg.ppo
+    ppo = replace(cfg.ppo, seed=cfg.seed)
     if cfg.method == "ppo_scratch" and not ppo.learn_std:
-        ppo = PPOConfig(**{**asdict(ppo), "learn_std": True, "init_log_std": -1.0, "lr": 3e-4, "lr_final": 5e-5,
-                           "bounds_coef": 1.0, "action_bound": 1.2})
-    return PPOConfig(**{**asdict(ppo), "seed": cfg.seed})
+        ppo = replace(ppo, learn_std=True, init_log_std=-1.0, lr=3e-4, lr_final=5e-5, bounds_coef=1.0,
+                      action_bound=1.2)
+    return ppo
 
 
 def build(cfg: TaskTokensConfig):
@@ -106,8 +107,7 @@ def build(cfg: TaskTokensConfig):
     torch.set_num_threads(cfg.torch_threads)
     bfm = load_bfm(cfg.bfm)
     task = make_task(cfg.task, cfg.env.num_envs)
-    env_cfg = EnvConfig(**{**asdict(cfg.env), "seed": cfg.seed, "physics": cfg.env.physics})
-    env, adapter = make_env(task, env_cfg, bfm.cfg.history_offsets, cfg.use_prior)
+    env, adapter = make_env(task, replace(cfg.env, seed=cfg.seed), bfm.cfg.history_offsets, cfg.use_prior)
     ppo_cfg = method_ppo(cfg)
     actor = build_actor(cfg.method, bfm, adapter.layout, env.num_actions, cfg.encoder_hidden)
     agent = Agent(env.obs_dim, env.num_actions, ppo_cfg, actor=actor)
@@ -134,6 +134,7 @@ def train_task(cfg: TaskTokensConfig) -> dict:
     bfm, env, agent, ppo = build(cfg)
     history = bfm.cfg.history_offsets
     eval_cfg = TaskEvalConfig(episodes=cfg.eval_episodes, batch=cfg.eval_episodes, nthread=cfg.env.nthread)
+    n_trainable = float(trainable_params(agent.actor))
 
     def on_iteration(p: PPO, stats: dict) -> None:
         rate = env.task.task.pop_success_rate()
@@ -143,7 +144,7 @@ def train_task(cfg: TaskTokensConfig) -> dict:
             r = evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg)
             stats["eval/success"] = r["success"]
             stats["eval/fall_rate"] = r["fall_rate"]
-        stats["trainable_params"] = float(trainable_params(agent.actor))
+        stats["trainable_params"] = n_trainable
         if cfg.stop_at is not None and p.global_step >= cfg.stop_at and p.global_step < p.cfg.total_env_steps:
             p.save(cfg.directory() / "checkpoint.safetensors")
             raise _Stop(stats)
@@ -154,8 +155,6 @@ def train_task(cfg: TaskTokensConfig) -> dict:
         if cfg.warm_start and not cfg.resume:
             if cfg.method != "task_tokens":
                 raise FrozenfitError("--warm-start applies to --method task_tokens")
-            import time
-
             from frozenfit.tasktokens.warm_start import WARM_ENVS, WARM_HORIZON, warm_start
             t0 = time.perf_counter()
             losses = warm_start(agent.actor, cfg.task, cfg.warm_start, seed=cfg.seed, nthread=cfg.env.nthread)

@@ -6,7 +6,7 @@ from frozenfit.cli import main
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig
 from frozenfit.tasktokens.artifact import export_policy, load_policy
-from frozenfit.tasktokens.env import ObsLayout, make_env
+from frozenfit.tasktokens.env import make_env
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
 from frozenfit.tasktokens.policies import TaskTokenActor, trainable_params
 from frozenfit.tasktokens.tasks import make_task

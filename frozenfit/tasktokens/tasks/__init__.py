@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from frozenfit.errors import FrozenfitError
 from frozenfit.tasktokens.tasks.base import TokenTask
 from frozenfit.tasktokens.tasks.direction import DirectionConfig, DirectionTask
 from frozenfit.tasktokens.tasks.long_jump import LongJumpConfig, LongJumpTask
@@ -17,8 +18,6 @@ TASKS: dict[str, tuple[type[TokenTask], type]] = {
 
 
 def make_task(name: str, num_envs: int) -> TokenTask:
-    from frozenfit.errors import FrozenfitError
-
     if name not in TASKS:
         raise FrozenfitError(f"unknown task '{name}'; known: {', '.join(TASKS)}")
     cls, cfg = TASKS[name]

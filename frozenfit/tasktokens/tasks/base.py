@@ -14,9 +14,9 @@ from __future__ import annotations
 import torch
 
 from frozenfit.humanoid.observations import root_heading, to_heading_frame
+from frozenfit.teacher.goals import HEAD_IDX, GoalConfig
 
-
-FALL_HEAD_HEIGHT = 0.8  # m; the teacher's fall criterion (head below this ends a training episode)
+FALL_HEAD_HEIGHT = GoalConfig.fall_head_height  # the teacher's fall criterion (head below it: fallen)
 
 
 class TokenTask:
@@ -62,7 +62,7 @@ class TokenTask:
         self.reset_task(env, idx)
 
     def terminated(self, env) -> torch.Tensor:
-        fell = env.frame.body_pos[:, 2, 2] < FALL_HEAD_HEIGHT
+        fell = env.frame.body_pos[:, HEAD_IDX, 2] < FALL_HEAD_HEIGHT
         return fell & ~torch.tensor(self.eval_mode)
 
     def advance(self, env) -> None:
@@ -99,3 +99,37 @@ class TokenTask:
 
     def load_state_dict(self, d: dict) -> None:
         pass
+
+
+class RetargetingTask(TokenTask):
+    """A task whose targets are re-drawn every ``cfg.change_steps`` (a (lo, hi) range of control
+    steps); ``since_change`` counts steps since the last new target (the success grace period)."""
+
+    def __init__(self, num_envs: int, cfg):
+        super().__init__(num_envs)
+        self.cfg = cfg
+        self.timer = torch.zeros(num_envs, dtype=torch.long)
+        self.since_change = torch.zeros(num_envs, dtype=torch.long)
+
+    def new_targets(self, env, idx: torch.Tensor, fresh: bool) -> None:
+        """Draw targets for ``idx``; ``fresh`` at an episode start, otherwise a scheduled change."""
+        raise NotImplementedError
+
+    def _retarget(self, env, idx: torch.Tensor, fresh: bool) -> None:
+        self.new_targets(env, idx, fresh)
+        lo, hi = self.cfg.change_steps
+        self.timer[idx] = torch.randint(lo, hi + 1, (idx.numel(),), generator=env.gen)
+        self.since_change[idx] = 0
+
+    def in_grace(self) -> torch.Tensor:
+        return self.since_change < self.cfg.grace_steps
+
+    def reset_task(self, env, idx: torch.Tensor) -> None:
+        self._retarget(env, idx, fresh=True)
+
+    def advance_task(self, env) -> None:
+        self.timer -= 1
+        self.since_change += 1
+        due = torch.nonzero(self.timer <= 0).flatten()
+        if due.numel():
+            self._retarget(env, due, fresh=False)

@@ -18,7 +18,7 @@ import torch
 from frozenfit.humanoid.render import Marker
 
 from frozenfit.tasktokens.prior import PromptPrior
-from frozenfit.tasktokens.tasks.base import TokenTask
+from frozenfit.tasktokens.tasks.base import RetargetingTask
 
 
 @dataclass
@@ -43,24 +43,21 @@ def direction_reward(vel: torch.Tensor, d: torch.Tensor, s: torch.Tensor) -> tup
     return torch.where(u < -0.5, torch.zeros_like(r), r), e
 
 
-class DirectionTask(TokenTask):
+class DirectionTask(RetargetingTask):
     name = "direction"
     obs_dim = 3
     has_prior = True
 
     def __init__(self, num_envs: int, cfg: DirectionConfig | None = None):
-        super().__init__(num_envs)
-        self.cfg = cfg or DirectionConfig()
+        super().__init__(num_envs, cfg or DirectionConfig())
         self.dir_yaw = torch.zeros(num_envs)
         self.speed = torch.zeros(num_envs)
-        self.timer = torch.zeros(num_envs, dtype=torch.long)
-        self.since_change = torch.zeros(num_envs, dtype=torch.long)
         self.prompt = PromptPrior(num_envs)
 
     def direction(self) -> torch.Tensor:
         return torch.stack([torch.cos(self.dir_yaw), torch.sin(self.dir_yaw)], -1)
 
-    def _new_targets(self, env, idx: torch.Tensor, fresh: bool) -> None:
+    def new_targets(self, env, idx: torch.Tensor, fresh: bool) -> None:
         k, c = idx.numel(), self.cfg
         turn = self.uniform(env, k, -math.pi / 2, math.pi / 2)
         new = self.uniform(env, k, -math.pi, math.pi)
@@ -68,18 +65,6 @@ class DirectionTask(TokenTask):
         self.dir_yaw[idx] = torch.where(fresh_t, new, self.dir_yaw[idx] + turn)
         speed = self.uniform(env, k, *c.speed)
         self.speed[idx] = torch.where(env.rand(k) < c.stop_prob, torch.zeros(k), speed)
-        self.timer[idx] = torch.randint(c.change_steps[0], c.change_steps[1] + 1, (k,), generator=env.gen)
-        self.since_change[idx] = 0
-
-    def reset_task(self, env, idx: torch.Tensor) -> None:
-        self._new_targets(env, idx, fresh=True)
-
-    def advance_task(self, env) -> None:
-        self.timer -= 1
-        self.since_change += 1
-        due = torch.nonzero(self.timer <= 0).flatten()
-        if due.numel():
-            self._new_targets(env, due, fresh=False)
 
     def observe(self, env) -> torch.Tensor:
         return torch.cat([self.heading_vec(env, self.direction()), self.speed[:, None]], 1)
@@ -90,7 +75,7 @@ class DirectionTask(TokenTask):
 
     def frame_success(self, env) -> torch.Tensor:
         _, e = direction_reward(env.root_planar_vel, self.direction(), self.speed)
-        return (self.since_change < self.cfg.grace_steps) | (e.abs() <= self.cfg.max_rel_error)
+        return self.in_grace() | (e.abs() <= self.cfg.max_rel_error)
 
     def markers(self, env, i: int) -> list:
         """A blue arrow from the pelvis along d, as long as the commanded speed (m/s -> m)."""

@@ -17,7 +17,7 @@ from frozenfit.humanoid.render import Marker
 from frozenfit.humanoid.observations import root_heading, to_heading_frame
 from frozenfit.humanoid.rotations import rotate_z
 from frozenfit.tasktokens.prior import PromptPrior
-from frozenfit.tasktokens.tasks.base import TokenTask
+from frozenfit.tasktokens.tasks.base import RetargetingTask
 from frozenfit.teacher.goals import HAND_IDX
 
 
@@ -30,20 +30,17 @@ class ReachConfig:
     success_radius: float = 0.2
 
 
-class ReachTask(TokenTask):
+class ReachTask(RetargetingTask):
     name = "reach"
     obs_dim = 3
     has_prior = True
 
     def __init__(self, num_envs: int, cfg: ReachConfig | None = None):
-        super().__init__(num_envs)
-        self.cfg = cfg or ReachConfig()
+        super().__init__(num_envs, cfg or ReachConfig())
         self.target = torch.zeros(num_envs, 3)
-        self.timer = torch.zeros(num_envs, dtype=torch.long)
-        self.since_change = torch.zeros(num_envs, dtype=torch.long)
         self.prompt = PromptPrior(num_envs)
 
-    def _new_targets(self, env, idx: torch.Tensor) -> None:
+    def new_targets(self, env, idx: torch.Tensor, fresh: bool) -> None:
         k, c = idx.numel(), self.cfg
         f = env.frame
         local = torch.stack([self.uniform(env, k, -c.xy_range, c.xy_range),
@@ -51,18 +48,6 @@ class ReachTask(TokenTask):
         world = rotate_z(local, root_heading(f)[idx]) + f.body_pos[idx, 0]
         world[:, 2] = self.uniform(env, k, *c.z_range)
         self.target[idx] = world
-        self.timer[idx] = torch.randint(c.change_steps[0], c.change_steps[1] + 1, (k,), generator=env.gen)
-        self.since_change[idx] = 0
-
-    def reset_task(self, env, idx: torch.Tensor) -> None:
-        self._new_targets(env, idx)
-
-    def advance_task(self, env) -> None:
-        self.timer -= 1
-        self.since_change += 1
-        due = torch.nonzero(self.timer <= 0).flatten()
-        if due.numel():
-            self._new_targets(env, due)
 
     def hand_error(self, env) -> torch.Tensor:
         return (env.frame.body_pos[:, HAND_IDX[0]] - self.target).norm(dim=-1)
@@ -79,7 +64,7 @@ class ReachTask(TokenTask):
         return r, {"reach": r}
 
     def frame_success(self, env) -> torch.Tensor:
-        return (self.since_change < self.cfg.grace_steps) | (self.hand_error(env) <= self.cfg.success_radius)
+        return self.in_grace() | (self.hand_error(env) <= self.cfg.success_radius)
 
     def markers(self, env, i: int) -> list:
         """A red sphere at the target."""

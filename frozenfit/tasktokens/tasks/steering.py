@@ -39,8 +39,8 @@ class SteeringTask(DirectionTask):
         super().__init__(num_envs, cfg or SteeringConfig())
         self.face_yaw = torch.zeros(num_envs)
 
-    def _new_targets(self, env, idx: torch.Tensor, fresh: bool) -> None:
-        super()._new_targets(env, idx, fresh)
+    def new_targets(self, env, idx: torch.Tensor, fresh: bool) -> None:
+        super().new_targets(env, idx, fresh)
         k = idx.numel()
         offset = (env.rand(k) * 2 - 1) * facing_cone(self.speed[idx])
         self.face_yaw[idx] = wrap_angle(self.dir_yaw[idx] + offset)
@@ -63,7 +63,7 @@ class SteeringTask(DirectionTask):
         _, e = direction_reward(env.root_planar_vel, self.direction(), self.speed)
         heading_err = wrap_angle(root_heading(env.frame) - self.face_yaw).abs()
         ok = (e.abs() <= self.cfg.max_rel_error) & (heading_err <= math.radians(self.cfg.max_heading_error_deg))
-        return (self.since_change < self.cfg.grace_steps) | ok
+        return self.in_grace() | ok
 
     def markers(self, env, i: int) -> list:
         """The direction arrow plus an orange arrow at head height along the facing target."""
