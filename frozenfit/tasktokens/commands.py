@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm
+from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.render import Recording, render_rollout, write_video
@@ -17,6 +18,18 @@ from frozenfit.tasktokens.artifact import export_policy, load_policy, shipped_po
 from frozenfit.tasktokens.env import make_env
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
 from frozenfit.tasktokens.tasks import make_task
+
+
+def policy_path(task: str, policy: str | None) -> Path:
+    """The given policy file, or the shipped one for ``task`` (with a clear error when none ships)."""
+    if policy:
+        return Path(policy)
+    path = shipped_policy(task)
+    if not path.exists():
+        shipped = sorted(p.stem for p in path.parent.glob("*.safetensors"))
+        raise FrozenfitError(f"no shipped task policy for '{task}' (shipped: {', '.join(shipped) or 'none'}); "
+                             "train one with `frozenfit tasktokens train` and pass --policy FILE")
+    return path
 
 
 @dataclass
@@ -30,7 +43,7 @@ class TaskEvalCommand:
 
 
 def run_eval(cfg: TaskEvalCommand) -> dict:
-    actor = load_policy(cfg.policy or shipped_policy(cfg.task), load_bfm(cfg.bfm))
+    actor = load_policy(policy_path(cfg.task, cfg.policy), load_bfm(cfg.bfm))
     r = evaluate_actor(actor, actor.meta["task"], actor.meta["use_prior"], tuple(actor.meta["history_offsets"]),
                        cfg.eval)
     r = {"task": actor.meta["task"], "method": actor.meta["method"], **r}
@@ -76,7 +89,7 @@ def record(actor, task_name: str, use_prior: bool, history_offsets, seconds: flo
 
 
 def run_render(cfg: TaskRenderCommand) -> Path:
-    actor = load_policy(cfg.policy or shipped_policy(cfg.task), load_bfm(cfg.bfm))
+    actor = load_policy(policy_path(cfg.task, cfg.policy), load_bfm(cfg.bfm))
     m = actor.meta
     rec, ok = record(actor, m["task"], m["use_prior"], m["history_offsets"], cfg.seconds, cfg.frame_every,
                      cfg.seed, cfg.physics)

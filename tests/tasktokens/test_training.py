@@ -146,3 +146,8 @@ def test_warm_started_run_counts_its_steps(tmp_path):
     from frozenfit.tasktokens.train import steps_done
     from frozenfit.tasktokens.warm_start import WARM_ENVS, WARM_HORIZON
     assert steps_done(tmp_path / "task_tokens" / "checkpoint.safetensors") >= WARM_ENVS * WARM_HORIZON
+
+
+def test_cli_names_the_shipped_policies_when_a_task_has_none(capsys):
+    assert main(["tasktokens", "eval", "--task", "steering"]) == 2
+    assert "no shipped task policy for 'steering'" in capsys.readouterr().err
