@@ -13,7 +13,6 @@ Writes results/nern/embedded.json and results/nern/embedded.png.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +37,6 @@ class Args:
 
 
 def main(args: Args) -> None:
-    t0 = time.time()
     _, ocfg = load_original(SHIPPED_ORIGINAL)
     done_path = Path(args.run_root) / "finished.json"
     finished = json.loads(done_path.read_text()) if done_path.exists() else {}

@@ -170,6 +170,7 @@ def main() -> None:
     ap.add_argument("--max-minutes", type=float, default=55.0)
     ap.add_argument("--warm-start", type=int, default=40, help="DAgger iterations for task_tokens (0: cold)")
     ap.add_argument("--ood", action="store_true")
+    ap.add_argument("--ood-episodes", type=int, default=1024, help="episodes per OOD point")
     a = ap.parse_args()
     deadline = time.time() + 60 * a.max_minutes
     runs = load_runs()
@@ -185,6 +186,7 @@ def main() -> None:
                 if r is None:
                     print(f"{key}: stopped at the deadline; rerun to continue")
                     break
+                runs = load_runs()          # merge: another sweep may have recorded runs meanwhile
                 runs[key] = r
                 save_runs(runs)
                 print(f"{key}: success {r['success']:.1f}%  ({r['env_steps']:,} steps)")
@@ -192,7 +194,7 @@ def main() -> None:
                                                     "commit": git_commit(), "machine": machine_info()})
         plot_curves(task)
     if a.ood:
-        ood(a.episodes)
+        ood(a.ood_episodes)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from frozenfit.bfm.policy import load_bfm  # noqa: E402
-from frozenfit.bfm.prompt import BFMController, Prompt  # noqa: E402
+from frozenfit.bfm.prompt import BFMController  # noqa: E402
 from frozenfit.bfm.tokens import PROMPT_SLICES  # noqa: E402
 from frozenfit.common.results import write_result  # noqa: E402
 from frozenfit.tasktokens.env import ObsLayout  # noqa: E402

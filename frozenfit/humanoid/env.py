@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from frozenfit.humanoid.model import CONTROL_DT, PhysicsConfig, joint_table
+from frozenfit.humanoid.model import CONTROL_DT, JOINT_QPOS, PhysicsConfig, joint_table
 from frozenfit.humanoid.observations import NUM_JOINTS, PROPRIO_DIM, proprioception
 from frozenfit.humanoid.rotations import yaw_quat
 from frozenfit.humanoid.sim import BatchedSim, Frame
@@ -31,6 +31,11 @@ class Task(Protocol):
     def terminated(self, env: "HumanoidEnv") -> torch.Tensor: ...
     def advance(self, env: "HumanoidEnv") -> None: ...
 
+
+# Optional task attributes the environment reads:
+#   box: BoxSpec -- the scene gets a free box (e.g. the Strike task);
+#   place_objects(env, idx, qpos, qvel) -- edit the reset states (numpy, (k, nq) / (k, nv)) of the
+#   environments ``idx`` in place before they are set, e.g. to put the box somewhere.
 
 @dataclass
 class EnvConfig:
@@ -61,7 +66,7 @@ class HumanoidEnv:
         self.cfg = cfg
         self.task = task
         self.num_envs = cfg.num_envs
-        self.sim = BatchedSim(cfg.num_envs, cfg.physics, cfg.nthread)
+        self.sim = BatchedSim(cfg.num_envs, cfg.physics, cfg.nthread, box=getattr(task, "box", None))
         table = joint_table()
         self.nominal = torch.tensor([r[4] for r in table], dtype=torch.float32)
         self.action_scale = torch.tensor([r[5] for r in table], dtype=torch.float32)
@@ -94,9 +99,11 @@ class HumanoidEnv:
         qpos = np.repeat(self.sim.nominal_qpos[None], k, axis=0)
         yaw = (self.rand(k) * 2 - 1) * torch.pi
         qpos[:, 3:7] = yaw_quat(yaw).double().numpy()
-        qpos[:, 7:] += ((self.rand(k, NUM_JOINTS) * 2 - 1) * self.cfg.init_joint_noise).double().numpy()
+        qpos[:, JOINT_QPOS] += ((self.rand(k, NUM_JOINTS) * 2 - 1) * self.cfg.init_joint_noise).double().numpy()
         qvel = np.zeros((k, self.sim.model.nv))
-        ctrl = qpos[:, 7:]
+        if hasattr(self.task, "place_objects"):
+            self.task.place_objects(self, idx, qpos, qvel)
+        ctrl = qpos[:, JOINT_QPOS]
         frame = self.sim.set_states(idx.numpy(), qpos, qvel, ctrl)
         self.frame.assign(idx, frame)
         self.action[idx] = 0
@@ -113,7 +120,7 @@ class HumanoidEnv:
         """Reset every environment; returns the first observation (N, obs_dim)."""
         n = self.num_envs
         qpos = np.repeat(self.sim.nominal_qpos[None], n, axis=0)
-        self.frame = self.sim.set_states(np.arange(n), qpos, np.zeros((n, self.sim.model.nv)), qpos[:, 7:])
+        self.frame = self.sim.set_states(np.arange(n), qpos, np.zeros((n, self.sim.model.nv)), qpos[:, JOINT_QPOS])
         self._reset_envs(torch.arange(n))
         return self.observe()
 

@@ -106,10 +106,32 @@ def _leg(side: str, y: float) -> str:
 
 
 PELVIS_HEIGHT = 0.93  # standing height of the pelvis frame with feet flat on the ground
+NUM_ACTUATED = sum(len(_JOINTS[g]) * (1 if g == "abdomen" else 2) for g in _JOINTS)
+# qpos = [root position 3 | root quaternion 4 | joints | scene objects]; qvel = [root 6 | joints | objects]
+JOINT_QPOS = slice(7, 7 + NUM_ACTUATED)
+JOINT_QVEL = slice(6, 6 + NUM_ACTUATED)
 
 
-def humanoid_xml() -> str:
-    """The MJCF text of the humanoid and its floor."""
+@dataclass
+class BoxSpec:
+    """A free box added to the scene after the humanoid (the Strike task's target).
+
+    Its free joint follows the humanoid's joints in qpos (7 numbers) and qvel (6 numbers), so the
+    humanoid's own layout, sensors and model hash are unchanged."""
+
+    size: tuple[float, float, float] = (0.4, 0.4, 1.8)   # full extents, m
+    mass: float = 8.6                                     # kg
+    friction: float = 1.0
+
+    def xml(self) -> str:
+        hx, hy, hz = (v / 2 for v in self.size)
+        return (f'<body name="box" pos="5 0 {hz:g}"><freejoint name="box"/>'
+                f'<geom name="box" type="box" size="{hx:g} {hy:g} {hz:g}" mass="{self.mass:g}" '
+                f'contype="1" conaffinity="1" friction="{self.friction:g} 0.05 0.01" rgba="0.55 0.35 0.2 1"/></body>')
+
+
+def humanoid_xml(box: BoxSpec | None = None) -> str:
+    """The MJCF text of the humanoid and its floor (plus a free box when ``box`` is given)."""
     actuators = "".join(
         f'<position name="{n}" joint="{n}" kp="{kp}" kv="{kp / 10:g}" ctrlrange="{lo:.5f} {hi:.5f}"/>'
         for n, lo, hi, kp, _, _ in joint_table())
@@ -152,7 +174,7 @@ def humanoid_xml() -> str:
       </body>
       {_leg("right", -0.09)}
       {_leg("left", 0.09)}
-    </body>
+    </body>{"" if box is None else chr(10) + "    " + box.xml()}
   </worldbody>
   <actuator>{actuators}</actuator>
   <sensor>{sensors}</sensor>
@@ -168,10 +190,11 @@ class PhysicsConfig:
     mass_scale: float = 1.0
 
 
-def build_model(physics: PhysicsConfig | None = None) -> mujoco.MjModel:
-    """Compile the humanoid and apply the run's gravity, friction and mass scales."""
+def build_model(physics: PhysicsConfig | None = None, box: BoxSpec | None = None) -> mujoco.MjModel:
+    """Compile the humanoid (plus an optional free box) and apply the run's gravity, friction and
+    mass scales (the box's mass scales too: it is part of the physical world)."""
     physics = physics or PhysicsConfig()
-    model = mujoco.MjModel.from_xml_string(humanoid_xml())
+    model = mujoco.MjModel.from_xml_string(humanoid_xml(box))
     model.opt.gravity[:] = model.opt.gravity * physics.gravity_scale
     model.geom_friction[:, 0] *= physics.friction_scale
     model.body_mass[1:] *= physics.mass_scale
@@ -185,8 +208,9 @@ def model_hash() -> str:
 
 
 def nominal_qpos(model: mujoco.MjModel) -> np.ndarray:
-    """Standing pose: root at the standing height, joints at their nominal angles."""
+    """Standing pose: root at the standing height, joints at their nominal angles (objects at
+    their MJCF positions)."""
     qpos = model.qpos0.copy()
     qpos[2] = PELVIS_HEIGHT
-    qpos[7:] = [row[4] for row in joint_table()]
+    qpos[JOINT_QPOS] = [row[4] for row in joint_table()]
     return qpos

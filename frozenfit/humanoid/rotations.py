@@ -45,3 +45,10 @@ def rotate_z(v: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
 def wrap_angle(a: torch.Tensor) -> torch.Tensor:
     """Wrap angles to [-pi, pi)."""
     return torch.remainder(a + torch.pi, 2 * torch.pi) - torch.pi
+
+
+def quat_rotate(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Rotate vectors v (..., 3) by unit quaternions q (..., 4)."""
+    w, xyz = q[..., :1], q[..., 1:]
+    t = 2 * torch.cross(xyz, v, dim=-1)
+    return v + w * t + torch.cross(xyz, t, dim=-1)

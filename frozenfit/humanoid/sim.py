@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from mujoco import rollout
 
-from frozenfit.humanoid.model import BODIES, DECIMATION, PhysicsConfig, build_model, nominal_qpos
+from frozenfit.humanoid.model import (BODIES, DECIMATION, JOINT_QPOS, JOINT_QVEL, BoxSpec, PhysicsConfig,
+                                      build_model, nominal_qpos)
 
 _STATE = mujoco.mjtState.mjSTATE_FULLPHYSICS
 MAX_QVEL = 100.0  # rad/s or m/s: anything faster is treated as an exploded simulation
@@ -29,7 +30,7 @@ MAX_QVEL = 100.0  # rad/s or m/s: anything faster is treated as an exploded simu
 class Frame:
     """What the environments observe after a control step (batched, float32)."""
 
-    qpos: torch.Tensor        # (N, nq): root position, root quaternion, joint angles
+    qpos: torch.Tensor        # (N, nq): root position, root quaternion, joint angles, then scene objects
     qvel: torch.Tensor        # (N, nv)
     body_pos: torch.Tensor    # (N, B, 3) world positions of BODIES
     body_quat: torch.Tensor   # (N, B, 4) world orientations (w, x, y, z)
@@ -39,11 +40,19 @@ class Frame:
 
     @property
     def joint_pos(self) -> torch.Tensor:
-        return self.qpos[:, 7:]
+        return self.qpos[:, JOINT_QPOS]
 
     @property
     def joint_vel(self) -> torch.Tensor:
-        return self.qvel[:, 6:]
+        return self.qvel[:, JOINT_QVEL]
+
+    def box_state(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(position, quaternion, world linear velocity, body-frame angular velocity) of the scene's
+        free box (a scene built with a `BoxSpec`); MuJoCo's free-joint layout."""
+        q0, v0 = JOINT_QPOS.stop, JOINT_QVEL.stop
+        if self.qpos.shape[1] < q0 + 7:
+            raise RuntimeError("this scene has no box")
+        return self.qpos[:, q0:q0 + 3], self.qpos[:, q0 + 3:q0 + 7], self.qvel[:, v0:v0 + 3], self.qvel[:, v0 + 3:v0 + 6]
 
     def assign(self, idx: torch.Tensor, other: "Frame") -> None:
         for f in self.__dataclass_fields__:
@@ -53,8 +62,9 @@ class Frame:
 class BatchedSim:
     """Batched physics for ``num_envs`` copies of the humanoid."""
 
-    def __init__(self, num_envs: int, physics: PhysicsConfig | None = None, nthread: int = 2):
-        self.model = build_model(physics)
+    def __init__(self, num_envs: int, physics: PhysicsConfig | None = None, nthread: int = 2,
+                 box: BoxSpec | None = None):
+        self.model = build_model(physics, box)
         self.num_envs = num_envs
         self.nthread = max(1, nthread)
         self._datas = [mujoco.MjData(self.model) for _ in range(self.nthread)]

@@ -12,7 +12,7 @@ import torch
 from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig
-from frozenfit.humanoid.model import PhysicsConfig
+from frozenfit.humanoid.model import PhysicsConfig, build_model
 from frozenfit.humanoid.render import Recording, render_rollout, write_video
 from frozenfit.tasktokens.artifact import export_policy, load_policy, shipped_policy
 from frozenfit.tasktokens.env import make_env
@@ -93,8 +93,9 @@ def run_render(cfg: TaskRenderCommand) -> Path:
     m = actor.meta
     rec, ok = record(actor, m["task"], m["use_prior"], m["history_offsets"], cfg.seconds, cfg.frame_every,
                      cfg.seed, cfg.physics)
-    path = write_video(render_rollout(rec, cfg.width, cfg.height), cfg.out or f"runs/tasktokens-{m['task']}.gif",
-                       rec.fps)
+    scene = build_model(box=getattr(make_task(m["task"], 1), "box", None))   # the task's objects too
+    path = write_video(render_rollout(rec, cfg.width, cfg.height, model=scene),
+                       cfg.out or f"runs/tasktokens-{m['task']}.gif", rec.fps)
     print(f"wrote {path} ({m['task']}, {m['method']}; episode {'succeeded' if ok else 'failed'})")
     return path
 

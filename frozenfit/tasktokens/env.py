@@ -91,6 +91,11 @@ class BFMTaskAdapter:
         self.history = History(task.num_envs, history_offsets, dt)
         self.layout = ObsLayout(len(history_offsets), task.obs_dim)
         self.obs_dim = self.layout.dim - PROPRIO_DIM  # HumanoidEnv prepends proprioception
+        self.box = getattr(task, "box", None)          # scene objects pass through to HumanoidEnv
+
+    def place_objects(self, env, idx: torch.Tensor, qpos, qvel) -> None:
+        if hasattr(self.task, "place_objects"):
+            self.task.place_objects(env, idx, qpos, qvel)
 
     def reset(self, env, idx: torch.Tensor) -> None:
         self.task.reset(env, idx)

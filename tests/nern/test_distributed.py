@@ -4,9 +4,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-import torch
-
 from frozenfit.common.checkpoint import load_checkpoint
 from frozenfit.nern.fit import FitConfig, fit
 

@@ -2,12 +2,15 @@ import math
 
 import torch
 
-from frozenfit.humanoid.rotations import rotate_z
+from frozenfit.humanoid.model import JOINT_QPOS, JOINT_QVEL
+from frozenfit.humanoid.rotations import quat_mul, rotate_z
 from frozenfit.tasktokens.tasks import TASKS, make_task
 from frozenfit.tasktokens.tasks.direction import direction_reward
 from frozenfit.tasktokens.tasks.long_jump import LongJumpTask, jump_reward
+from frozenfit.tasktokens.tasks.path_follow import PathFollowConfig, PathFollowTask
 from frozenfit.tasktokens.tasks.reach import ReachTask
 from frozenfit.tasktokens.tasks.steering import SteeringTask
+from frozenfit.tasktokens.tasks.strike import StrikeConfig, StrikeTask, box_up_z, strike_reward
 from frozenfit.teacher.goals import FOOT_IDX, HAND_IDX
 
 
@@ -141,3 +144,129 @@ def test_evaluation_mode_keeps_fallen_humanoids_in_the_episode(fake_env):
     assert task.terminated(env).all()
     task.eval_mode = True
     assert not task.terminated(env).any()
+
+
+def _box_frame(env, xy, quat=(1.0, 0.0, 0.0, 0.0), linvel=(0.0, 0.0, 0.0), angvel=(0.0, 0.0, 0.0)):
+    """Put the fake scene's box at ``xy`` (centre 0.9 m high) with the given orientation and velocities."""
+    b, v = JOINT_QPOS.stop, JOINT_QVEL.stop
+    env.frame.qpos[:, b:b + 3] = torch.tensor([*xy, 0.9])
+    env.frame.qpos[:, b + 3:b + 7] = torch.tensor(quat)
+    env.frame.qvel[:, v:v + 3] = torch.tensor(linvel)
+    env.frame.qvel[:, v + 3:v + 6] = torch.tensor(angvel)
+
+
+def test_strike_reward_matches_the_formula(fake_env):
+    up = torch.tensor([1.0, 1.0, 1.0, math.cos(math.radians(45)), 0.1])
+    u = torch.tensor([1.0, 0.5, -0.2, 0.0, 1.0])
+    toppled = torch.tensor([False, False, False, False, True])
+    t = strike_reward(up, u, toppled)
+    total = sum(t.values())
+    assert torch.allclose(total[:3], torch.tensor([0.4, 0.4 * math.exp(-1.0), 0.0]))    # approach only
+    assert torch.allclose(total[3], torch.tensor(0.6 * (1 - math.cos(math.radians(45)))))  # tilted, standing still
+    assert total[4] == 1.0                                                               # toppled: 1
+
+
+def test_strike_speed_toward_the_box_and_topple_success(fake_env):
+    env = fake_env(2, vel=(1.0, 0.0))
+    task = StrikeTask(2)
+    task.reset(env, torch.arange(2))
+    _box_frame(env, (3.0, 0.0))
+    assert torch.allclose(task.toward_speed(env), torch.ones(2))
+    r, terms = task.reward(env)
+    assert torch.allclose(r, torch.full((2,), 0.4)) and not task.toppled.any()
+    task.advance(env)
+    assert not task.success.any()
+    lying = (math.cos(math.pi / 4), math.sin(math.pi / 4), 0.0, 0.0)     # 90 deg about x: long axis horizontal
+    _box_frame(env, (3.0, 0.0), quat=lying)
+    assert box_up_z(env.frame.box_state()[1]).abs().max() < 1e-6
+    r, _ = task.reward(env)
+    task.advance(env)
+    assert torch.allclose(r, torch.ones(2)) and task.toppled.all() and task.success.all()
+
+
+def test_strike_observation_is_heading_invariant(fake_env):
+    outs = []
+    for yaw in (0.0, 2.1):
+        env = fake_env(1, yaw=yaw)
+        task = StrikeTask(1)
+        rot = lambda v: rotate_z(torch.tensor(v), torch.tensor(yaw)).tolist()  # noqa: E731
+        tilt = (math.cos(0.2), math.sin(0.2), 0.0, 0.0)
+        yaw_q = (math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2))
+        q = quat_mul(torch.tensor(yaw_q), torch.tensor(tilt)).tolist()
+        # angular velocity is body-frame in MuJoCo's free joint: unchanged by a world rotation
+        _box_frame(env, rot([2.0, 0.5, 0.0])[:2], quat=q, linvel=rot([0.3, -0.1, 0.0]), angvel=(0.1, 0.2, 0.3))
+        outs.append(task.observe(env))
+    assert outs[0].shape == (1, 15)
+    assert torch.allclose(outs[0], outs[1], atol=1e-5)
+    assert torch.allclose(outs[0][0, :3], torch.tensor([2.0, 0.5, 0.9]))
+
+
+def test_strike_places_the_box_in_the_paper_ranges(fake_env):
+    env = fake_env(2000, pelvis_xy=(1.0, -2.0))
+    task = StrikeTask(2000)
+    qpos, qvel = torch.zeros(2000, 37).double().numpy(), torch.ones(2000, 35).double().numpy()
+    qpos[:, :2] = [1.0, -2.0]
+    task.place_objects(env, torch.arange(2000), qpos, qvel)
+    box = torch.from_numpy(qpos[:, 30:37]).float()
+    dist = (box[:, :2] - torch.tensor([1.0, -2.0])).norm(dim=-1)
+    assert dist.min() >= 0.5 - 1e-5 and dist.max() <= 10.0 + 1e-5
+    assert 0.5 < (dist <= 1.5).float().mean() < 0.61         # half U[0.5, 1.5] + half U[0.5, 10]: 0.553
+    assert torch.allclose(box[:, 2], torch.full((2000,), 0.9)) and torch.allclose(box_up_z(box[:, 3:]), torch.ones(2000))
+    assert (qvel[:, 29:] == 0).all() and (qvel[:, :29] == 1).all()
+
+
+def test_strike_box_stands_in_the_simulated_scene():
+    from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
+    task = StrikeTask(4, StrikeConfig(near_prob=0.0, far=(3.0, 4.0)))
+    env = HumanoidEnv(EnvConfig(num_envs=4, nthread=1), task)
+    try:
+        env.reset()
+        start = env.frame.box_state()[0].clone()
+        dist = (start[:, :2] - env.frame.body_pos[:, 0, :2]).norm(dim=-1)
+        assert ((dist > 2.9) & (dist < 4.1)).all()
+        for _ in range(20):
+            env.step(torch.zeros(4, env.num_actions))
+        pos, quat, _, _ = env.frame.box_state()
+        assert (box_up_z(quat) > 0.999).all() and torch.allclose(pos, start, atol=2e-3)
+    finally:
+        env.close()
+
+
+def test_path_target_interpolates_the_nodes_and_observes_ahead(fake_env):
+    env = fake_env(1, yaw=math.pi / 2)
+    task = PathFollowTask(1, PathFollowConfig(obs_points=3, obs_dt=0.5))
+    task.reset(env, torch.arange(1))
+    assert torch.allclose(task.nodes[0, 0], torch.zeros(2))                     # the path starts at the pelvis
+    task.nodes[0] = torch.arange(task.cfg.num_nodes + 1).float()[:, None] * torch.tensor([1.0, 0.0])  # 1 m/s along +x
+    assert torch.allclose(task.target_at(env, 2.5), torch.tensor([[2.5, 0.0]]))
+    task.steps[:] = 3
+    t = 3 * env.dt
+    obs = task.observe(env).reshape(3, 2)
+    # world +x is the humanoid's right (-y) when it faces +y
+    assert torch.allclose(obs, torch.tensor([[0.0, -t], [0.0, -(t + 0.5)], [0.0, -(t + 1.0)]]), atol=1e-5)
+
+
+def test_path_reward_and_strict_success(fake_env):
+    env = fake_env(2)
+    task = PathFollowTask(2)
+    task.reset(env, torch.arange(2))
+    task.nodes[:] = 0.0                                                    # a target that stays put
+    env.frame.body_pos[1, 0, :2] = torch.tensor([0.3, 0.4])               # 0.5 m off
+    r, _ = task.reward(env)
+    assert torch.allclose(r, torch.tensor([1.0, math.exp(-2 * 0.25)]))
+    env.frame.body_pos[1, 0, :2] = torch.tensor([3.0, 0.0])
+    for _ in range(task.cfg.grace_steps):                                  # far off inside the grace period
+        task.advance(env)
+    assert task.success.all()
+    task.advance(env)
+    assert task.success.tolist() == [True, False]
+
+
+def test_path_segments_respect_the_speed_range(fake_env):
+    env = fake_env(500)
+    task = PathFollowTask(500)
+    task.reset(env, torch.arange(500))
+    seg = (task.nodes[:, 1:] - task.nodes[:, :-1]).norm(dim=-1) / task.cfg.node_seconds
+    moving = seg[seg > 0]
+    assert moving.min() >= task.cfg.speed[0] - 1e-4 and moving.max() <= task.cfg.speed[1] + 1e-4
+    assert 0.05 < (seg == 0).float().mean() < 0.15                        # the stops

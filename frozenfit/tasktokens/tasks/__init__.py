@@ -6,14 +6,18 @@ from frozenfit.errors import FrozenfitError
 from frozenfit.tasktokens.tasks.base import TokenTask
 from frozenfit.tasktokens.tasks.direction import DirectionConfig, DirectionTask
 from frozenfit.tasktokens.tasks.long_jump import LongJumpConfig, LongJumpTask
+from frozenfit.tasktokens.tasks.path_follow import PathFollowConfig, PathFollowTask
 from frozenfit.tasktokens.tasks.reach import ReachConfig, ReachTask
 from frozenfit.tasktokens.tasks.steering import SteeringConfig, SteeringTask
+from frozenfit.tasktokens.tasks.strike import StrikeConfig, StrikeTask
 
 TASKS: dict[str, tuple[type[TokenTask], type]] = {
     "direction": (DirectionTask, DirectionConfig),
     "steering": (SteeringTask, SteeringConfig),
     "reach": (ReachTask, ReachConfig),
+    "strike": (StrikeTask, StrikeConfig),
     "long_jump": (LongJumpTask, LongJumpConfig),
+    "path_follow": (PathFollowTask, PathFollowConfig),
 }
 
 

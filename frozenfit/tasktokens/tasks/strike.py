@@ -1,0 +1,130 @@
+"""Strike: knock over a free-standing box.
+
+Scene (paper): a 0.4 x 0.4 x 1.8 m box of ~8.6 kg at U[0.5, 10] m from the humanoid (half of the
+episodes U[0.5, 1.5] m), in a random direction; we turn it to face the humanoid so the nearest
+spawn never touches the body. Observation (15): box position relative to the root (heading frame,
+z absolute), box rotation as 6D (heading frame), box linear and angular velocity (heading frame).
+Reward (paper): 0.6 max(0, 1 - up_z) + 0.4 exp(-4 max(0, 1 - u)^2) with u the root speed toward
+the box (the approach term is 0 when u <= 0), and 1 from the step the box has toppled
+(up_z < 0.2; up_z is the z component of the box's long axis). Success: the box lies toppled at
+the end of the episode.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from frozenfit.humanoid.model import JOINT_QPOS, JOINT_QVEL, BoxSpec
+from frozenfit.humanoid.observations import root_heading, to_heading_frame
+from frozenfit.humanoid.render import Marker
+from frozenfit.humanoid.rotations import quat_mul, quat_rotate, quat_to_tan_norm, yaw_quat
+from frozenfit.tasktokens.prior import PromptPrior
+from frozenfit.tasktokens.tasks.base import TokenTask
+
+
+@dataclass
+class StrikeConfig:
+    box: BoxSpec = field(default_factory=BoxSpec)
+    near_prob: float = 0.5
+    near: tuple[float, float] = (0.5, 1.5)     # m, box centre from the pelvis
+    far: tuple[float, float] = (0.5, 10.0)
+    toppled_up_z: float = 0.2
+    prior_speed: float = 1.0                   # the hand-made prompt walks at this speed ...
+    prior_radius: float = 2.0                  # ... toward the box while farther than this
+
+
+def box_up_z(quat: torch.Tensor) -> torch.Tensor:
+    """World z component of the box's local z (long) axis: 1 upright, 0 lying."""
+    x, y = quat[:, 1], quat[:, 2]
+    return 1 - 2 * (x * x + y * y)
+
+
+def strike_reward(up_z: torch.Tensor, toward_speed: torch.Tensor, toppled: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The named reward terms; once ``toppled`` the reward is 1 (all in the ``toppled`` term)."""
+    topple = 0.6 * (1 - up_z).clamp(min=0)
+    approach = torch.where(toward_speed > 0, 0.4 * torch.exp(-4 * (1 - toward_speed).clamp(min=0) ** 2),
+                           torch.zeros_like(toward_speed))
+    zero = torch.zeros_like(topple)
+    return {"topple": torch.where(toppled, zero, topple), "approach": torch.where(toppled, zero, approach),
+            "toppled": toppled.float()}
+
+
+class StrikeTask(TokenTask):
+    name = "strike"
+    obs_dim = 15
+    has_prior = True
+
+    def __init__(self, num_envs: int, cfg: StrikeConfig | None = None):
+        super().__init__(num_envs)
+        self.cfg = cfg or StrikeConfig()
+        self.box = self.cfg.box                      # HumanoidEnv adds the box to the scene
+        self.toppled = torch.zeros(num_envs, dtype=torch.bool)
+        self.success = torch.zeros(num_envs, dtype=torch.bool)
+        self.prompt = PromptPrior(num_envs)
+
+    def place_objects(self, env, idx: torch.Tensor, qpos: np.ndarray, qvel: np.ndarray) -> None:
+        """Stand the box upright at the sampled distance and direction, facing the humanoid."""
+        k, c = idx.numel(), self.cfg
+        near = env.rand(k) < c.near_prob
+        dist = torch.where(near, self.uniform(env, k, *c.near), self.uniform(env, k, *c.far))
+        ang = self.uniform(env, k, -math.pi, math.pi)
+        b = JOINT_QPOS.stop
+        qpos[:, b] = qpos[:, 0] + (dist * torch.cos(ang)).double().numpy()
+        qpos[:, b + 1] = qpos[:, 1] + (dist * torch.sin(ang)).double().numpy()
+        qpos[:, b + 2] = c.box.size[2] / 2
+        qpos[:, b + 3:b + 7] = yaw_quat(ang).double().numpy()
+        qvel[:, JOINT_QVEL.stop:] = 0.0
+
+    def reset_task(self, env, idx: torch.Tensor) -> None:
+        self.toppled[idx] = False
+        self.success[idx] = False
+
+    def _box(self, env):
+        pos, quat, linvel, angvel_local = env.frame.box_state()
+        return pos, quat, linvel, quat_rotate(quat, angvel_local)
+
+    def toward_speed(self, env) -> torch.Tensor:
+        pos = self._box(env)[0]
+        d = pos[:, :2] - env.frame.body_pos[:, 0, :2]
+        return (env.root_planar_vel * d).sum(-1) / d.norm(dim=-1).clamp(min=1e-6)
+
+    def observe(self, env) -> torch.Tensor:
+        f = env.frame
+        pos, quat, linvel, angvel = self._box(env)
+        yaw = root_heading(f)
+        rel = to_heading_frame(pos - f.body_pos[:, 0], yaw)
+        rel = torch.cat([rel[:, :2], pos[:, 2:3]], 1)                        # z absolute
+        rot = quat_to_tan_norm(quat_mul(yaw_quat(-yaw), quat))
+        return torch.cat([rel, rot, to_heading_frame(linvel, yaw), to_heading_frame(angvel, yaw)], 1)
+
+    def reward(self, env):
+        up = box_up_z(self._box(env)[1])
+        self.toppled |= up < self.cfg.toppled_up_z
+        terms = strike_reward(up, self.toward_speed(env), self.toppled)
+        return sum(terms.values()), terms
+
+    def frame_success(self, env) -> torch.Tensor:
+        return box_up_z(self._box(env)[1]) < self.cfg.toppled_up_z
+
+    def advance(self, env) -> None:
+        self.success = self.frame_success(env)      # judged on the last frame of the episode
+
+    def markers(self, env, i: int) -> list:
+        """An orange arrow from the pelvis toward the box."""
+        pelvis = env.frame.body_pos[i, 0].numpy().astype(float)
+        box = self._box(env)[0][i].numpy().astype(float)
+        d = box[:2] - pelvis[:2]
+        tip = pelvis + np.array([*(d / max(np.linalg.norm(d), 1e-6)), 0.0]) * 0.6
+        return [Marker(pelvis, (1.0, 0.5, 0.1, 0.9), 0.025, arrow_to=tip)]
+
+    def prior(self, env):
+        """Walk toward the box at ``prior_speed``, facing it, while farther than ``prior_radius``;
+        no prompt nearer (the task token alone decides the strike)."""
+        d = self._box(env)[0][:, :2] - env.frame.body_pos[:, 0, :2]
+        dist = d.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+        return self.prompt.build(env, velocity=self.cfg.prior_speed * d / dist,
+                                 facing=torch.atan2(d[:, 1], d[:, 0]), active=dist[:, 0] > self.cfg.prior_radius)
