@@ -21,6 +21,7 @@ from frozenfit.bfm.model import BFM
 from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig
+from frozenfit.common.logging import RunLogger
 from frozenfit.humanoid.model import model_hash
 from frozenfit.rl.ppo import PPO, Agent, PPOConfig
 from frozenfit.tasktokens.env import make_env
@@ -149,9 +150,18 @@ def train_task(cfg: TaskTokensConfig) -> dict:
             p.save(cfg.directory() / "checkpoint.safetensors")
             raise _Stop(stats)
 
+    def log_eval(step: int) -> None:
+        """A learning-curve point outside the PPO loop (the start, the end of a warm start)."""
+        r = evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg)
+        logger = RunLogger(cfg.directory())
+        logger.log(step, **{"eval/success": r["success"], "eval/fall_rate": r["fall_rate"]})
+        logger.close()
+
     try:
         if cfg.method == "prompt_only":  # nothing to train
             return evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg)
+        if cfg.eval_every and not cfg.resume:
+            log_eval(0)
         if cfg.warm_start and not cfg.resume:
             if cfg.method != "task_tokens":
                 raise FrozenfitError("--warm-start applies to --method task_tokens")
@@ -163,6 +173,8 @@ def train_task(cfg: TaskTokensConfig) -> dict:
             ppo.wall_s += time.perf_counter() - t0
             ppo.save(cfg.directory() / "checkpoint.safetensors")   # a resumed run never warm-starts twice
             print(f"warm start: imitation loss {losses[0]:.4f} -> {losses[-1]:.4f} in {len(losses)} iterations")
+            if cfg.eval_every:
+                log_eval(ppo.global_step)
         stats = ppo.train(resume=cfg.resume, on_iteration=on_iteration, progress=cfg.progress)
     except _Stop as stop:
         return stop.args[0]

@@ -140,12 +140,19 @@ def test_warm_start_moves_the_prompt_into_the_token(bfm):
         warm_start(actor, "long_jump", iterations=1, num_envs=4, horizon=2)
 
 
-def test_warm_started_run_counts_its_steps(tmp_path):
-    cfg = _cfg(tmp_path, iters=1, warm_start=1)
-    train_task(cfg)
+def test_warm_started_run_counts_its_steps_and_logs_its_curve(tmp_path):
+    from frozenfit.common.logging import read_csv_log
     from frozenfit.tasktokens.train import steps_done
     from frozenfit.tasktokens.warm_start import WARM_ENVS, WARM_HORIZON
-    assert steps_done(tmp_path / "task_tokens" / "checkpoint.safetensors") >= WARM_ENVS * WARM_HORIZON
+    warm = WARM_ENVS * WARM_HORIZON
+    cfg = _cfg(tmp_path, iters=1, warm_start=1)
+    cfg.eval_every, cfg.eval_episodes = 1, 2
+    cfg.ppo.total_env_steps += warm                      # one PPO iteration after the warm start
+    train_task(cfg)
+    assert steps_done(tmp_path / "task_tokens" / "checkpoint.safetensors") >= warm
+    rows = read_csv_log(tmp_path / "task_tokens" / "log.csv")
+    evals = [r["step"] for r in rows if r.get("eval/success") == r.get("eval/success") and "eval/success" in r]
+    assert evals == [0, warm, warm + 128]                # start, after the warm start, after PPO
 
 
 def test_cli_names_the_shipped_policies_when_a_task_has_none(capsys):
