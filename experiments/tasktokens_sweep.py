@@ -209,6 +209,7 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=1024)
     ap.add_argument("--max-minutes", type=float, default=55.0)
     ap.add_argument("--warm-start", type=int, default=40, help="DAgger iterations for task_tokens (0: cold)")
+    ap.add_argument("--max-seeds", type=int, default=None, help="at most this many seeds per method (a first pass)")
     ap.add_argument("--ood", action="store_true")
     ap.add_argument("--ood-episodes", type=int, default=1024, help="episodes per OOD point")
     a = ap.parse_args()
@@ -216,7 +217,7 @@ def main() -> None:
     runs = load_runs()
     for task in a.tasks:
         for method in a.methods:
-            for seed in range(SEEDS[method]):
+            for seed in range(min(SEEDS[method], a.max_seeds or SEEDS[method])):
                 key = f"{task}/{method}/seed{seed}"
                 if key in runs:
                     continue
