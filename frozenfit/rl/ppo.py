@@ -41,6 +41,8 @@ class PPOConfig:
     gae_lambda: float = 0.95
     lr: float = 3e-4
     lr_final: float = 5e-5            # linear annealing target at total_env_steps
+    lr_schedule: str = "linear"       # "linear" (lr -> lr_final) or "adaptive": scale lr by 1.5 when the
+    kl_target: float = 0.008          # update's KL is below kl_target / 2 or above 2 kl_target (rl_games)
     critic_lr: float | None = None    # a separate critic learning rate (annealed alongside); None: lr
     update_epochs: int = 4
     num_minibatches: int = 4
@@ -158,6 +160,9 @@ class PPO:
         self.wall_s = 0.0
         self.config_extra = config_extra or {}
         self.timing = {"sim": 0.0, "policy": 0.0, "update": 0.0}
+        if cfg.lr_schedule not in ("linear", "adaptive"):
+            raise FrozenfitError(f"lr_schedule must be 'linear' or 'adaptive', not '{cfg.lr_schedule}'")
+        self.adaptive_lr = cfg.lr                     # the adaptive schedule's current lr
 
     # -- checkpoints ----------------------------------------------------------------------------
     def checkpoint_config(self) -> dict[str, Any]:
@@ -167,7 +172,7 @@ class PPO:
     def save(self, path: Path) -> Path:
         task = getattr(self.env, "task", None)
         state = {"optimizer": self.opt.state_dict(), "iteration": self.iteration,
-                 "global_step": self.global_step, "wall_s": self.wall_s,
+                 "global_step": self.global_step, "wall_s": self.wall_s, "adaptive_lr": self.adaptive_lr,
                  "torch_rng": torch.get_rng_state(), "env_rng": self.env.gen.get_state(),
                  "task": task.state_dict() if hasattr(task, "state_dict") else {}}
         return save_checkpoint(path, AGENT_KIND, AGENT_VERSION, self.checkpoint_config(),
@@ -183,6 +188,7 @@ class PPO:
         s = ck.state
         self.opt.load_state_dict(s["optimizer"])
         self.iteration, self.global_step, self.wall_s = s["iteration"], s["global_step"], s["wall_s"]
+        self.adaptive_lr = s.get("adaptive_lr", self.cfg.lr)
         torch.set_rng_state(s["torch_rng"])
         self.env.gen.set_state(s["env_rng"])
         task = getattr(self.env, "task", None)
@@ -191,6 +197,8 @@ class PPO:
 
     # -- training -------------------------------------------------------------------------------
     def _lr(self) -> float:
+        if self.cfg.lr_schedule == "adaptive":
+            return self.adaptive_lr
         frac = min(1.0, self.global_step / max(1, self.cfg.total_env_steps))
         return self.cfg.lr + frac * (self.cfg.lr_final - self.cfg.lr)
 
@@ -269,11 +277,16 @@ class PPO:
                                  b_act.reshape(batch, -1), b_logp.reshape(-1),
                                  adv.reshape(-1), returns.reshape(-1), b_val.reshape(-1), mb)
             self.timing["update"] += time.perf_counter() - t_upd
+            stats["lr"] = self._lr()             # the lr this update used
+            if cfg.lr_schedule == "adaptive":   # KL-driven step size, bounded to [1e-6, 1e-2]
+                if stats["approx_kl"] > 2 * cfg.kl_target:
+                    self.adaptive_lr = max(1e-6, self.adaptive_lr / 1.5)
+                elif stats["approx_kl"] < cfg.kl_target / 2:
+                    self.adaptive_lr = min(1e-2, self.adaptive_lr * 1.5)
             self.global_step += batch
             self.iteration += 1
             self.wall_s += time.perf_counter() - t_iter
             stats.update({f"reward/{k}": v / T for k, v in term_sums.items()})
-            stats["lr"] = self._lr()
             stats["env_steps_per_s"] = batch / (time.perf_counter() - t_iter)
             if episodes:
                 stats["episode/return"] = float(np.mean(finished_ret))

@@ -148,3 +148,18 @@ def test_nan_loss_is_a_clear_error(tmp_path):
     cfg = _cfg(norm_value=False)
     with pytest.raises(FrozenfitError, match="not finite"):
         PPO(NaNEnv(), Agent(2, 2, cfg), cfg, tmp_path).train(progress=False)
+
+
+def test_adaptive_lr_follows_the_kl(tmp_path):
+    """A tiny lr gives a tiny KL, so the adaptive schedule raises it; a huge lr is cut back."""
+    from frozenfit.common.logging import read_csv_log
+    for lr, rising in ((1e-6, True), (5e-2, False)):
+        torch.manual_seed(0)
+        cfg = _cfg(lr=lr, lr_schedule="adaptive", total_env_steps=64 * 16 * 4, target_kl=1e9)
+        ppo = PPO(PointEnv(), Agent(2, 2, cfg), cfg, tmp_path / str(lr))
+        ppo.train(progress=False)
+        lrs = [r["lr"] for r in read_csv_log(tmp_path / str(lr) / "log.csv")]
+        assert (ppo.adaptive_lr > lr) == rising and ppo.adaptive_lr != lr
+        assert lrs[0] == lr and len(set(lrs)) > 1
+    with pytest.raises(FrozenfitError, match="lr_schedule"):
+        PPO(PointEnv(), Agent(2, 2, cfg), _cfg(lr_schedule="cosine"), tmp_path)
