@@ -162,6 +162,9 @@ def plot_curves(task: str) -> None:
             if curve:
                 ax.plot([c[0] / 1e6 for c in curve], [c[1] for c in curve], "o-",
                         label=f"{method} {seed_dir.name}", alpha=0.8)
+    if not ax.lines:
+        plt.close(fig)
+        return
     ax.set_xlabel("env steps (M)")
     ax.set_ylabel("success (%)")
     ax.set_title(f"{task}: success during training (256 eval episodes)")
