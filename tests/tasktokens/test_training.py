@@ -155,6 +155,20 @@ def test_warm_started_run_counts_its_steps_and_logs_its_curve(tmp_path):
     assert evals == [0, warm, warm + 128]                # start, after the warm start, after PPO
 
 
-def test_cli_names_the_shipped_policies_when_a_task_has_none(capsys):
+def test_cli_names_the_shipped_policies_when_a_task_has_none(capsys, tmp_path, monkeypatch):
+    from frozenfit.tasktokens import commands
+    monkeypatch.setattr(commands, "shipped_policy", lambda task: tmp_path / f"{task}.safetensors")
+    (tmp_path / "direction.safetensors").write_bytes(b"")
     assert main(["tasktokens", "eval", "--task", "steering"]) == 2
-    assert "no shipped task policy for 'steering'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no shipped task policy for 'steering'" in err and "shipped: direction" in err
+
+
+def test_every_shipped_task_policy_loads_on_the_shipped_bfm(bfm):
+    from frozenfit.tasktokens.artifact import shipped_policy
+    from frozenfit.tasktokens.tasks import TASKS
+    found = [t for t in TASKS if shipped_policy(t).exists()]
+    assert "direction" in found
+    for task in found:
+        actor = load_policy(shipped_policy(task), bfm)
+        assert actor.meta["task"] == task
