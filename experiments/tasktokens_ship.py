@@ -47,7 +47,7 @@ def main() -> None:
         shipped[task] = {"method": best["method"], "seed": best["seed"], "success": best["success"],
                          "episodes": best["episodes"], "env_steps": best["env_steps"],
                          "file": str(path.relative_to(ROOT)), "bytes": path.stat().st_size,
-                         "video": str(video.relative_to(ROOT) if video.is_absolute() else video)}
+                         "video": str(video.relative_to(ROOT))}
         print(f"{task}: shipped {best['method']} seed {best['seed']} ({best['success']:.1f} %) -> {path}")
     write_result(shipped_path, {"shipped": shipped})
 

@@ -110,6 +110,8 @@ NUM_ACTUATED = sum(len(_JOINTS[g]) * (1 if g == "abdomen" else 2) for g in _JOIN
 # qpos = [root position 3 | root quaternion 4 | joints | scene objects]; qvel = [root 6 | joints | objects]
 JOINT_QPOS = slice(7, 7 + NUM_ACTUATED)
 JOINT_QVEL = slice(6, 6 + NUM_ACTUATED)
+BOX_QPOS = slice(JOINT_QPOS.stop, JOINT_QPOS.stop + 7)   # a scene box's free joint: position, quaternion
+BOX_QVEL = slice(JOINT_QVEL.stop, JOINT_QVEL.stop + 6)   # world linear, body-frame angular velocity
 
 
 @dataclass

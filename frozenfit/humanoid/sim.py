@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from mujoco import rollout
 
-from frozenfit.humanoid.model import (BODIES, DECIMATION, JOINT_QPOS, JOINT_QVEL, BoxSpec, PhysicsConfig,
-                                      build_model, nominal_qpos)
+from frozenfit.humanoid.model import (BODIES, BOX_QPOS, BOX_QVEL, DECIMATION, JOINT_QPOS, JOINT_QVEL, BoxSpec,
+                                      PhysicsConfig, build_model, nominal_qpos)
 
 _STATE = mujoco.mjtState.mjSTATE_FULLPHYSICS
 MAX_QVEL = 100.0  # rad/s or m/s: anything faster is treated as an exploded simulation
@@ -49,10 +49,10 @@ class Frame:
     def box_state(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(position, quaternion, world linear velocity, body-frame angular velocity) of the scene's
         free box (a scene built with a `BoxSpec`); MuJoCo's free-joint layout."""
-        q0, v0 = JOINT_QPOS.stop, JOINT_QVEL.stop
-        if self.qpos.shape[1] < q0 + 7:
+        if self.qpos.shape[1] < BOX_QPOS.stop:
             raise RuntimeError("this scene has no box")
-        return self.qpos[:, q0:q0 + 3], self.qpos[:, q0 + 3:q0 + 7], self.qvel[:, v0:v0 + 3], self.qvel[:, v0 + 3:v0 + 6]
+        q, v = self.qpos[:, BOX_QPOS], self.qvel[:, BOX_QVEL]
+        return q[:, :3], q[:, 3:], v[:, :3], v[:, 3:]
 
     def assign(self, idx: torch.Tensor, other: "Frame") -> None:
         for f in self.__dataclass_fields__:

@@ -6,13 +6,14 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import mujoco
 import numpy as np
 import torch
 
 from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig
-from frozenfit.humanoid.model import PhysicsConfig, build_model
+from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.render import Recording, render_rollout, write_video
 from frozenfit.tasktokens.artifact import export_policy, load_policy, shipped_policy
 from frozenfit.tasktokens.env import make_env
@@ -69,8 +70,9 @@ class TaskRenderCommand:
 
 @torch.no_grad()
 def record(actor, task_name: str, use_prior: bool, history_offsets, seconds: float, frame_every: int = 2,
-           seed: int = 3, physics: PhysicsConfig | None = None) -> tuple[Recording, bool]:
-    """One evaluation-mode episode with markers of the task's targets; returns (recording, success)."""
+           seed: int = 3, physics: PhysicsConfig | None = None) -> tuple[Recording, bool, mujoco.MjModel]:
+    """One evaluation-mode episode with markers of the task's targets; returns (recording, success,
+    the scene's model: the humanoid plus the task's objects, for rendering)."""
     task = make_task(task_name, 1)
     task.eval_mode = True
     env, _ = make_env(task, EnvConfig(num_envs=1, episode_seconds=1e6, physics=physics or PhysicsConfig(),
@@ -85,15 +87,15 @@ def record(actor, task_name: str, use_prior: bool, history_offsets, seconds: flo
                 markers.append(task.markers(env, 0))
     finally:
         env.close()
-    return Recording(qpos=np.stack(qpos), fps=1.0 / (env.dt * frame_every), markers=markers), bool(task.success[0])
+    return (Recording(qpos=np.stack(qpos), fps=1.0 / (env.dt * frame_every), markers=markers),
+            bool(task.success[0]), env.sim.model)
 
 
 def run_render(cfg: TaskRenderCommand) -> Path:
     actor = load_policy(policy_path(cfg.task, cfg.policy), load_bfm(cfg.bfm))
     m = actor.meta
-    rec, ok = record(actor, m["task"], m["use_prior"], m["history_offsets"], cfg.seconds, cfg.frame_every,
+    rec, ok, scene = record(actor, m["task"], m["use_prior"], m["history_offsets"], cfg.seconds, cfg.frame_every,
                      cfg.seed, cfg.physics)
-    scene = build_model(box=getattr(make_task(m["task"], 1), "box", None))   # the task's objects too
     path = write_video(render_rollout(rec, cfg.width, cfg.height, model=scene),
                        cfg.out or f"runs/tasktokens-{m['task']}.gif", rec.fps)
     print(f"wrote {path} ({m['task']}, {m['method']}; episode {'succeeded' if ok else 'failed'})")

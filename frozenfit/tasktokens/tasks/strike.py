@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from frozenfit.humanoid.model import JOINT_QPOS, JOINT_QVEL, BoxSpec
+from frozenfit.humanoid.model import BOX_QPOS, BOX_QVEL, BoxSpec
 from frozenfit.humanoid.observations import root_heading, to_heading_frame
 from frozenfit.humanoid.render import Marker
 from frozenfit.humanoid.rotations import quat_mul, quat_rotate, quat_to_tan_norm, yaw_quat
@@ -72,12 +72,12 @@ class StrikeTask(TokenTask):
         near = env.rand(k) < c.near_prob
         dist = torch.where(near, self.uniform(env, k, *c.near), self.uniform(env, k, *c.far))
         ang = self.uniform(env, k, -math.pi, math.pi)
-        b = JOINT_QPOS.stop
-        qpos[:, b] = qpos[:, 0] + (dist * torch.cos(ang)).double().numpy()
-        qpos[:, b + 1] = qpos[:, 1] + (dist * torch.sin(ang)).double().numpy()
-        qpos[:, b + 2] = c.box.size[2] / 2
-        qpos[:, b + 3:b + 7] = yaw_quat(ang).double().numpy()
-        qvel[:, JOINT_QVEL.stop:] = 0.0
+        box = qpos[:, BOX_QPOS]                      # a view: writes go into qpos
+        box[:, 0] = qpos[:, 0] + (dist * torch.cos(ang)).double().numpy()
+        box[:, 1] = qpos[:, 1] + (dist * torch.sin(ang)).double().numpy()
+        box[:, 2] = c.box.size[2] / 2
+        box[:, 3:] = yaw_quat(ang).double().numpy()
+        qvel[:, BOX_QVEL] = 0.0
 
     def reset_task(self, env, idx: torch.Tensor) -> None:
         self.toppled[idx] = False
@@ -87,10 +87,14 @@ class StrikeTask(TokenTask):
         pos, quat, linvel, angvel_local = env.frame.box_state()
         return pos, quat, linvel, quat_rotate(quat, angvel_local)
 
+    def to_box(self, env) -> tuple[torch.Tensor, torch.Tensor]:
+        """Planar unit direction (N, 2) and distance (N,) from the pelvis to the box."""
+        d = self._box(env)[0][:, :2] - env.frame.body_pos[:, 0, :2]
+        dist = d.norm(dim=-1).clamp(min=1e-6)
+        return d / dist[:, None], dist
+
     def toward_speed(self, env) -> torch.Tensor:
-        pos = self._box(env)[0]
-        d = pos[:, :2] - env.frame.body_pos[:, 0, :2]
-        return (env.root_planar_vel * d).sum(-1) / d.norm(dim=-1).clamp(min=1e-6)
+        return (env.root_planar_vel * self.to_box(env)[0]).sum(-1)
 
     def observe(self, env) -> torch.Tensor:
         f = env.frame
@@ -116,15 +120,12 @@ class StrikeTask(TokenTask):
     def markers(self, env, i: int) -> list:
         """An orange arrow from the pelvis toward the box."""
         pelvis = env.frame.body_pos[i, 0].numpy().astype(float)
-        box = self._box(env)[0][i].numpy().astype(float)
-        d = box[:2] - pelvis[:2]
-        tip = pelvis + np.array([*(d / max(np.linalg.norm(d), 1e-6)), 0.0]) * 0.6
+        tip = pelvis + np.array([*self.to_box(env)[0][i].numpy(), 0.0]) * 0.6
         return [Marker(pelvis, (1.0, 0.5, 0.1, 0.9), 0.025, arrow_to=tip)]
 
     def prior(self, env):
         """Walk toward the box at ``prior_speed``, facing it, while farther than ``prior_radius``;
         no prompt nearer (the task token alone decides the strike)."""
-        d = self._box(env)[0][:, :2] - env.frame.body_pos[:, 0, :2]
-        dist = d.norm(dim=-1, keepdim=True).clamp(min=1e-6)
-        return self.prompt.build(env, velocity=self.cfg.prior_speed * d / dist,
-                                 facing=torch.atan2(d[:, 1], d[:, 0]), active=dist[:, 0] > self.cfg.prior_radius)
+        u, dist = self.to_box(env)
+        return self.prompt.build(env, velocity=self.cfg.prior_speed * u, facing=torch.atan2(u[:, 1], u[:, 0]),
+                                 active=dist > self.cfg.prior_radius)
