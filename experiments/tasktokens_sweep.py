@@ -139,8 +139,9 @@ def eval_curve(task: str, method: str, seed: int) -> list[tuple[float, float]]:
 
 
 def sample_efficiency(runs: dict) -> None:
-    """results/tasktokens/sample_efficiency.json: per finished run, the first learning-curve point
-    at >= 90 % of the run's final success (the issue's "a third of PPO-from-scratch's steps")."""
+    """results/tasktokens/sample_efficiency.json: per finished run, its learning curve (env steps,
+    success %) and the first point at >= 90 % of the run's final success (the issue's "a third of
+    PPO-from-scratch's steps")."""
     out: dict = {}
     for r in runs.values():
         curve = eval_curve(r["task"], r["method"], r["seed"])
@@ -149,7 +150,7 @@ def sample_efficiency(runs: dict) -> None:
         hit = next((step for step, succ in curve if succ >= 0.9 * r["success"]), None)
         out.setdefault(r["task"], {}).setdefault(r["method"], []).append(
             {"seed": r["seed"], "final_success": r["success"], "steps_to_90pct": hit,
-             "eval_points": len(curve), "first_eval_step": curve[0][0]})
+             "eval_points": len(curve), "first_eval_step": curve[0][0], "curve": curve})
     write_result(OUT / "sample_efficiency.json", {"runs": out})
 
 
