@@ -100,6 +100,8 @@ class Distiller:
         self.cfg = cfg
         torch.manual_seed(cfg.seed)
         torch.set_num_threads(cfg.torch_threads)
+        if cfg.masking.p_keyframe > 0 and "keyframe" not in cfg.model.prompts:
+            raise FrozenfitError("--masking.p-keyframe > 0 needs 'keyframe' in --model.prompts")
         self.teacher: Teacher = load_teacher(cfg.teacher)
         goals = self.teacher.goal_cfg
         goals.hand_prob = cfg.hand_prob
@@ -138,7 +140,8 @@ class Distiller:
 
     # -- training -------------------------------------------------------------------------------
     def student_input(self, obs: torch.Tensor) -> BFMInput:
-        return BFMInput(obs[:, :PROPRIO_DIM], self.history.features(), obs[:, PROPRIO_DIM:], self.task.visible)
+        prompt = self.task.prompt(self.env.frame, obs[:, PROPRIO_DIM:])
+        return BFMInput(obs[:, :PROPRIO_DIM], self.history.features(), prompt, self.task.visible)
 
     def _rollout(self, obs: torch.Tensor, beta: float) -> tuple[torch.Tensor, BFMInput, torch.Tensor, torch.Tensor, dict]:
         cfg, env = self.cfg, self.env

@@ -6,7 +6,9 @@ no body target). The goal-tracking reward is the teacher task's reward term of t
 averaged over every step after settling (a fallen humanoid earns nothing for the rest of its
 episode), so falls count against a policy. Errors are physical (m/s, degrees, metres) over the
 steps a humanoid is up. Also: no prompt at all (fall rate over 20 s episodes) and several
-modalities at once (velocity + facing + a hand target).
+modalities at once (velocity + facing + a hand target). Keyframes (for a BFM that reads them):
+reach a pelvis position and yaw 2-4 s away; the error is the pelvis's planar distance from the
+target once its time is up.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import torch
 
 from frozenfit.bfm.model import BFM
 from frozenfit.bfm.prompt import BFMController
-from frozenfit.humanoid.model import PhysicsConfig
+from frozenfit.humanoid.model import PELVIS_HEIGHT, PhysicsConfig
 from frozenfit.humanoid.observations import root_heading
 from frozenfit.humanoid.rotations import wrap_angle
 from frozenfit.teacher.evaluate import window_velocity_error
-from frozenfit.teacher.goals import GoalTask
+from frozenfit.teacher.goals import GoalTask, facing_cone
 from frozenfit.teacher.policy import Teacher
 
 # modality -> (reward term, error key in GoalTask.errors, unit)
@@ -34,6 +36,7 @@ MODALITIES: dict[str, tuple[str, str, str]] = {
     "hands": ("hands", "hands", "m"),
     "feet": ("foot", "feet", "m"),
     "pelvis_height": ("height", "height", "m"),
+    "keyframe": ("velocity", "keyframe", "m"),   # reward: tracking the velocity the keyframe implies
 }
 
 
@@ -55,7 +58,8 @@ def _goals(case: str, cfg: BFMEvalConfig, task, frame, gen: torch.Generator) -> 
     rand = lambda *shape: torch.rand(*shape, generator=gen)  # noqa: E731
     heading = root_heading(frame)
     zeros = torch.zeros(n)
-    show = {"velocity": [1, 0, 0], "facing": [0, 1, 0], "no_prompt": [0, 0, 0], "combined": [1, 1, 1]}.get(case, [0, 0, 1])
+    show = {"velocity": [1, 0, 0, 0], "facing": [0, 1, 0, 0], "no_prompt": [0, 0, 0, 0], "combined": [1, 1, 1, 0],
+            "keyframe": [0, 0, 0, 1]}.get(case, [0, 0, 1, 0])
     if case == "velocity":
         speed = torch.linspace(0, cfg.max_speed, 16).repeat(math.ceil(n / 16))[:n]
         move = (rand(n) * 2 - 1) * math.pi
@@ -68,6 +72,14 @@ def _goals(case: str, cfg: BFMEvalConfig, task, frame, gen: torch.Generator) -> 
         task._sample_hands(rand, idx)
         task.set_goals(idx, speed, move, wrap_angle(move + (rand(n) * 2 - 1) * math.pi / 4),
                        task.hand_target.clone(), torch.tensor([1.0, 0.0]).repeat(n, 1))
+    elif case == "keyframe":
+        seconds, speed = 2.0 + 2.0 * rand(n), 0.5 + 2.0 * rand(n)
+        move = (rand(n) * 2 - 1) * math.pi
+        yaw = wrap_angle(move + (rand(n) * 2 - 1) * facing_cone(speed))
+        xy = frame.body_pos[:, 0, :2] + (speed * seconds)[:, None] * torch.stack([torch.cos(move), torch.sin(move)], 1)
+        task.set_goals(idx, zeros, zeros, heading)
+        task.keyframes.set(idx, xy, torch.full((n,), PELVIS_HEIGHT), yaw, seconds,
+                           torch.tensor([True, True, False]).expand(n, 3))
     else:
         task.set_goals(idx, zeros, zeros, heading)
         if case == "hands":
@@ -80,7 +92,8 @@ def _goals(case: str, cfg: BFMEvalConfig, task, frame, gen: torch.Generator) -> 
             lo, hi = task.cfg.crouch_range
             task.height_target[:] = lo + (hi - lo) * rand(n)
             task.height_mask[:] = 1.0
-    task.set_prompt(idx, torch.tensor(show, dtype=torch.bool).expand(n, 3))
+    task.set_prompt(idx, torch.tensor(show, dtype=torch.bool).expand(n, 4))
+    task.refresh_goals(frame)
 
 
 def run_case(policy: str, case: str, cfg: BFMEvalConfig, bfm: BFM, teacher: Teacher, seconds: float) -> dict:
@@ -94,8 +107,8 @@ def run_case(policy: str, case: str, cfg: BFMEvalConfig, bfm: BFM, teacher: Teac
     steps, settle, win = int(seconds / env.dt), int(cfg.settle_seconds / env.dt), int(round(1.0 / env.dt))
     alive = torch.ones(n, dtype=torch.bool)
     reward: dict[str, torch.Tensor] = {}
-    err = {k: torch.zeros(n) for k in ("facing", "hands", "feet", "height")}
-    measured = torch.zeros(n)
+    err = {k: torch.zeros(n) for k in ("facing", "hands", "feet", "height", "keyframe")}
+    measured, arrived_steps = torch.zeros(n), torch.zeros(n)
     pos = torch.zeros(steps + 1, n, 2)
     pos[0] = env.frame.body_pos[:, 0, :2]
     act: Callable[[], torch.Tensor | None] = (lambda: None) if policy == "bfm" else (lambda: teacher.act(ctl.obs))
@@ -113,10 +126,15 @@ def run_case(policy: str, case: str, cfg: BFMEvalConfig, bfm: BFM, teacher: Teac
         err["hands"] += (e["hands"] * task.hand_mask).sum(1) / task.hand_mask.sum(1).clamp(min=1) * m
         err["feet"] += (e["feet"] * task.foot_mask).sum(1) / task.foot_mask.sum(1).clamp(min=1) * m
         err["height"] += e["height"].abs() * m
+        arrived = m * (task.keyframes.active & (task.keyframes.time_left == 0)).float()
+        err["keyframe"] += (env.frame.body_pos[:, 0, :2] - task.keyframes.xy).norm(dim=-1) * arrived
         measured += m
+        arrived_steps += arrived
     ctl.close()
     ok = measured > 0
     errors = {k: float((v[ok] / measured[ok]).mean()) if ok.any() else float("nan") for k, v in err.items()}
+    there = arrived_steps > 0
+    errors["keyframe"] = float((err["keyframe"][there] / arrived_steps[there]).mean()) if there.any() else float("nan")
     errors["facing"] = math.degrees(errors["facing"])
     errors["velocity"] = float(window_velocity_error(pos, task.vel_cmd(), settle, win, env.dt)[alive].mean()) \
         if alive.any() else float("nan")
@@ -130,6 +148,8 @@ def evaluate_bfm(bfm: BFM, teacher: Teacher, cfg: BFMEvalConfig, progress: Calla
     steps = 0
     modalities = {}
     for name, (term, ekey, unit) in MODALITIES.items():
+        if name == "keyframe" and "keyframe" not in bfm.cfg.prompts:
+            continue
         b = run_case("bfm", name, cfg, bfm, teacher, cfg.seconds)
         te = run_case("teacher", name, cfg, bfm, teacher, cfg.seconds)
         steps += b["env_steps"] + te["env_steps"]

@@ -11,6 +11,9 @@ with its own probability; sometimes nothing is prompted at all. Body channels (e
 foot, pelvis height) come and go with their own timers and mask bits inside the body token. Short
 time gaps hide every prompt token from the student while the teacher keeps the goal, so the BFM
 learns to carry on from its history when prompts drop out.
+Some commands come as a keyframe instead (`frozenfit.bfm.keyframe`): the same sampled motion, but
+prompted as "be here, facing this way, in T seconds" with the velocity and facing tokens hidden;
+each keyframe channel (pelvis position, rotation, head position) has its own mask bit.
 """
 
 from __future__ import annotations
@@ -19,9 +22,14 @@ from dataclasses import dataclass
 
 import torch
 
+from frozenfit.bfm.keyframe import Keyframes
 from frozenfit.bfm.tokens import PROMPTS
+from frozenfit.humanoid.model import PELVIS_HEIGHT
 from frozenfit.humanoid.observations import root_heading
+from frozenfit.humanoid.sim import Frame
 from frozenfit.teacher.goals import GoalConfig, GoalTask
+
+V, F, B, K = (PROMPTS.index(p) for p in ("velocity", "facing", "body", "keyframe"))
 
 
 @dataclass
@@ -33,6 +41,10 @@ class MaskingConfig:
     p_no_prompt: float = 0.1          # nothing at all: velocity, facing and body targets all off
     gap_prob: float = 0.01            # per control step, start a gap hiding every prompt token
     gap_seconds: tuple[float, float] = (0.1, 0.5)
+    p_keyframe: float = 0.25          # a command is prompted as a keyframe instead
+    keyframe_seconds: tuple[float, float] = (0.5, 4.0)   # time to target
+    keyframe_hold: tuple[float, float] = (1.0, 3.0)      # then the keyframe stays until the next command
+    p_keyframe_channel: tuple[float, float, float] = (0.8, 0.6, 0.5)  # pelvis, rotation, head bits
 
 
 class PromptedGoalTask(GoalTask):
@@ -44,55 +56,100 @@ class PromptedGoalTask(GoalTask):
         self.show = torch.zeros(num_envs, len(PROMPTS), dtype=torch.bool)  # prompted modalities
         self.gap_timer = torch.zeros(num_envs)
         self._hold_heading = torch.zeros(num_envs, dtype=torch.bool)
+        self.keyframes = Keyframes(num_envs)
+        self._kf_offset = torch.zeros(num_envs, 2)   # new keyframe's planar target from the pelvis ...
+        self._kf_pending = torch.zeros(num_envs, dtype=torch.bool)  # ... placed at the next state
 
     @property
     def visible(self) -> torch.Tensor:
         """Prompt tokens the student sees now: prompted, the body token only with an active channel,
         nothing during a time gap."""
         vis = self.show.clone()
-        vis[:, PROMPTS.index("body")] &= (self.hand_mask.sum(1) + self.foot_mask.sum(1) + self.height_mask) > 0
+        vis[:, B] &= (self.hand_mask.sum(1) + self.foot_mask.sum(1) + self.height_mask) > 0
+        vis[:, K] &= self.keyframes.active
         return vis & (self.gap_timer <= 0)[:, None]
+
+    def prompt(self, frame: Frame, goal_obs: torch.Tensor) -> torch.Tensor:
+        """The student's prompt vector (N, PROMPT_DIM): the goal observation and the keyframe."""
+        return torch.cat([goal_obs, self.keyframes.observe(frame)], 1)
 
     # -- sampling with defaults for unprompted modalities ------------------------------------------
     def _sample_commands(self, rand, idx: torch.Tensor) -> None:
         super()._sample_commands(rand, idx)
         c, k = self.mask_cfg, idx.numel()
         none = rand(k) < c.p_no_prompt
-        vel = (rand(k) < c.p_velocity) & ~none
-        face = (rand(k) < c.p_facing) & ~none
+        kf = (rand(k) < c.p_keyframe) & ~none
+        self._sample_keyframes(rand, idx, kf)
+        vel = (rand(k) < c.p_velocity) & ~none & ~kf
+        face = (rand(k) < c.p_facing) & ~none & ~kf
         body = ~none
-        self.show[idx] = torch.stack([vel, face, body], 1)
+        self.show[idx] = torch.stack([vel, face, body, kf], 1)
         self.speed[idx] = torch.where(vel, self.speed[idx], torch.zeros(k))
         standing = self.speed[idx] == 0
-        # no facing prompt: face the travel direction, or do not turn (set in _apply_defaults)
+        # no facing prompt: face the travel direction, or do not turn (set in refresh_goals)
         self.facing_yaw[idx] = torch.where(face | standing, self.facing_yaw[idx], self.move_yaw[idx])
-        self._hold_heading[idx] = ~face & standing
+        self._hold_heading[idx] = ~face & standing & ~kf
         # no body prompt: no standing goals (crouch, raised foot)
         self.height_mask[idx] = torch.where(none, torch.zeros(k), self.height_mask[idx])
         self.foot_mask[idx] = torch.where(none[:, None], torch.zeros(k, 2), self.foot_mask[idx])
 
+    def _sample_keyframes(self, rand, idx: torch.Tensor, kf: torch.Tensor) -> None:
+        """Turn the freshly sampled command of ``idx[kf]`` into a keyframe: where that motion leads in
+        T seconds, facing the sampled way; a standing command keeps its crouch as the keyframe height."""
+        c = self.mask_cfg
+        self.keyframes.clear(idx[~kf])
+        self._kf_pending[idx[~kf]] = False
+        sel = idx[kf]
+        k = sel.numel()
+        if not k:
+            return
+        seconds = self._uniform(rand, k, *c.keyframe_seconds)
+        mask = rand(k, 3) < torch.tensor(c.p_keyframe_channel)
+        moving = self.speed[sel] > 0
+        mask[:, 0] |= (moving | (self.height_mask[sel] > 0) | ~mask.any(1)) & ~mask[:, 2]  # something to go by
+        z = torch.where(self.height_mask[sel] > 0, self.height_target[sel], torch.full((k,), PELVIS_HEIGHT))
+        self.keyframes.set(sel, torch.zeros(k, 2), z, self.facing_yaw[sel], seconds, mask)
+        dist = self.speed[sel] * seconds
+        self._kf_offset[sel] = dist[:, None] * torch.stack([torch.cos(self.move_yaw[sel]), torch.sin(self.move_yaw[sel])], 1)
+        self._kf_pending[sel] = True
+        self.command_timer[sel] = seconds + self._uniform(rand, k, *c.keyframe_hold)
+
     def _sample_hands(self, rand, idx: torch.Tensor) -> None:
         super()._sample_hands(rand, idx)
-        body = self.show[idx, PROMPTS.index("body")]
+        body = self.show[idx, B]
         self.hand_mask[idx] = self.hand_mask[idx] * body[:, None].float()
 
-    def _apply_defaults(self, env) -> None:
-        """Facing default that needs the current state: standing without a facing prompt means
-        'do not turn', so the facing goal follows the current heading every step (a fixed goal
-        would ask the student to undo drift it cannot see)."""
+    def refresh_goals(self, frame: Frame) -> None:
+        """Goals that need the current state: standing without a facing prompt means 'do not turn',
+        so the facing goal follows the current heading every step (a fixed goal would ask the
+        student to undo drift it cannot see); a keyframe sets velocity, facing and crouch anew."""
+        pending = torch.nonzero(self._kf_pending).flatten()
+        if pending.numel():
+            self.keyframes.xy[pending] = frame.body_pos[pending, 0, :2] + self._kf_offset[pending]
+            self._kf_pending[pending] = False
+        heading = root_heading(frame)
         hold = torch.nonzero(self._hold_heading).flatten()
         if hold.numel():
-            self.facing_yaw[hold] = root_heading(env.frame)[hold]
+            self.facing_yaw[hold] = heading[hold]
+        act = torch.nonzero(self.keyframes.active).flatten()
+        if act.numel():
+            g = {k: v[act] for k, v in self.keyframes.goal(frame, self.cfg.max_speed).items()}
+            self.speed[act], self.move_yaw[act] = g["speed"], g["move_yaw"]
+            default = torch.where(g["speed"] > 0, g["move_yaw"], heading[act])
+            self.facing_yaw[act] = torch.where(torch.isnan(g["facing_yaw"]), default, g["facing_yaw"])
+            self.height_mask[act] = g["crouch"].float()
+            self.height_target[act] = torch.where(g["crouch"], g["height"], torch.full_like(g["height"], PELVIS_HEIGHT))
 
     # -- Task protocol -------------------------------------------------------------------------
     def reset(self, env, idx: torch.Tensor) -> None:
         self.gap_timer[idx] = 0
         super().reset(env, idx)
-        self._apply_defaults(env)
+        self.refresh_goals(env.frame)
 
     def advance(self, env) -> None:
+        self.keyframes.tick(env.dt)
         super().advance(env)
-        self._apply_defaults(env)
+        self.refresh_goals(env.frame)
         if not self.resample:
             return
         c = self.mask_cfg
@@ -111,4 +168,4 @@ class PromptedGoalTask(GoalTask):
         ``set_goals``: standing without a facing prompt then means 'do not turn'."""
         self.show[idx] = show.bool()
         self.gap_timer[idx] = 0
-        self._hold_heading[idx] = ~self.show[idx, PROMPTS.index("facing")] & (self.speed[idx] == 0)
+        self._hold_heading[idx] = ~self.show[idx, F] & (self.speed[idx] == 0) & ~self.keyframes.active[idx]

@@ -38,6 +38,12 @@ class BFMConfig:
     encoder_hidden: tuple[int, ...] = (256, 256)
     decoder_hidden: tuple[int, ...] = (512, 256)
     history_offsets: tuple[int, ...] = (2, 5, 10)   # control steps back (33 Hz): 0.06, 0.15, 0.3 s
+    prompts: tuple[str, ...] = PROMPTS              # prompt token types this model reads
+
+    def __post_init__(self):
+        unknown = set(self.prompts) - set(PROMPTS)
+        if unknown:
+            raise ValueError(f"unknown prompt token types {sorted(unknown)}; known: {PROMPTS}")
 
 
 def _mlp(inp: int, hidden: tuple[int, ...], out: int) -> nn.Sequential:
@@ -94,7 +100,7 @@ class BFM(nn.Module):
         self.cfg = cfg
         w = cfg.width
         dims = {"state": PROPRIO_DIM, "history": HISTORY_DIM}
-        dims.update({p: s.stop - s.start for p, s in PROMPT_SLICES.items()})
+        dims.update({p: PROMPT_SLICES[p].stop - PROMPT_SLICES[p].start for p in cfg.prompts})
         self.tokenizers = nn.ModuleDict({name: Tokenizer(d, cfg.tokenizer_hidden, w) for name, d in dims.items()})
         self.type_embed = nn.ParameterDict({name: nn.Parameter(torch.randn(w) * 0.02) for name in dims})
         self.blocks = nn.ModuleList(Block(w, cfg.heads, cfg.ff) for _ in range(cfg.layers))
@@ -122,6 +128,8 @@ class BFM(nn.Module):
         for i, name in enumerate(PROMPTS):
             if not x.visible[:, i].any():  # masked everywhere: leaving it out is exact and cheaper
                 continue
+            if name not in tk:
+                raise ValueError(f"this BFM was distilled without '{name}' prompts (it reads {self.cfg.prompts})")
             seq.append((tk[name](x.goal[:, PROMPT_SLICES[name]]) + emb[name])[:, None])
             keep.append(x.visible[:, i:i + 1].bool())
         if extra_tokens is not None:
@@ -164,7 +172,7 @@ class BFM(nn.Module):
         self.tokenizers["history"].norm.update(x.history.reshape(-1, x.history.shape[-1]))
         for i, name in enumerate(PROMPTS):
             seen = x.visible[:, i].bool()
-            if seen.any():
+            if seen.any() and name in self.tokenizers:
                 self.tokenizers[name].norm.update(x.goal[seen][:, PROMPT_SLICES[name]])
         self.encoder_norm.update(teacher_obs)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from frozenfit.bfm.distill import RUN_KIND, RUN_VERSION
 from frozenfit.bfm.model import BFM, BFMConfig
+from frozenfit.bfm.tokens import LEGACY_PROMPTS
 from frozenfit.common.checkpoint import check_shapes, load_checkpoint, read_metadata, save_checkpoint
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import model_hash
@@ -23,7 +24,11 @@ def _config_from(d: dict[str, Any]) -> BFMConfig:
     unknown = set(d) - names
     if unknown:
         raise FrozenfitError(f"BFM config has fields this frozenfit does not know: {sorted(unknown)}")
-    return BFMConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+    d = {"prompts": LEGACY_PROMPTS, **d}  # files from before keyframe prompts do not name their prompts
+    try:
+        return BFMConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+    except ValueError as e:
+        raise FrozenfitError(f"BFM config: {e}") from None
 
 
 def export_bfm(run_checkpoint: str | Path, out: str | Path = SHIPPED_BFM) -> Path:

@@ -7,7 +7,11 @@
         ctl.step()
 
 Anything left as None is not prompted (the BFM's default for it: stand still, face the way you
-move or do not turn, no body target). ``step(extra_tokens=...)`` appends tokens of the
+move or do not turn, no body target). A keyframe ("be at this point, facing this way, in T s")
+replaces the velocity and facing prompts:
+
+    ctl.set_prompt(Prompt(keyframe_pelvis=(2.0, 1.0, 0.93), keyframe_yaw=1.57, keyframe_in=2.5))
+ ``step(extra_tokens=...)`` appends tokens of the
 model's width from outside (the Task Tokens hook); the BFM's weights are never touched.
 """
 
@@ -21,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from frozenfit.bfm.keyframe import HEAD_ABOVE_PELVIS, Keyframes
 from frozenfit.bfm.masking import MaskingConfig, PromptedGoalTask
 from frozenfit.bfm.model import BFM
 from frozenfit.bfm.tokens import PROMPTS, BFMInput, History
@@ -28,7 +33,7 @@ from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv, StepResult
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.observations import PROPRIO_DIM, root_heading
-from frozenfit.humanoid.render import Recording
+from frozenfit.humanoid.render import Marker, Recording
 from frozenfit.teacher.evaluate import goal_markers
 from frozenfit.teacher.goals import GoalConfig
 
@@ -42,6 +47,9 @@ class Prompt:
     velocity: world-frame planar velocity (m/s); facing: world yaw (rad); hand/foot targets:
     metres relative to the pelvis in its heading frame (x forward, y left, z up);
     pelvis_height: metres above the ground.
+    keyframe_pelvis / keyframe_head: world-frame position (x, y, z) the pelvis / head should reach
+    in ``keyframe_in`` seconds; keyframe_yaw: world yaw (rad) to face there. A keyframe sets the
+    velocity and facing goals itself, so it cannot be combined with ``velocity`` or ``facing``.
     """
 
     velocity: tuple[float, float] | None = None
@@ -51,6 +59,14 @@ class Prompt:
     right_foot: Vec3 | None = None
     left_foot: Vec3 | None = None
     pelvis_height: float | None = None
+    keyframe_pelvis: Vec3 | None = None
+    keyframe_head: Vec3 | None = None
+    keyframe_yaw: float | None = None
+    keyframe_in: float = 2.0
+
+    @property
+    def has_keyframe(self) -> bool:
+        return any(v is not None for v in (self.keyframe_pelvis, self.keyframe_head, self.keyframe_yaw))
 
     @staticmethod
     def from_dict(d: dict) -> "Prompt":
@@ -63,6 +79,11 @@ class Prompt:
 
 def apply_prompt(task: PromptedGoalTask, frame, prompt: Prompt, idx: torch.Tensor) -> None:
     """Write ``prompt`` into the goal state of environments ``idx`` (with the unprompted defaults)."""
+    if prompt.has_keyframe and (prompt.velocity is not None or prompt.facing is not None):
+        raise FrozenfitError("a keyframe sets the velocity and facing goals itself: give either a keyframe "
+                             "or velocity/facing prompts")
+    if prompt.keyframe_in < 0:
+        raise FrozenfitError(f"keyframe_in must be >= 0 seconds, got {prompt.keyframe_in}")
     k = idx.numel()
     vx, vy = prompt.velocity or (0.0, 0.0)
     speed = math.hypot(vx, vy)
@@ -84,8 +105,39 @@ def apply_prompt(task: PromptedGoalTask, frame, prompt: Prompt, idx: torch.Tenso
         task.height_target[idx] = float(prompt.pelvis_height)
         task.height_mask[idx] = 1.0
     body = any(v is not None for v in (*hands, *feet, prompt.pelvis_height))
-    show = torch.tensor([prompt.velocity is not None, prompt.facing is not None, body])
+    task.keyframes.clear(idx)
+    if prompt.has_keyframe:
+        _apply_keyframe(task, frame, prompt, idx)
+    show = torch.tensor([prompt.velocity is not None, prompt.facing is not None, body, prompt.has_keyframe])
     task.set_prompt(idx, show.expand(k, len(PROMPTS)))
+
+
+def _apply_keyframe(task: PromptedGoalTask, frame, prompt: Prompt, idx: torch.Tensor) -> None:
+    k = idx.numel()
+    if prompt.keyframe_pelvis is not None:
+        target = torch.tensor(prompt.keyframe_pelvis, dtype=torch.float32).expand(k, 3)
+    elif prompt.keyframe_head is not None:
+        target = torch.tensor(prompt.keyframe_head, dtype=torch.float32) - torch.tensor([0.0, 0.0, HEAD_ABOVE_PELVIS])
+        target = target.expand(k, 3)
+    else:  # rotation only: turn where you stand
+        target = frame.body_pos[idx, 0]
+    mask = torch.tensor([prompt.keyframe_pelvis is not None, prompt.keyframe_yaw is not None,
+                         prompt.keyframe_head is not None]).expand(k, 3)
+    task.keyframes.set(idx, target[:, :2], target[:, 2], torch.full((k,), float(prompt.keyframe_yaw or 0.0)),
+                       torch.full((k,), float(prompt.keyframe_in)), mask)
+
+
+def keyframe_markers(kf: Keyframes, i: int) -> list[Marker]:
+    """Environment ``i``'s keyframe: a purple pelvis target, with an arrow along its yaw when the
+    rotation channel is set."""
+    if not bool(kf.active[i]) or not bool(kf.mask[i, 0] + kf.mask[i, 2]):
+        return []
+    p = np.array([*kf.xy[i].tolist(), float(kf.z[i])])
+    ms = [Marker(p, (0.6, 0.2, 0.9, 0.8), 0.06)]
+    if kf.mask[i, 1] > 0:
+        yaw = float(kf.yaw[i])
+        ms.append(Marker(p, (0.6, 0.2, 0.9, 0.8), 0.015, arrow_to=p + 0.5 * np.array([math.cos(yaw), math.sin(yaw), 0.0])))
+    return ms
 
 
 class BFMController:
@@ -104,11 +156,12 @@ class BFMController:
     def set_prompt(self, prompt: Prompt, idx: torch.Tensor | None = None) -> None:
         idx = torch.arange(self.env.num_envs) if idx is None else idx
         apply_prompt(self.task, self.env.frame, prompt, idx)
+        self.task.refresh_goals(self.env.frame)
         self.obs = self.env.observe()
 
     def inputs(self) -> BFMInput:
-        return BFMInput(self.obs[:, :PROPRIO_DIM], self.history.features(), self.obs[:, PROPRIO_DIM:],
-                        self.task.visible)
+        return BFMInput(self.obs[:, :PROPRIO_DIM], self.history.features(),
+                        self.task.prompt(self.env.frame, self.obs[:, PROPRIO_DIM:]), self.task.visible)
 
     @torch.no_grad()
     def action(self, extra_tokens: torch.Tensor | None = None) -> torch.Tensor:
@@ -175,7 +228,8 @@ def play(bfm: BFM, script: list[tuple[float, Prompt]] | None = None, seconds: fl
         r = ctl.step()
         if t % frame_every == 0:
             vis = ctl.task.show[0]
-            markers.append(goal_markers(ctl.task, ctl.env.frame, 0, bool(vis[0]), bool(vis[1]), bool(vis[2])))
+            markers.append(goal_markers(ctl.task, ctl.env.frame, 0, bool(vis[0]), bool(vis[1]), bool(vis[2]))
+                           + keyframe_markers(ctl.task.keyframes, 0))
             qpos.append(ctl.env.frame.qpos[0].double().numpy().copy())
         if bool(r.terminated[0]):
             break

@@ -7,7 +7,8 @@
   student's prompt and the teacher's full goal can never drift apart:
   velocity (command in the heading frame), facing (cos/sin of the facing offset), body targets
   (pelvis height, hands and feet relative to the pelvis, each channel with its mask bit and its
-  target-minus-current offset).
+  target-minus-current offset), keyframe (pelvis position, pelvis yaw and head position to reach
+  in T seconds, with T; `frozenfit.bfm.keyframe`).
 A prompt token is shown or removed as a whole (`visible`); inside the body token, each body
 channel carries its own mask bit.
 """
@@ -18,14 +19,19 @@ from dataclasses import dataclass
 
 import torch
 
+from frozenfit.bfm.keyframe import KEYFRAME_DIM
 from frozenfit.humanoid.observations import NUM_BODIES, PROPRIO_DIM, local_body_pos, root_heading, to_heading_frame
 from frozenfit.humanoid.rotations import quat_mul, quat_to_tan_norm, wrap_angle, yaw_quat
 from frozenfit.humanoid.sim import Frame
 from frozenfit.teacher.goals import GOAL_OBS_DIM
 
-# prompt token types and where each lives in the teacher's goal observation (GoalTask.observe)
-PROMPT_SLICES: dict[str, slice] = {"velocity": slice(0, 2), "facing": slice(2, 4), "body": slice(4, GOAL_OBS_DIM)}
+# prompt token types and where each lives in the prompt vector: the teacher's goal observation
+# (GoalTask.observe) followed by the keyframe observation (Keyframes.observe)
+PROMPT_SLICES: dict[str, slice] = {"velocity": slice(0, 2), "facing": slice(2, 4), "body": slice(4, GOAL_OBS_DIM),
+                                   "keyframe": slice(GOAL_OBS_DIM, GOAL_OBS_DIM + KEYFRAME_DIM)}
 PROMPTS = tuple(PROMPT_SLICES)
+PROMPT_DIM = GOAL_OBS_DIM + KEYFRAME_DIM
+LEGACY_PROMPTS = ("velocity", "facing", "body")  # what BFM files written before keyframes read
 POSE_DIM = 3 * (NUM_BODIES - 1) + 1 + 6     # local body positions, root height, pelvis tilt
 HISTORY_DIM = POSE_DIM + 2 + 2 + 1          # + root displacement, turn (cos, sin), time offset
 
@@ -36,7 +42,7 @@ class BFMInput:
 
     state: torch.Tensor      # (N, PROPRIO_DIM)
     history: torch.Tensor    # (N, H, HISTORY_DIM)
-    goal: torch.Tensor       # (N, GOAL_OBS_DIM) prompt values, laid out as in PROMPT_SLICES
+    goal: torch.Tensor       # (N, PROMPT_DIM) prompt values, laid out as in PROMPT_SLICES
     visible: torch.Tensor    # (N, len(PROMPTS)) bool
 
     def __len__(self) -> int:
@@ -53,7 +59,7 @@ class BFMInput:
         """Clear errors for wrongly shaped inputs (users build these by hand)."""
         n = self.state.shape[0]
         want = {"state": (n, PROPRIO_DIM), "history": (n, history_len, HISTORY_DIM),
-                "goal": (n, GOAL_OBS_DIM), "visible": (n, len(PROMPTS))}
+                "goal": (n, PROMPT_DIM), "visible": (n, len(PROMPTS))}
         for name, shape in want.items():
             got = tuple(getattr(self, name).shape)
             if got != shape:

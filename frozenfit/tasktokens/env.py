@@ -17,12 +17,12 @@ from functools import cached_property
 
 import torch
 
-from frozenfit.bfm.tokens import HISTORY_DIM, PROMPTS, BFMInput, History
+from frozenfit.bfm.tokens import HISTORY_DIM, PROMPT_DIM, PROMPTS, BFMInput, History
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
 from frozenfit.humanoid.model import CONTROL_DT
 from frozenfit.humanoid.observations import PROPRIO_DIM, local_body_pos, root_heading, to_heading_frame
 from frozenfit.tasktokens.tasks.base import TokenTask
-from frozenfit.teacher.goals import GOAL_OBS_DIM, HEAD_IDX
+from frozenfit.teacher.goals import HEAD_IDX
 
 POSE_DIM = 6
 
@@ -36,7 +36,7 @@ class ObsLayout:
 
     @cached_property
     def _bounds(self) -> dict[str, tuple[int, int]]:  # computed once: slice() runs on every forward
-        sizes = {"state": PROPRIO_DIM, "history": self.history_len * HISTORY_DIM, "goal": GOAL_OBS_DIM,
+        sizes = {"state": PROPRIO_DIM, "history": self.history_len * HISTORY_DIM, "goal": PROMPT_DIM,
                  "visible": len(PROMPTS), "pose": POSE_DIM, "task": self.task_dim}
         out, start = {}, 0
         for name, size in sizes.items():
@@ -110,7 +110,7 @@ class BFMTaskAdapter:
         if self.use_prior:
             goal, vis = self.task.prior(env)
         else:
-            goal, vis = torch.zeros(n, GOAL_OBS_DIM), torch.zeros(n, len(PROMPTS), dtype=torch.bool)
+            goal, vis = torch.zeros(n, PROMPT_DIM), torch.zeros(n, len(PROMPTS), dtype=torch.bool)
         return torch.cat([self.history.features().reshape(n, -1), goal, vis.float(), current_pose(env),
                           self.task.observe(env)], 1)
 

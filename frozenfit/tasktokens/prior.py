@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import torch
 
+from frozenfit.bfm.keyframe import Keyframes
 from frozenfit.bfm.tokens import PROMPTS
 from frozenfit.humanoid.observations import root_heading
 from frozenfit.teacher.goals import GoalConfig, GoalTask
 
 
 class PromptPrior:
-    """Builds (goal (N, GOAL_OBS_DIM), visible (N, 3)) prompts for N environments."""
+    """Builds (prompt (N, PROMPT_DIM), visible (N, len(PROMPTS))) prompts for N environments."""
 
     def __init__(self, num_envs: int):
         self.goal = GoalTask(GoalConfig(), num_envs, resample=False)
+        self.keyframes = Keyframes(num_envs)  # none placed yet: the shipped BFM predates keyframes
 
     def build(self, env, velocity: torch.Tensor | None = None, facing: torch.Tensor | None = None,
               right_hand: torch.Tensor | None = None, active: torch.Tensor | None = None
@@ -40,7 +42,8 @@ class PromptPrior:
             hand_mask[:, 0] = 1.0
             hand_target[:, 0] = right_hand
         g.set_goals(torch.arange(n), speed, move, face, hand_target, hand_mask)
-        vis = torch.tensor([velocity is not None, facing is not None, right_hand is not None]).expand(n, len(PROMPTS))
+        vis = torch.tensor([velocity is not None, facing is not None, right_hand is not None, False])
+        vis = vis.expand(n, len(PROMPTS))
         if active is not None:
             vis = vis & active[:, None]
-        return g.observe(env), vis.clone()
+        return torch.cat([g.observe(env), self.keyframes.observe(env.frame)], 1), vis.clone()

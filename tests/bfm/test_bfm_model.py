@@ -2,9 +2,8 @@ import pytest
 import torch
 
 from frozenfit.bfm.model import BFM, BFMConfig, kl_divergence
-from frozenfit.bfm.tokens import HISTORY_DIM, PROMPT_SLICES, PROMPTS, BFMInput
+from frozenfit.bfm.tokens import HISTORY_DIM, LEGACY_PROMPTS, PROMPT_DIM, PROMPT_SLICES, PROMPTS, BFMInput
 from frozenfit.humanoid.observations import PROPRIO_DIM
-from frozenfit.teacher.goals import GOAL_OBS_DIM
 
 TINY = BFMConfig(width=32, layers=2, heads=4, ff=64, tokenizer_hidden=32, latent=8,
                  encoder_hidden=(32,), decoder_hidden=(32,))
@@ -13,7 +12,7 @@ TINY = BFMConfig(width=32, layers=2, heads=4, ff=64, tokenizer_hidden=32, latent
 def _input(n=6, visible=None):
     h = len(TINY.history_offsets)
     vis = torch.ones(n, len(PROMPTS), dtype=torch.bool) if visible is None else visible
-    return BFMInput(torch.randn(n, PROPRIO_DIM), torch.randn(n, h, HISTORY_DIM), torch.randn(n, GOAL_OBS_DIM), vis)
+    return BFMInput(torch.randn(n, PROPRIO_DIM), torch.randn(n, h, HISTORY_DIM), torch.randn(n, PROMPT_DIM), vis)
 
 
 def _randomise_norms(bfm):
@@ -28,14 +27,16 @@ def _randomise_norms(bfm):
 def test_masked_prompt_tokens_do_not_influence_the_action():
     bfm = BFM(TINY).eval()
     _randomise_norms(bfm)
-    vis = torch.ones(6, 3, dtype=torch.bool)
+    vis = torch.ones(6, len(PROMPTS), dtype=torch.bool)
     vis[:, PROMPTS.index("facing")] = False
     vis[:3, PROMPTS.index("body")] = False
+    vis[:2, PROMPTS.index("keyframe")] = False
     x = _input(visible=vis)
     a = bfm(x)
     y = BFMInput(x.state, x.history, x.goal.clone(), x.visible)
     y.goal[:, PROMPT_SLICES["facing"]] = torch.randn(6, 2) * 100
     y.goal[:3, PROMPT_SLICES["body"]] = torch.randn(3, 31) * 100
+    y.goal[:2, PROMPT_SLICES["keyframe"]] = torch.randn(2, 12) * 100
     assert torch.equal(bfm(y), a)  # bit-identical
     # ... while a visible token's content does change it (the test above is not vacuous)
     y.goal[:, PROMPT_SLICES["velocity"]] += 1.0
@@ -44,6 +45,23 @@ def test_masked_prompt_tokens_do_not_influence_the_action():
     y.goal[3:, PROMPT_SLICES["body"]] += 1.0
     changed = (bfm(y) - a).abs().sum(1) > 0
     assert changed.tolist() == [False] * 3 + [True] * 3
+    y = BFMInput(x.state, x.history, x.goal.clone(), x.visible)
+    y.goal[:, PROMPT_SLICES["keyframe"]] += 1.0
+    changed = (bfm(y) - a).abs().sum(1) > 0
+    assert changed.tolist() == [False] * 2 + [True] * 4
+
+
+def test_a_bfm_without_keyframe_prompts_refuses_them_clearly():
+    from dataclasses import replace
+    bfm = BFM(replace(TINY, prompts=LEGACY_PROMPTS)).eval()
+    assert "keyframe" not in bfm.tokenizers
+    vis = torch.ones(4, len(PROMPTS), dtype=torch.bool)
+    vis[:, PROMPTS.index("keyframe")] = False
+    assert bfm(_input(4, vis)).shape == (4, 23)      # everything else works as before
+    with pytest.raises(ValueError, match="without 'keyframe' prompts"):
+        bfm(_input(4))
+    with pytest.raises(ValueError, match="unknown prompt token types"):
+        BFMConfig(prompts=("velocity", "text"))
 
 
 def test_extra_tokens_change_the_output_without_touching_weights():

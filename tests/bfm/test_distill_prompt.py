@@ -7,7 +7,8 @@ import torch
 from frozenfit.bfm.distill import DistillConfig, Distiller, distill_bfm, distill_loss
 from frozenfit.bfm.model import BFMConfig
 from frozenfit.bfm.policy import BFM_KIND, BFM_VERSION, export_bfm, load_bfm
-from frozenfit.bfm.prompt import BFMController, Prompt, load_script, play, script_to_json, DEMO_PROMPTS
+from frozenfit.bfm.keyframe import HEAD_ABOVE_PELVIS
+from frozenfit.bfm.prompt import BFMController, Prompt, keyframe_markers, load_script, play, script_to_json, DEMO_PROMPTS
 from frozenfit.bfm.tokens import PROMPTS
 from frozenfit.cli import main
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
@@ -109,7 +110,7 @@ def test_prompt_api_sets_goals_and_visibility(tiny_bfm):
     assert torch.allclose(t.move_yaw, torch.full((2,), math.pi / 2))
     assert torch.allclose(t.facing_yaw, t.move_yaw)            # unprompted facing: the way you move
     assert t.hand_mask.tolist() == [[1.0, 0.0]] * 2 and t.height_mask.tolist() == [1.0, 1.0]
-    assert t.visible.tolist() == [[True, False, True]] * 2
+    assert t.visible.tolist() == [[True, False, True, False]] * 2
     ctl.set_prompt(Prompt())                                    # no prompt: stand, keep the heading
     assert (t.speed == 0).all() and not t.visible.any()
     assert torch.allclose(t.facing_yaw, root_heading(ctl.env.frame))
@@ -118,6 +119,26 @@ def test_prompt_api_sets_goals_and_visibility(tiny_bfm):
     ctl.close()
     with pytest.raises(FrozenfitError, match="unknown prompt fields"):
         Prompt.from_dict({"speed": 1})
+
+
+def test_prompt_api_keyframes(tiny_bfm):
+    ctl = BFMController(load_bfm(tiny_bfm), 2)
+    here = ctl.env.frame.body_pos[:, 0].clone()
+    target = (float(here[0, 0]) + 3.0, float(here[0, 1]), 0.93)
+    ctl.set_prompt(Prompt(keyframe_pelvis=target, keyframe_yaw=1.0, keyframe_in=2.0))
+    t = ctl.task
+    assert t.visible[:, PROMPTS.index("keyframe")].all() and not t.visible[:, PROMPTS.index("velocity")].any()
+    assert abs(float(t.speed[0]) - 1.5) < 1e-4 and torch.allclose(t.facing_yaw, torch.ones(2))  # 3 m in 2 s
+    x = ctl.inputs()
+    assert torch.allclose(x.goal[:, -1], torch.full((2,), 2.0))                   # time to target
+    ctl.step()
+    ctl.set_prompt(Prompt(keyframe_head=(float(here[0, 0]), float(here[0, 1]), 1.2), keyframe_in=1.0))
+    assert t.height_mask[0] == 1 and abs(float(t.height_target[0]) - (1.2 - HEAD_ABOVE_PELVIS)) < 1e-5  # crouch
+    with pytest.raises(FrozenfitError, match="either a keyframe"):
+        ctl.set_prompt(Prompt(velocity=(1.0, 0.0), keyframe_yaw=0.0))
+    rec_markers = keyframe_markers(t.keyframes, 0)
+    assert len(rec_markers) == 1                                                   # no rotation channel
+    ctl.close()
 
 
 def test_prompt_scripts_and_play(tiny_bfm, tmp_path):
@@ -142,7 +163,6 @@ def test_cli_bfm_play_renders_and_refuses_missing_files(tiny_bfm, tmp_path, caps
     assert out.stat().st_size > 0
     assert main(["bfm", "play", "--checkpoint", str(tmp_path / "nope.safetensors")]) == 2
     assert "not found" in capsys.readouterr().err
-    assert len(PROMPTS) == 3
 
 
 def test_evaluation_reports_every_modality_with_the_teacher_alongside(tiny_bfm):

@@ -9,7 +9,7 @@ from frozenfit.humanoid.observations import root_heading
 from frozenfit.humanoid.rotations import wrap_angle
 from frozenfit.teacher.goals import GoalConfig
 
-V, F, B = (PROMPTS.index(p) for p in ("velocity", "facing", "body"))
+V, F, B, K = (PROMPTS.index(p) for p in ("velocity", "facing", "body", "keyframe"))
 
 
 def _env(n=256, **mask):
@@ -20,13 +20,14 @@ def _env(n=256, **mask):
 def test_unprompted_modalities_take_inferable_defaults():
     env, task = _env(p_no_prompt=0.2, gap_prob=0.0)
     env.reset()
-    vel, face = task.show[:, V], task.show[:, F]
-    assert (~vel).any() and (~face).any() and vel.any() and face.any()
-    assert (task.speed[~vel] == 0).all()                       # no velocity prompt: stand
+    vel, face, kf = task.show[:, V], task.show[:, F], task.show[:, K]
+    assert (~vel).any() and (~face).any() and vel.any() and face.any() and kf.any()
+    assert not (kf & (vel | face)).any()                       # a keyframe replaces velocity and facing
+    assert (task.speed[~vel & ~kf] == 0).all()                 # no velocity prompt: stand
     moving = task.speed > 0
-    unfaced = ~face & moving
+    unfaced = ~face & moving & ~kf
     assert torch.allclose(task.facing_yaw[unfaced], task.move_yaw[unfaced])  # face the way you move
-    hold = ~face & ~moving
+    hold = ~face & ~moving & ~kf
     heading = root_heading(env.frame)
     assert wrap_angle(task.facing_yaw[hold] - heading[hold]).abs().max() < 1e-5  # do not turn ...
     env.step(torch.randn(256, 23) * 0.5)
@@ -44,7 +45,7 @@ def test_unprompted_modalities_take_inferable_defaults():
 
 
 def test_time_gaps_hide_every_prompt_but_keep_the_teacher_goal():
-    env, task = _env(n=64, gap_prob=1.0, gap_seconds=(0.3, 0.3), p_no_prompt=0.0)
+    env, task = _env(n=64, gap_prob=1.0, gap_seconds=(0.3, 0.3), p_no_prompt=0.0, p_keyframe=0.0)
     env.reset()
     goal_before = env.observe()[:, -35:].clone()
     env.step(torch.zeros(64, 23))
@@ -106,4 +107,29 @@ def test_history_is_heading_invariant():
     h.buf[..., 0], h.buf[..., 1] = c * x - s * y + 5.0, s * x + c * y - 2.0
     h.buf[..., 2] = wrap_angle(buf[..., 2] + a)
     assert torch.allclose(h.features(), base, atol=1e-5)
+    env.close()
+
+
+def test_keyframe_commands_give_the_teacher_the_goal_they_imply():
+    env, task = _env(n=256, p_keyframe=1.0, p_no_prompt=0.0, gap_prob=0.0)
+    env.reset()
+    kf = task.keyframes
+    assert kf.active.all() and task.visible[:, K].all() and not task.visible[:, V].any()
+    assert ((kf.mask[:, 0] + kf.mask[:, 1] + kf.mask[:, 2]) > 0).all()      # every keyframe says something
+    obs = kf.observe(env.frame)
+    assert torch.allclose(obs[:, -1], kf.time_left)
+    lo, hi = task.mask_cfg.keyframe_seconds
+    assert ((kf.time_left >= lo) & (kf.time_left <= hi)).all()
+    # the teacher's velocity goal is the displacement over the time left (TAU at least), capped
+    d = kf.xy - env.frame.body_pos[:, 0, :2]
+    want = (d.norm(dim=1) / kf.time_left.clamp(min=0.5)).clamp(max=task.cfg.max_speed)
+    want[(want < 0.15) | ((kf.mask[:, 0] + kf.mask[:, 2]) == 0)] = 0
+    assert torch.allclose(task.speed, want, atol=1e-5)
+    moving = task.speed > 0
+    assert torch.allclose(torch.cos(task.move_yaw[moving]), d[moving, 0] / d[moving].norm(dim=1), atol=1e-4)
+    rot = kf.mask[:, 1] > 0
+    assert torch.allclose(task.facing_yaw[rot], kf.yaw[rot])             # the rotation channel sets facing
+    t0 = kf.time_left.clone()
+    env.step(torch.zeros(256, 23))
+    assert torch.allclose(kf.time_left, (t0 - env.dt).clamp(min=0))
     env.close()

@@ -2,6 +2,8 @@ import math
 
 import torch
 
+from frozenfit.bfm.tokens import PROMPT_DIM, PROMPTS
+
 from frozenfit.humanoid.model import JOINT_QPOS, JOINT_QVEL
 from frozenfit.humanoid.rotations import quat_mul, rotate_z
 from frozenfit.tasktokens.tasks import TASKS, make_task
@@ -134,7 +136,7 @@ def test_every_task_observes_rewards_and_has_a_prior_when_it_claims_one(fake_env
         assert r.shape == (3,) and torch.isfinite(r).all()
         if task.has_prior:
             goal, vis = task.prior(env)
-            assert goal.shape == (3, 35) and vis.any()
+            assert goal.shape == (3, PROMPT_DIM) and vis.shape == (3, len(PROMPTS)) and vis.any()
 
 
 def test_evaluation_mode_keeps_fallen_humanoids_in_the_episode(fake_env):

@@ -87,7 +87,7 @@ class TokenTask:
         raise NotImplementedError
 
     def prior(self, env) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """The hand-made BFM prompt: (goal (N, GOAL_OBS_DIM), visible (N, 3) bool), or None."""
+        """The hand-made BFM prompt: (prompt (N, PROMPT_DIM), visible (N, len(PROMPTS)) bool), or None."""
         return None
 
     def markers(self, env, i: int) -> list:
