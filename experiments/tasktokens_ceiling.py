@@ -1,0 +1,89 @@
+"""How far can a prompted BFM go on each task? The teacher's own success on the hand-made prompts.
+
+    python experiments/tasktokens_ceiling.py [--teacher frozenfit/assets/teacher.safetensors ...]
+                                             [--tasks direction steering ...] [--episodes 512]
+
+The prompt priors ask the BFM for what the teacher was trained to do (velocity, facing, hand
+targets), and the BFM imitates that teacher; so the teacher, given the same prompts as its full
+goal, is what a prompt can at best achieve. Each task is run in the paper's protocol
+(deterministic, 300-step episodes) with the teacher acting on the prior's goal. For Steering the
+successes are split by the largest facing offset from the travel direction an episode asks for
+(at most 45 deg, or more), since that is where strict success is lost.
+Writes results/tasktokens/ceiling.json (one entry per teacher file, keyed by its training steps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from frozenfit.bfm.policy import load_bfm  # noqa: E402
+from frozenfit.common.results import write_result  # noqa: E402
+from frozenfit.humanoid.env import EnvConfig  # noqa: E402
+from frozenfit.humanoid.rotations import wrap_angle  # noqa: E402
+from frozenfit.tasktokens.env import ObsLayout, make_env  # noqa: E402
+from frozenfit.tasktokens.tasks import make_task  # noqa: E402
+from frozenfit.teacher.goals import GOAL_OBS_DIM  # noqa: E402
+from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher  # noqa: E402
+
+OUT = Path(__file__).resolve().parents[1] / "results" / "tasktokens"
+
+
+@torch.no_grad()
+def run_task(teacher, task_name: str, history_offsets: tuple[int, ...], episodes: int, steps: int = 300,
+             seed: int = 10_000) -> dict:
+    """Success of the teacher acting on the task's prior goal, over ``episodes`` episodes."""
+    task = make_task(task_name, episodes)
+    task.eval_mode = True
+    layout = ObsLayout(len(history_offsets), task.obs_dim)
+    env, _ = make_env(task, EnvConfig(num_envs=episodes, episode_seconds=1e6, nthread=2, seed=seed),
+                      history_offsets, True)
+    goal = slice(layout.slice("goal").start, layout.slice("goal").start + GOAL_OBS_DIM)
+    obs = env.reset()
+    max_offset = torch.zeros(episodes)
+    try:
+        for _ in range(steps):
+            obs = env.step(teacher.act(torch.cat([obs[:, layout.slice("state")], obs[:, goal]], 1))).obs
+            if task_name == "steering":
+                offset = wrap_angle(task.face_yaw - task.dir_yaw).abs() * (task.speed > 0)
+                max_offset = torch.maximum(max_offset, offset)
+    finally:
+        env.close()
+    out = {"success": 100.0 * float(task.success.float().mean()), "episodes": episodes}
+    if task_name == "steering":
+        wide = max_offset > math.radians(45)
+        for name, sel in (("offset_le_45deg", ~wide), ("offset_gt_45deg", wide)):
+            out[name] = {"episodes": int(sel.sum()),
+                         "success": 100.0 * float(task.success[sel].float().mean()) if sel.any() else None}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--teacher", nargs="+", default=[str(SHIPPED_TEACHER)])
+    ap.add_argument("--tasks", nargs="+", default=["direction", "steering", "path_follow", "reach", "strike"])
+    ap.add_argument("--episodes", type=int, default=512)
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    t0 = time.perf_counter()
+    offsets = tuple(load_bfm().cfg.history_offsets)
+    teachers = {}
+    for path in a.teacher:
+        teacher = load_teacher(path)
+        steps = int(teacher.meta["global_step"])
+        res = {}
+        for task in a.tasks:
+            res[task] = run_task(teacher, task, offsets, a.episodes)
+            print(f"teacher {steps / 1e6:.1f}M steps, {task}: {res[task]}", flush=True)
+        teachers[f"{steps / 1e6:.1f}M"] = {"file": path, "env_steps": steps, "tasks": res}
+    write_result(OUT / "ceiling.json", {"teachers": teachers}, wall_s=time.perf_counter() - t0)
+
+
+if __name__ == "__main__":
+    main()
