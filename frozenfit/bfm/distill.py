@@ -44,6 +44,7 @@ class DistillConfig:
     model: BFMConfig = field(default_factory=BFMConfig)
     masking: MaskingConfig = field(default_factory=MaskingConfig)
     teacher: str = str(SHIPPED_TEACHER)
+    init_from: str | None = None      # start from this BFM's weights (e.g. the shipped one for a new teacher)
     hand_prob: float = 0.4            # per hand and goal resample (the teacher trained with 0.35)
     num_envs: int = 512
     num_steps: int = 16               # rollout length per iteration
@@ -65,6 +66,22 @@ class DistillConfig:
     seed: int = 0
     torch_threads: int = 2
     progress: bool = True
+
+
+def init_from_bfm(bfm: BFM, path: str | Path) -> list[str]:
+    """Copy every weight and statistic of the BFM file at ``path`` that ``bfm`` also has (same name
+    and shape), so a new distillation (a better teacher, a new prompt type) starts from a trained
+    model; returns the names left fresh. Refuses a file whose shared weights differ in shape."""
+    from frozenfit.bfm.policy import load_bfm
+
+    src = load_bfm(path).state_dict()
+    own = bfm.state_dict()
+    bad = [k for k in own if k in src and src[k].shape != own[k].shape]
+    if bad:
+        raise FrozenfitError(f"--init-from {path}: weights {bad[:3]} differ in shape from this BFM config; "
+                             "use the same --model sizes")
+    bfm.load_state_dict({**own, **{k: v for k, v in src.items() if k in own}})
+    return [k for k in own if k not in src]
 
 
 def _schedules(cfg: DistillConfig, step: int) -> dict[str, float]:
@@ -111,6 +128,9 @@ class Distiller:
                             seed=cfg.seed)
         self.env = HumanoidEnv(env_cfg, self.task)
         self.bfm = BFM(cfg.model)
+        self.fresh: list[str] = []
+        if cfg.init_from and not cfg.resume:
+            self.fresh = init_from_bfm(self.bfm, cfg.init_from)
         self.opt = torch.optim.Adam(self.bfm.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.history = History(cfg.num_envs, cfg.model.history_offsets, self.env.dt)
         self.global_step, self.iteration, self.wall_s = 0, 0, 0.0
@@ -119,7 +139,8 @@ class Distiller:
     # -- checkpoints ----------------------------------------------------------------------------
     def run_config(self) -> dict:
         return {"model": asdict(self.cfg.model), "masking": asdict(self.cfg.masking), "model_hash": model_hash(),
-                "teacher": self.cfg.teacher, "teacher_steps": self.teacher.meta.get("global_step")}
+                "teacher": self.cfg.teacher, "teacher_steps": self.teacher.meta.get("global_step"),
+                "init_from": self.cfg.init_from}
 
     def save(self, path: Path) -> Path:
         state = {"optimizer": self.opt.state_dict(), "global_step": self.global_step, "iteration": self.iteration,

@@ -48,6 +48,30 @@ def test_distill_resume_and_export(tmp_path):
         distill_bfm(other)
 
 
+def test_init_from_copies_a_legacy_bfm_and_leaves_new_prompt_types_fresh(tmp_path):
+    from dataclasses import replace
+    from frozenfit.bfm.masking import MaskingConfig
+    from frozenfit.bfm.tokens import LEGACY_PROMPTS
+    old = _cfg(tmp_path / "old", iters=1, masking=MaskingConfig(p_keyframe=0.0))
+    old.model = replace(TINY, prompts=LEGACY_PROMPTS)
+    distill_bfm(old)
+    src = export_bfm(tmp_path / "old" / "run" / "checkpoint.safetensors", tmp_path / "old.safetensors")
+    d = Distiller(_cfg(tmp_path / "new", init_from=str(src)))
+    legacy = load_bfm(src).state_dict()
+    own = d.bfm.state_dict()
+    assert d.fresh and all(k.startswith(("tokenizers.keyframe.", "type_embed.keyframe")) for k in d.fresh)
+    assert all(torch.equal(own[k], v) for k, v in legacy.items())        # every shared weight and statistic
+    d.close()
+    wide = _cfg(tmp_path / "wide", init_from=str(src))
+    wide.model = replace(TINY, width=64, ff=64)
+    with pytest.raises(FrozenfitError, match="differ in shape"):
+        Distiller(wide)
+    no_kf = _cfg(tmp_path / "x")
+    no_kf.model = replace(TINY, prompts=LEGACY_PROMPTS)
+    with pytest.raises(FrozenfitError, match="p-keyframe"):
+        Distiller(no_kf)
+
+
 def test_dagger_regression_fits_the_teachers_labels(tmp_path):
     d = Distiller(_cfg(tmp_path, lr=3e-3))
     obs = d.env.reset()
