@@ -5,7 +5,8 @@
 
 The prompt priors ask the BFM for what the teacher was trained to do (velocity, facing, hand
 targets), and the BFM imitates that teacher; so the teacher, given the same prompts as its full
-goal, is what a prompt can at best achieve. Each task is run in the paper's protocol
+goal, is what a prompt can at best achieve (a prompt token the prior hides gives the teacher its
+default, as in distillation: stand, do not turn, no body target). Each task is run in the paper's protocol
 (deterministic, 300-step episodes) with the teacher acting on the prior's goal. For Steering the
 successes are split by the largest facing offset from the travel direction an episode asks for
 (at most 45 deg, or more), since that is where strict success is lost.
@@ -24,6 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from frozenfit.bfm.policy import load_bfm  # noqa: E402
+from frozenfit.bfm.tokens import PROMPT_SLICES, PROMPTS  # noqa: E402
 from frozenfit.common.results import write_result  # noqa: E402
 from frozenfit.humanoid.env import EnvConfig  # noqa: E402
 from frozenfit.humanoid.rotations import wrap_angle  # noqa: E402
@@ -33,6 +35,19 @@ from frozenfit.teacher.goals import GOAL_OBS_DIM  # noqa: E402
 from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tasktokens"
+
+
+def teacher_goal(obs: torch.Tensor, layout: ObsLayout, goal: slice) -> torch.Tensor:
+    """The prior's goal as the BFM reads it: a hidden prompt token means its default (no velocity:
+    stand; no facing: do not turn; no body token: no body target), as in distillation."""
+    g = obs[:, goal].clone()
+    vis = obs[:, layout.slice("visible")] > 0.5
+    for name, default in (("velocity", 0.0), ("body", 0.0)):
+        sl = PROMPT_SLICES[name]
+        g[:, sl] = torch.where(vis[:, PROMPTS.index(name), None], g[:, sl], torch.full_like(g[:, sl], default))
+    face = PROMPT_SLICES["facing"]
+    g[:, face] = torch.where(vis[:, PROMPTS.index("facing"), None], g[:, face], torch.tensor([1.0, 0.0]))
+    return g
 
 
 @torch.no_grad()
@@ -49,7 +64,7 @@ def run_task(teacher, task_name: str, history_offsets: tuple[int, ...], episodes
     max_offset = torch.zeros(episodes)
     try:
         for _ in range(steps):
-            obs = env.step(teacher.act(torch.cat([obs[:, layout.slice("state")], obs[:, goal]], 1))).obs
+            obs = env.step(teacher.act(torch.cat([obs[:, layout.slice("state")], teacher_goal(obs, layout, goal)], 1))).obs
             if task_name == "steering":
                 offset = wrap_angle(task.face_yaw - task.dir_yaw).abs() * (task.speed > 0)
                 max_offset = torch.maximum(max_offset, offset)
