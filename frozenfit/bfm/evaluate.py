@@ -92,8 +92,7 @@ def _goals(case: str, cfg: BFMEvalConfig, task, frame, gen: torch.Generator) -> 
             lo, hi = task.cfg.crouch_range
             task.height_target[:] = lo + (hi - lo) * rand(n)
             task.height_mask[:] = 1.0
-    task.set_prompt(idx, torch.tensor(show, dtype=torch.bool).expand(n, 4))
-    task.refresh_goals(frame)
+    task.set_prompt(idx, torch.tensor(show, dtype=torch.bool).expand(n, 4), frame)
 
 
 def run_case(policy: str, case: str, cfg: BFMEvalConfig, bfm: BFM, teacher: Teacher, seconds: float) -> dict:
@@ -107,8 +106,8 @@ def run_case(policy: str, case: str, cfg: BFMEvalConfig, bfm: BFM, teacher: Teac
     steps, settle, win = int(seconds / env.dt), int(cfg.settle_seconds / env.dt), int(round(1.0 / env.dt))
     alive = torch.ones(n, dtype=torch.bool)
     reward: dict[str, torch.Tensor] = {}
-    err = {k: torch.zeros(n) for k in ("facing", "hands", "feet", "height", "keyframe")}
-    measured, arrived_steps = torch.zeros(n), torch.zeros(n)
+    err = {k: torch.zeros(n) for k in ("facing", "hands", "feet", "height")}
+    measured, kf_err, arrived_steps = torch.zeros(n), torch.zeros(n), torch.zeros(n)
     pos = torch.zeros(steps + 1, n, 2)
     pos[0] = env.frame.body_pos[:, 0, :2]
     act: Callable[[], torch.Tensor | None] = (lambda: None) if policy == "bfm" else (lambda: teacher.act(ctl.obs))
@@ -127,14 +126,14 @@ def run_case(policy: str, case: str, cfg: BFMEvalConfig, bfm: BFM, teacher: Teac
         err["feet"] += (e["feet"] * task.foot_mask).sum(1) / task.foot_mask.sum(1).clamp(min=1) * m
         err["height"] += e["height"].abs() * m
         arrived = m * (task.keyframes.active & (task.keyframes.time_left == 0)).float()
-        err["keyframe"] += (env.frame.body_pos[:, 0, :2] - task.keyframes.xy).norm(dim=-1) * arrived
+        kf_err += (env.frame.body_pos[:, 0, :2] - task.keyframes.xy).norm(dim=-1) * arrived
         measured += m
         arrived_steps += arrived
     ctl.close()
     ok = measured > 0
     errors = {k: float((v[ok] / measured[ok]).mean()) if ok.any() else float("nan") for k, v in err.items()}
     there = arrived_steps > 0
-    errors["keyframe"] = float((err["keyframe"][there] / arrived_steps[there]).mean()) if there.any() else float("nan")
+    errors["keyframe"] = float((kf_err[there] / arrived_steps[there]).mean()) if there.any() else float("nan")
     errors["facing"] = math.degrees(errors["facing"])
     errors["velocity"] = float(window_velocity_error(pos, task.vel_cmd(), settle, win, env.dt)[alive].mean()) \
         if alive.any() else float("nan")

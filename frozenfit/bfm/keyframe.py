@@ -77,12 +77,13 @@ class Keyframes:
         are meaningless."""
         d = self.xy - frame.body_pos[:, 0, :2]
         v = d / self.time_left.clamp(min=TAU)[:, None]
+        positioned = self.positioned
         speed = v.norm(dim=-1).clamp(max=max_speed)
-        speed = torch.where((speed < MIN_SPEED) | ~self.positioned, torch.zeros_like(speed), speed)
+        speed = torch.where((speed < MIN_SPEED) | ~positioned, torch.zeros_like(speed), speed)
         move = torch.atan2(v[:, 1], v[:, 0])
         facing = torch.where(self.mask[:, 1] > 0, self.yaw, torch.full_like(self.yaw, math.nan))
-        crouch = self.active & (self.z < PELVIS_HEIGHT - CROUCH_BELOW) & ((self.mask[:, 0] + self.mask[:, 2]) > 0)
-        return {"speed": speed, "move_yaw": move, "facing_yaw": facing, "crouch": crouch, "height": self.z.clone()}
+        crouch = positioned & (self.z < PELVIS_HEIGHT - CROUCH_BELOW)
+        return {"speed": speed, "move_yaw": move, "facing_yaw": facing, "crouch": crouch, "height": self.z}
 
     def observe(self, frame: Frame) -> torch.Tensor:
         """(N, KEYFRAME_DIM) student view in the pelvis heading frame; masked channels are zeros."""

@@ -163,9 +163,11 @@ class PromptedGoalTask(GoalTask):
     def num_envs(self) -> int:
         return self.speed.shape[0]
 
-    def set_prompt(self, idx: torch.Tensor, show: torch.Tensor) -> None:
+    def set_prompt(self, idx: torch.Tensor, show: torch.Tensor, frame: Frame) -> None:
         """Fix which modalities are prompted for ``idx`` (evaluation and the prompting API), after
-        ``set_goals``: standing without a facing prompt then means 'do not turn'."""
+        ``set_goals`` and any keyframe: standing without a facing prompt then means 'do not turn',
+        and the goals that depend on the state ``frame`` are set at once."""
         self.show[idx] = show.bool()
         self.gap_timer[idx] = 0
         self._hold_heading[idx] = ~self.show[idx, F] & (self.speed[idx] == 0) & ~self.keyframes.active[idx]
+        self.refresh_goals(frame)

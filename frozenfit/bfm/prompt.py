@@ -11,8 +11,9 @@ move or do not turn, no body target). A keyframe ("be at this point, facing this
 replaces the velocity and facing prompts:
 
     ctl.set_prompt(Prompt(keyframe_pelvis=(2.0, 1.0, 0.93), keyframe_yaw=1.57, keyframe_in=2.5))
- ``step(extra_tokens=...)`` appends tokens of the
-model's width from outside (the Task Tokens hook); the BFM's weights are never touched.
+
+``step(extra_tokens=...)`` appends tokens of the model's width from outside (the Task Tokens
+hook); the BFM's weights are never touched.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def apply_prompt(task: PromptedGoalTask, frame, prompt: Prompt, idx: torch.Tenso
     if prompt.has_keyframe:
         _apply_keyframe(task, frame, prompt, idx)
     show = torch.tensor([prompt.velocity is not None, prompt.facing is not None, body, prompt.has_keyframe])
-    task.set_prompt(idx, show.expand(k, len(PROMPTS)))
+    task.set_prompt(idx, show.expand(k, len(PROMPTS)), frame)
 
 
 def _apply_keyframe(task: PromptedGoalTask, frame, prompt: Prompt, idx: torch.Tensor) -> None:
@@ -156,7 +157,6 @@ class BFMController:
     def set_prompt(self, prompt: Prompt, idx: torch.Tensor | None = None) -> None:
         idx = torch.arange(self.env.num_envs) if idx is None else idx
         apply_prompt(self.task, self.env.frame, prompt, idx)
-        self.task.refresh_goals(self.env.frame)
         self.obs = self.env.observe()
 
     def inputs(self) -> BFMInput:
