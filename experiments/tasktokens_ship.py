@@ -18,10 +18,12 @@ from pathlib import Path
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from frozenfit.bfm.policy import load_bfm  # noqa: E402
 from frozenfit.common.results import write_result  # noqa: E402
 from frozenfit.tasktokens.artifact import export_policy, shipped_policy  # noqa: E402
 from frozenfit.tasktokens.commands import TaskRenderCommand, run_render  # noqa: E402
 from frozenfit.tasktokens.tasks import TASKS  # noqa: E402
+from frozenfit.tasktokens.train import bfm_digest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "tasktokens"
@@ -32,13 +34,14 @@ def main() -> None:
     ap.add_argument("--tasks", nargs="+", default=list(TASKS))
     ap.add_argument("--seconds", type=float, default=10.0)
     a = ap.parse_args()
-    runs = json.loads((OUT / "runs.json").read_text())
+    digest = bfm_digest(load_bfm())  # only runs on the shipped BFM: a task token means nothing to another
+    runs = {k: r for k, r in json.loads((OUT / "runs.json").read_text()).items() if r.get("bfm_digest") == digest}
     shipped_path = OUT / "shipped.json"
     shipped = json.loads(shipped_path.read_text())["shipped"] if shipped_path.exists() else {}
     for task in a.tasks:
         cands = [r for r in runs.values() if r["task"] == task and r["method"] in ("task_tokens", "task_tokens_prior")]
         if not cands:
-            print(f"{task}: no finished Task Tokens run in runs.json; skipped")
+            print(f"{task}: no finished Task Tokens run on this BFM in runs.json; skipped")
             continue
         best = max(cands, key=lambda r: r["success"])
         ckpt = ROOT / "runs" / "tasktokens" / task / best["method"] / f"seed{best['seed']}" / "checkpoint.safetensors"

@@ -37,7 +37,7 @@ from frozenfit.humanoid.observations import NUM_JOINTS  # noqa: E402
 from frozenfit.tasktokens.env import ObsLayout  # noqa: E402
 from frozenfit.tasktokens.policies import METHODS, trainable_params  # noqa: E402
 from frozenfit.tasktokens.tasks import TASKS, make_task  # noqa: E402
-from frozenfit.tasktokens.train import TaskTokensConfig, build_actor, steps_done, train_task  # noqa: E402
+from frozenfit.tasktokens.train import TaskTokensConfig, bfm_digest, build_actor, steps_done, train_task  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "tasktokens"
@@ -50,9 +50,13 @@ PAPER = {"task_tokens": {"reach": 94.9, "direction": 99.3, "steering": 88.7, "lo
          "prompt_only": {"reach": 24.8, "direction": 2.2, "steering": 3.8}}
 
 
-def load_runs() -> dict:
+def load_runs(digest: str | None = None) -> dict:
+    """Recorded runs; with ``digest``, only those trained on that BFM (a new BFM restarts the sweep)."""
     path = OUT / "runs.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    runs = json.loads(path.read_text()) if path.exists() else {}
+    if digest is not None:
+        runs = {k: r for k, r in runs.items() if r.get("bfm_digest") == digest}
+    return runs
 
 
 def save_runs(runs: dict) -> None:
@@ -85,7 +89,7 @@ def run_one(task: str, method: str, seed: int, steps: int, episodes: int, deadli
         actor = load_policy(export_policy(ckpt, cfg.directory() / "policy.safetensors"), bfm)
         meta = actor.meta
     r = evaluate_actor(actor, task, cfg.use_prior, bfm.cfg.history_offsets, TaskEvalConfig(episodes=episodes))
-    return {"task": task, "method": method, "seed": seed, "warm_start": cfg.warm_start,
+    return {"task": task, "method": method, "seed": seed, "warm_start": cfg.warm_start, "bfm_digest": bfm_digest(bfm),
             "success": r["success"], "fall_rate": r["fall_rate"],
             "episodes": r["episodes"], "env_steps": int(meta["env_steps"]),
             "trainable_params": trainable_params(fresh_actor),
@@ -218,7 +222,8 @@ def main() -> None:
     ap.add_argument("--ood-episodes", type=int, default=1024, help="episodes per OOD point")
     a = ap.parse_args()
     deadline = time.time() + 60 * a.max_minutes
-    runs = load_runs()
+    digest = bfm_digest(load_bfm())
+    runs = load_runs(digest)
     for task in a.tasks:
         for method in a.methods:
             for seed in range(min(SEEDS[method], a.max_seeds or SEEDS[method])):
@@ -231,7 +236,7 @@ def main() -> None:
                 if r is None:
                     print(f"{key}: stopped at the deadline; rerun to continue")
                     break
-                runs = load_runs()          # merge: another sweep may have recorded runs meanwhile
+                runs = load_runs(digest)    # merge: another sweep may have recorded runs meanwhile
                 runs[key] = r
                 save_runs(runs)
                 print(f"{key}: success {r['success']:.1f}%  ({r['env_steps']:,} steps)")
@@ -240,7 +245,7 @@ def main() -> None:
                                                     "commit": git_commit(), "machine": machine_info()})
                 write_table(summary)
         plot_curves(task)
-    sample_efficiency(load_runs())
+    sample_efficiency(runs)
     if a.ood:
         ood(a.ood_episodes)
 

@@ -31,6 +31,9 @@ AGENT_KIND = "ppo-agent"
 AGENT_VERSION = 1
 
 
+RESUME_IDENTITY = ("model_hash", "bfm_digest", "task", "method")  # config_extra keys a resume must match
+
+
 @dataclass
 class PPOConfig:
     """PPO hyper-parameters and run bookkeeping."""
@@ -181,7 +184,9 @@ class PPO:
     def resume(self, path: Path) -> None:
         ck = load_checkpoint(path, kind=AGENT_KIND, format_version=AGENT_VERSION)
         mine = self.checkpoint_config()
-        for key in ("obs_dim", "act_dim", "critic_obs_dim"):
+        # shapes always; identities (e.g. the frozen BFM a run adapts) where both record them
+        keys = ["obs_dim", "act_dim", "critic_obs_dim"] + [k for k in RESUME_IDENTITY if k in mine and k in ck.config]
+        for key in keys:
             if ck.config.get(key) != mine[key]:
                 raise FrozenfitError(f"{path}: {key}={ck.config.get(key)} but this run has {mine[key]}")
         self.agent.load_state_dict(ck.tensors)

@@ -24,10 +24,11 @@ class PromptPrior:
         self.keyframes = Keyframes(num_envs)  # none placed yet: the shipped BFM predates keyframes
 
     def build(self, env, velocity: torch.Tensor | None = None, facing: torch.Tensor | None = None,
-              right_hand: torch.Tensor | None = None, active: torch.Tensor | None = None
-              ) -> tuple[torch.Tensor, torch.Tensor]:
+              right_hand: torch.Tensor | None = None, pelvis_height: torch.Tensor | None = None,
+              active: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """velocity: world planar (N, 2) m/s; facing: world yaw (N,); right_hand: target relative to
-        the pelvis in its heading frame (N, 3); ``active`` (N,) bool switches the whole prompt off."""
+        the pelvis in its heading frame (N, 3); pelvis_height: crouch target (N,) in metres, NaN where
+        none (part of the body token); ``active`` (N,) bool switches the whole prompt off."""
         n = env.num_envs
         g = self.goal
         if velocity is not None:
@@ -42,7 +43,12 @@ class PromptPrior:
             hand_mask[:, 0] = 1.0
             hand_target[:, 0] = right_hand
         g.set_goals(torch.arange(n), speed, move, face, hand_target, hand_mask)
-        vis = torch.tensor([velocity is not None, facing is not None, right_hand is not None, False])
+        if pelvis_height is not None:
+            crouch = ~torch.isnan(pelvis_height)
+            g.height_mask[:] = crouch.float()
+            g.height_target[:] = torch.where(crouch, pelvis_height, g.height_target)
+        body = right_hand is not None or pelvis_height is not None
+        vis = torch.tensor([velocity is not None, facing is not None, body, False])
         vis = vis.expand(n, len(PROMPTS))
         if active is not None:
             vis = vis & active[:, None]

@@ -111,6 +111,12 @@ def test_resume_refuses_missing_or_mismatched_checkpoints(tmp_path):
     PPO(PointEnv(), Agent(2, 2, cfg), cfg, tmp_path).save(tmp_path / "checkpoint.safetensors")
     with pytest.raises(FrozenfitError, match="obs_dim"):
         PPO(PointEnv(), Agent(3, 2, cfg), cfg, tmp_path).resume(tmp_path / "checkpoint.safetensors")
+    # a run adapting another frozen model (its recorded identity differs) is refused too
+    PPO(PointEnv(), Agent(2, 2, cfg), cfg, tmp_path / "a", config_extra={"bfm_digest": "aaaa"}).save(
+        tmp_path / "a.safetensors")
+    with pytest.raises(FrozenfitError, match="bfm_digest"):
+        PPO(PointEnv(), Agent(2, 2, cfg), cfg, tmp_path / "b", config_extra={"bfm_digest": "bbbb"}).resume(
+            tmp_path / "a.safetensors")
     save_checkpoint(tmp_path / "other.safetensors", "nern-run", 1, {}, {"x": torch.zeros(1)})
     with pytest.raises(FrozenfitError, match="expected 'ppo-agent'"):
         PPO(PointEnv(), Agent(2, 2, cfg), cfg, tmp_path).resume(tmp_path / "other.safetensors")

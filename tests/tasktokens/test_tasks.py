@@ -10,10 +10,10 @@ from frozenfit.tasktokens.tasks import TASKS, make_task
 from frozenfit.tasktokens.tasks.direction import direction_reward
 from frozenfit.tasktokens.tasks.long_jump import LongJumpTask, jump_reward
 from frozenfit.tasktokens.tasks.path_follow import PathFollowConfig, PathFollowTask
-from frozenfit.tasktokens.tasks.reach import ReachTask
+from frozenfit.tasktokens.tasks.reach import ReachConfig, ReachTask
 from frozenfit.tasktokens.tasks.steering import SteeringTask
 from frozenfit.tasktokens.tasks.strike import StrikeConfig, StrikeTask, box_up_z, strike_reward
-from frozenfit.teacher.goals import FOOT_IDX, HAND_IDX
+from frozenfit.teacher.goals import FOOT_IDX, HAND_IDX, SHOULDER_OFFSET
 
 
 def test_direction_reward_matches_the_formula():
@@ -81,13 +81,37 @@ def test_reach_reward_and_success_radius(fake_env):
     assert task.success.tolist() == [True, False]
 
 
-def test_reach_targets_follow_the_paper_ranges(fake_env):
+def test_reach_targets_follow_the_configured_ranges(fake_env):
     env = fake_env(256, yaw=0.7, pelvis_xy=(3.0, -1.0))
-    task = ReachTask(256)
-    task.reset(env, torch.arange(256))
-    local = rotate_z(task.target - env.frame.body_pos[:, 0], torch.full((256,), -0.7))
-    assert local[:, :2].abs().max() <= 0.75 + 1e-5
-    assert task.target[:, 2].min() >= 0.05 and task.target[:, 2].max() <= 1.6
+    for cfg, lo in ((ReachConfig(), 0.6), (ReachConfig.paper(), 0.05)):
+        task = ReachTask(256, cfg)
+        task.reset(env, torch.arange(256))
+        local = rotate_z(task.target - env.frame.body_pos[:, 0], torch.full((256,), -0.7))
+        assert local[:, :2].abs().max() <= 0.75 + 1e-5
+        assert task.target[:, 2].min() >= lo and task.target[:, 2].max() <= 1.6
+        assert task.target[:, 2].min() < lo + 0.1    # the whole range is used
+
+
+def test_reach_prior_walks_to_far_points_and_crouches_for_low_near_ones(fake_env):
+    env = fake_env(3, yaw=0.0)
+    task = ReachTask(3)
+    task.reset(env, torch.arange(3))
+    pelvis = env.frame.body_pos[:, 0]
+    shoulder = torch.tensor(SHOULDER_OFFSET[0])
+    # 1: 2 m ahead (walk); 2: within reach, low (crouch, stand); 3: within reach at shoulder height
+    task.target[:] = pelvis + torch.tensor([[2.0, 0.0, 0.3], [0.3, -0.2, 0.0], [0.3, -0.3, 0.4]])
+    task.target[1, 2] = 0.7
+    goal, vis = task.prior(env)
+    g = task.prompt.goal
+    speed = g.vel_cmd().norm(dim=-1)
+    assert speed[0] == task.cfg.prior_speed and speed[1] == 0 and speed[2] == 0
+    assert g.height_mask.tolist() == [0.0, 1.0, 0.0]
+    assert abs(float(g.height_target[1]) - 0.75) < 1e-5
+    hand = g.hand_target[:, 0]
+    assert torch.all((hand - shoulder).norm(dim=-1) <= task.cfg.arm_reach + 1e-5)   # within arm's length
+    torch.testing.assert_close(hand[2], task.relative_target(env)[2])               # reachable: the point itself
+    assert vis[:, PROMPTS.index("body")].all() and vis[:, PROMPTS.index("velocity")].all()
+    assert goal.shape == (3, PROMPT_DIM)
 
 
 def _jump_frames(task, env, feet_x, contact, root_x=None):

@@ -21,8 +21,9 @@ TASKS: dict[str, tuple[type[TokenTask], type]] = {
 }
 
 
-def make_task(name: str, num_envs: int) -> TokenTask:
+def make_task(name: str, num_envs: int, cfg=None) -> TokenTask:
+    """Task ``name`` for ``num_envs`` environments, with its default config unless ``cfg`` is given."""
     if name not in TASKS:
         raise FrozenfitError(f"unknown task '{name}'; known: {', '.join(TASKS)}")
-    cls, cfg = TASKS[name]
-    return cls(num_envs, cfg())
+    cls, default = TASKS[name]
+    return cls(num_envs, cfg if cfg is not None else default())

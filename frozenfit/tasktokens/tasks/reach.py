@@ -1,7 +1,11 @@
 """Reach: bring the right hand to a point in space.
 
 Targets (paper): x, y ~ U[-0.75, 0.75] m around the root in its heading frame, height
-z ~ U[0.05, 1.6] m, fixed in the world and re-drawn every 90-119 steps. Observation: target - root
+z ~ U[0.05, 1.6] m, fixed in the world and re-drawn every 90-119 steps. Our default height range
+is U[0.6, 1.6] m (``ReachConfig.paper()`` gives the paper's): the teacher, hence the BFM, learned
+right-hand targets down to about 0.6 m only (crouched to a 0.65 m pelvis, hand 0.5 m below-front of
+the shoulder), and the teacher itself succeeds on 0.5 % of paper-range episodes that hold a lower
+target (results/tasktokens/ceiling.json, "reach_paper_range"). Observation: target - root
 in the heading frame (3). Reward: exp(-4 |p_target - p_hand|^2). Success: from 60 steps after a
 target appears, the hand stays within 0.2 m of it on every frame.
 """
@@ -18,16 +22,30 @@ from frozenfit.humanoid.observations import root_heading, to_heading_frame
 from frozenfit.humanoid.rotations import rotate_z
 from frozenfit.tasktokens.prior import PromptPrior
 from frozenfit.tasktokens.tasks.base import RetargetingTask
-from frozenfit.teacher.goals import HAND_IDX
+from frozenfit.teacher.goals import HAND_IDX, SHOULDER_OFFSET
 
 
 @dataclass
 class ReachConfig:
     xy_range: float = 0.75
-    z_range: tuple[float, float] = (0.05, 1.6)
+    z_range: tuple[float, float] = (0.6, 1.6)   # paper: (0.05, 1.6); see the module docstring
     change_steps: tuple[int, int] = (90, 119)
     grace_steps: int = 60
     success_radius: float = 0.2
+    # prompt prior (what the teacher learned: right hand within arm_reach of the shoulder, crouch)
+    arm_reach: float = 0.5
+    prior_gain: float = 1.5      # walking speed per metre beyond arm's length ...
+    prior_speed: float = 1.0     # ... capped here
+    turn_radius: float = 0.3     # face the point when it is farther than this (planar, from the pelvis)
+    face_left: float = 0.35      # rad: face this far left of the point, so the right hand has it in front
+    crouch_below: float = 0.9    # world height of a point that asks for a crouch
+    crouch_margin: float = 0.05  # pelvis height = point height + this ...
+    crouch_range: tuple[float, float] = (0.65, 0.9)  # ... within the teacher's crouch range
+
+    @classmethod
+    def paper(cls) -> "ReachConfig":
+        """The paper's target heights, U[0.05, 1.6] m."""
+        return cls(z_range=(0.05, 1.6))
 
 
 class ReachTask(RetargetingTask):
@@ -71,5 +89,27 @@ class ReachTask(RetargetingTask):
         return [Marker(self.target[i].numpy().astype(float), (1.0, 0.2, 0.2, 0.9), 0.05)]
 
     def prior(self, env):
-        """A right-hand target at the point (relative to the pelvis, heading frame)."""
-        return self.prompt.build(env, right_hand=self.relative_target(env))
+        """A right-hand target the BFM can reach, at the point when it is within arm's length.
+
+        The teacher (hence the BFM) learned right-hand targets within 0.2-0.5 m of the right
+        shoulder, on its right side, and crouches down to a 0.65 m pelvis height when standing. So:
+        beyond arm's length, walk toward the point (up to 1 m/s) facing a little left of it, so it
+        ends up front-right; the hand target is the point pulled back onto the 0.5 m sphere around the
+        shoulder; a point below the standing shoulder reach asks for a crouch (standing only)."""
+        c = self.cfg
+        rel = self.relative_target(env)
+        shoulder = torch.tensor(SHOULDER_OFFSET[0])
+        to_point = rel - shoulder
+        hand = shoulder + to_point * (c.arm_reach / to_point.norm(dim=-1, keepdim=True).clamp(min=c.arm_reach))
+        planar = to_point[:, :2].norm(dim=-1)
+        speed = (c.prior_gain * (planar - c.arm_reach)).clamp(0, c.prior_speed)
+        yaw = root_heading(env.frame)
+        bearing = yaw + torch.atan2(rel[:, 1], rel[:, 0])
+        turn = rel[:, :2].norm(dim=-1) > c.turn_radius
+        facing = torch.where(turn, bearing + c.face_left, yaw)
+        velocity = speed[:, None] * torch.stack([torch.cos(bearing), torch.sin(bearing)], -1)
+        point_z = self.target[:, 2]
+        crouch = (speed == 0) & (point_z < c.crouch_below)
+        height = torch.where(crouch, (point_z + c.crouch_margin).clamp(*c.crouch_range),
+                             torch.full_like(point_z, float("nan")))
+        return self.prompt.build(env, velocity=velocity, facing=facing, right_hand=hand, pelvis_height=height)
