@@ -11,12 +11,14 @@ default, as in distillation: stand, do not turn, no body target). Each task is r
 successes are split by the largest facing offset from the travel direction an episode asks for
 (at most 45 deg, or more), since that is where strict success is lost; for Reach by whether an
 episode has a target below 0.6 m (lower than the teacher's crouched right hand was trained to go).
-Writes results/tasktokens/ceiling.json (one entry per teacher file, keyed by its training steps).
+Writes results/tasktokens/ceiling.json (one entry per teacher file, keyed by its training steps;
+entries of teachers and tasks not run this time are kept).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -98,11 +100,13 @@ def main() -> None:
     torch.set_num_threads(2)
     t0 = time.perf_counter()
     offsets = tuple(load_bfm().cfg.history_offsets)
-    teachers = {}
+    out = OUT / "ceiling.json"
+    # entries for other teachers / tasks are kept, so a run may cover only some of them
+    teachers = json.loads(out.read_text())["teachers"] if out.exists() else {}
     for path in a.teacher:
         teacher = load_teacher(path)
         steps = int(teacher.meta["global_step"])
-        res = {}
+        res = teachers.get(f"{steps / 1e6:.1f}M", {}).get("tasks", {})
         for task in a.tasks:
             res[task] = run_task(teacher, task, offsets, a.episodes)
             print(f"teacher {steps / 1e6:.1f}M steps, {task}: {res[task]}", flush=True)
@@ -110,7 +114,7 @@ def main() -> None:
                 res["reach_paper_range"] = run_task(teacher, task, offsets, a.episodes, cfg=ReachConfig.paper())
                 print(f"teacher {steps / 1e6:.1f}M steps, reach (paper range): {res['reach_paper_range']}")
         teachers[f"{steps / 1e6:.1f}M"] = {"file": path, "env_steps": steps, "tasks": res}
-    write_result(OUT / "ceiling.json", {"teachers": teachers}, wall_s=time.perf_counter() - t0)
+    write_result(out, {"teachers": teachers}, wall_s=time.perf_counter() - t0)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 The teacher always sees a full goal; the student sees a masked subset as prompt tokens. To keep
 the student's task well posed, a modality that is not prompted takes a default the student can
 infer from what it sees: no velocity prompt means stand still; no facing prompt means face the
-way you move (or do not turn when standing); no body prompt means no body target.
+way you move (or do not turn when standing: the teacher holds the heading it had, up to
+``hold_tolerance_deg`` of drift); no body prompt means no body target.
 So an unprompted BFM stands quietly, and every prompt it is given changes only what it asks for.
 
 Visibility is drawn with each goal resample (held for the 3-8 s a command lasts), each modality
@@ -18,6 +19,7 @@ each keyframe channel (pelvis position, rotation, head position) has its own mas
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -26,6 +28,7 @@ from frozenfit.bfm.keyframe import Keyframes
 from frozenfit.bfm.tokens import PROMPTS
 from frozenfit.humanoid.model import PELVIS_HEIGHT
 from frozenfit.humanoid.observations import root_heading
+from frozenfit.humanoid.rotations import wrap_angle
 from frozenfit.humanoid.sim import Frame
 from frozenfit.teacher.goals import GoalConfig, GoalTask
 
@@ -45,6 +48,7 @@ class MaskingConfig:
     keyframe_seconds: tuple[float, float] = (0.5, 4.0)   # time to target
     keyframe_hold: tuple[float, float] = (1.0, 3.0)      # then the keyframe stays until the next command
     p_keyframe_channel: tuple[float, float, float] = (0.8, 0.6, 0.5)  # pelvis, rotation, head bits
+    hold_tolerance_deg: float = 15.0  # "do not turn": the facing goal moves with the heading only past this
 
 
 class PromptedGoalTask(GoalTask):
@@ -56,6 +60,7 @@ class PromptedGoalTask(GoalTask):
         self.show = torch.zeros(num_envs, len(PROMPTS), dtype=torch.bool)  # prompted modalities
         self.gap_timer = torch.zeros(num_envs)
         self._hold_heading = torch.zeros(num_envs, dtype=torch.bool)
+        self._hold_new = torch.zeros(num_envs, dtype=torch.bool)  # anchor at the next refresh
         self.keyframes = Keyframes(num_envs)
         self._kf_offset = torch.zeros(num_envs, 2)   # new keyframe's planar target from the pelvis ...
         self._kf_pending = torch.zeros(num_envs, dtype=torch.bool)  # ... placed at the next state
@@ -89,6 +94,7 @@ class PromptedGoalTask(GoalTask):
         # no facing prompt: face the travel direction, or do not turn (set in refresh_goals)
         self.facing_yaw[idx] = torch.where(face | standing, self.facing_yaw[idx], self.move_yaw[idx])
         self._hold_heading[idx] = ~face & standing & ~kf
+        self._hold_new[idx] = True
         # no body prompt: no standing goals (crouch, raised foot)
         self.height_mask[idx] = torch.where(none, torch.zeros(k), self.height_mask[idx])
         self.foot_mask[idx] = torch.where(none[:, None], torch.zeros(k, 2), self.foot_mask[idx])
@@ -128,9 +134,14 @@ class PromptedGoalTask(GoalTask):
             self.keyframes.xy[pending] = frame.body_pos[pending, 0, :2] + self._kf_offset[pending]
             self._kf_pending[pending] = False
         heading = root_heading(frame)
-        hold = torch.nonzero(self._hold_heading).flatten()
-        if hold.numel():
-            self.facing_yaw[hold] = heading[hold]
+        # "do not turn" anchors the facing goal at the heading and re-anchors it only when the drift
+        # passes a tolerance: the teacher then damps small yaw drift. A goal equal to the heading on
+        # every step gives the teacher no yaw feedback at all, and the 89.9M-step teacher falls
+        # within seconds under it (while it stands under a fixed goal).
+        drift = wrap_angle(self.facing_yaw - heading).abs()
+        anchor = self._hold_heading & (self._hold_new | (drift > math.radians(self.mask_cfg.hold_tolerance_deg)))
+        self.facing_yaw = torch.where(anchor, heading, self.facing_yaw)
+        self._hold_new[:] = False
         act = torch.nonzero(self.keyframes.active).flatten()
         if act.numel():
             g = {k: v[act] for k, v in self.keyframes.goal(frame, self.cfg.max_speed).items()}
@@ -144,6 +155,7 @@ class PromptedGoalTask(GoalTask):
     def reset(self, env, idx: torch.Tensor) -> None:
         self.gap_timer[idx] = 0
         super().reset(env, idx)
+        self._hold_new[idx] = True
         self.refresh_goals(env.frame)
 
     def advance(self, env) -> None:
@@ -170,4 +182,5 @@ class PromptedGoalTask(GoalTask):
         self.show[idx] = show.bool()
         self.gap_timer[idx] = 0
         self._hold_heading[idx] = ~self.show[idx, F] & (self.speed[idx] == 0) & ~self.keyframes.active[idx]
+        self._hold_new[idx] = True
         self.refresh_goals(frame)
