@@ -79,16 +79,17 @@ def run_task(teacher, task_name: str, history_offsets: tuple[int, ...], episodes
         env.close()
     out = {"success": 100.0 * float(task.success.float().mean()), "episodes": episodes}
     if task_name == "steering":
-        wide = max_offset > math.radians(45)
-        for name, sel in (("offset_le_45deg", ~wide), ("offset_gt_45deg", wide)):
-            out[name] = {"episodes": int(sel.sum()),
-                         "success": 100.0 * float(task.success[sel].float().mean()) if sel.any() else None}
+        out.update(_split(task.success, max_offset > math.radians(45), "offset_le_45deg", "offset_gt_45deg"))
     if task_name == "reach":
-        low = lowest < REACH_LOW
-        for name, sel in ((f"targets_ge_{REACH_LOW}m", ~low), (f"a_target_below_{REACH_LOW}m", low)):
-            out[name] = {"episodes": int(sel.sum()),
-                         "success": 100.0 * float(task.success[sel].float().mean()) if sel.any() else None}
+        out.update(_split(task.success, lowest < REACH_LOW, f"targets_ge_{REACH_LOW}m", f"a_target_below_{REACH_LOW}m"))
     return out
+
+
+def _split(success: torch.Tensor, flag: torch.Tensor, off_name: str, on_name: str) -> dict:
+    """Episodes and success % of the episodes without and with ``flag``."""
+    return {name: {"episodes": int(sel.sum()),
+                   "success": 100.0 * float(success[sel].float().mean()) if sel.any() else None}
+            for name, sel in ((off_name, ~flag), (on_name, flag))}
 
 
 def main() -> None:

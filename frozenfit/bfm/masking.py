@@ -126,9 +126,8 @@ class PromptedGoalTask(GoalTask):
         self.hand_mask[idx] = self.hand_mask[idx] * body[:, None].float()
 
     def refresh_goals(self, frame: Frame) -> None:
-        """Goals that need the current state: standing without a facing prompt means 'do not turn',
-        so the facing goal follows the current heading every step (a fixed goal would ask the
-        student to undo drift it cannot see); a keyframe sets velocity, facing and crouch anew."""
+        """Goals that need the current state: a new keyframe is placed from the pelvis, 'do not turn'
+        holds the heading (below), and an active keyframe sets velocity, facing and crouch anew."""
         pending = torch.nonzero(self._kf_pending).flatten()
         if pending.numel():
             self.keyframes.xy[pending] = frame.body_pos[pending, 0, :2] + self._kf_offset[pending]
