@@ -12,7 +12,7 @@ successes are split by the largest facing offset from the travel direction an ep
 (at most 45 deg, or more), since that is where strict success is lost; for Reach by whether an
 episode has a target below 0.6 m (lower than the teacher's crouched right hand was trained to go).
 Writes results/tasktokens/ceiling.json (one entry per teacher file, keyed by its training steps;
-entries of teachers and tasks not run this time are kept).
+entries of teachers and tasks not run this time are kept, each with the commit it was measured at).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from frozenfit.bfm.policy import load_bfm  # noqa: E402
 from frozenfit.bfm.tokens import PROMPT_SLICES, PROMPTS  # noqa: E402
-from frozenfit.common.results import write_result  # noqa: E402
+from frozenfit.common.results import git_commit, write_result  # noqa: E402
 from frozenfit.humanoid.env import EnvConfig  # noqa: E402
 from frozenfit.humanoid.rotations import wrap_angle  # noqa: E402
 from frozenfit.tasktokens.env import ObsLayout, make_env  # noqa: E402
@@ -102,6 +102,7 @@ def main() -> None:
     t0 = time.perf_counter()
     offsets = tuple(load_bfm().cfg.history_offsets)
     out = OUT / "ceiling.json"
+    commit = git_commit()  # per entry: a file merged over several runs still says where each came from
     # entries for other teachers / tasks are kept, so a run may cover only some of them
     teachers = json.loads(out.read_text())["teachers"] if out.exists() else {}
     for path in a.teacher:
@@ -109,10 +110,11 @@ def main() -> None:
         steps = int(teacher.meta["global_step"])
         res = teachers.get(f"{steps / 1e6:.1f}M", {}).get("tasks", {})
         for task in a.tasks:
-            res[task] = run_task(teacher, task, offsets, a.episodes)
+            res[task] = {**run_task(teacher, task, offsets, a.episodes), "commit": commit}
             print(f"teacher {steps / 1e6:.1f}M steps, {task}: {res[task]}", flush=True)
             if task == "reach":  # our default range is scaled down; this measures why
-                res["reach_paper_range"] = run_task(teacher, task, offsets, a.episodes, cfg=ReachConfig.paper())
+                res["reach_paper_range"] = {**run_task(teacher, task, offsets, a.episodes, cfg=ReachConfig.paper()),
+                                            "commit": commit}
                 print(f"teacher {steps / 1e6:.1f}M steps, reach (paper range): {res['reach_paper_range']}")
         teachers[f"{steps / 1e6:.1f}M"] = {"file": path, "env_steps": steps, "tasks": res}
     write_result(out, {"teachers": teachers}, wall_s=time.perf_counter() - t0)
