@@ -296,3 +296,23 @@ def test_path_segments_respect_the_speed_range(fake_env):
     moving = seg[seg > 0]
     assert moving.min() >= task.cfg.speed[0] - 1e-4 and moving.max() <= task.cfg.speed[1] + 1e-4
     assert 0.05 < (seg == 0).float().mean() < 0.15                        # the stops
+
+
+def test_reach_prior_holds_its_facing_near_the_point(fake_env):
+    """Near the point the facing command keeps its last value; it must not follow the heading
+    (a goal equal to the heading gives the teacher no yaw feedback and it falls)."""
+    env = fake_env(2, yaw=0.0)
+    task = ReachTask(2)
+    task.reset(env, torch.arange(2))
+    pelvis = env.frame.body_pos[:, 0]
+    task.target[:] = pelvis + torch.tensor([[0.2, -0.1, 0.5], [2.0, 1.0, 0.5]])
+    task.prior(env)
+    first = task.prompt.goal.facing_yaw.clone()
+    assert abs(float(first[0])) < 1e-6                      # near: the heading at the episode start
+    drifted = fake_env(2, yaw=0.4)
+    drifted.frame.body_pos[:] = env.frame.body_pos
+    task.prior(drifted)
+    again = task.prompt.goal.facing_yaw
+    assert abs(float(again[0] - first[0])) < 1e-6           # held, not the drifted heading 0.4
+    far = math.atan2(1.0, 2.0) + task.cfg.face_left         # far: face (left of) the world bearing
+    assert abs(float(first[1]) - far) < 1e-5 and abs(float(again[1]) - far) < 1e-5

@@ -57,6 +57,7 @@ class ReachTask(RetargetingTask):
         super().__init__(num_envs, cfg or ReachConfig())
         self.target = torch.zeros(num_envs, 3)
         self.prompt = PromptPrior(num_envs)
+        self.held_facing = torch.zeros(num_envs)  # the prior's last facing command (see ``prior``)
 
     def new_targets(self, env, idx: torch.Tensor, fresh: bool) -> None:
         k, c = idx.numel(), self.cfg
@@ -66,6 +67,8 @@ class ReachTask(RetargetingTask):
         world = rotate_z(local, root_heading(f)[idx]) + f.body_pos[idx, 0]
         world[:, 2] = self.uniform(env, k, *c.z_range)
         self.target[idx] = world
+        if fresh:
+            self.held_facing[idx] = root_heading(f)[idx]
 
     def hand_error(self, env) -> torch.Tensor:
         return (env.frame.body_pos[:, HAND_IDX[0]] - self.target).norm(dim=-1)
@@ -95,7 +98,9 @@ class ReachTask(RetargetingTask):
         shoulder, on its right side, and crouches down to a 0.65 m pelvis height when standing. So:
         beyond arm's length, walk toward the point (up to 1 m/s) facing a little left of it, so it
         ends up front-right; the hand target is the point pulled back onto the 0.5 m sphere around the
-        shoulder; a point below the standing shoulder reach asks for a crouch (standing only)."""
+        shoulder; a point below the standing shoulder reach asks for a crouch (standing only). Near
+        the point the facing command holds its last value rather than following the heading: a
+        facing goal equal to the current heading gives the teacher no yaw feedback, and it falls."""
         c = self.cfg
         rel = self.relative_target(env)
         shoulder = torch.tensor(SHOULDER_OFFSET[0])
@@ -106,7 +111,8 @@ class ReachTask(RetargetingTask):
         yaw = root_heading(env.frame)
         bearing = yaw + torch.atan2(rel[:, 1], rel[:, 0])
         turn = rel[:, :2].norm(dim=-1) > c.turn_radius
-        facing = torch.where(turn, bearing + c.face_left, yaw)
+        facing = torch.where(turn, bearing + c.face_left, self.held_facing)
+        self.held_facing = facing
         velocity = speed[:, None] * torch.stack([torch.cos(bearing), torch.sin(bearing)], -1)
         point_z = self.target[:, 2]
         crouch = (speed == 0) & (point_z < c.crouch_below)
