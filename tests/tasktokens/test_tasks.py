@@ -316,3 +316,16 @@ def test_reach_prior_holds_its_facing_near_the_point(fake_env):
     assert abs(float(again[0] - first[0])) < 1e-6           # held, not the drifted heading 0.4
     far = math.atan2(1.0, 2.0) + task.cfg.face_left         # far: face (left of) the world bearing
     assert abs(float(first[1]) - far) < 1e-5 and abs(float(again[1]) - far) < 1e-5
+
+
+def test_strike_prior_walks_into_the_box_by_default(fake_env):
+    """The default prompt keeps walking at prior_speed toward the box even next to it (that topples it)."""
+    env = fake_env(2)
+    task = StrikeTask(2)
+    task.reset(env, torch.arange(2))
+    _box_frame(env, (0.6, 0.6))
+    goal, vis = task.prior(env)
+    g = task.prompt.goal
+    assert vis[:, PROMPTS.index("velocity")].all()
+    torch.testing.assert_close(g.vel_cmd(), torch.full((2, 2), task.cfg.prior_speed / math.sqrt(2)))
+    torch.testing.assert_close(g.facing_yaw, torch.full((2,), math.pi / 4))

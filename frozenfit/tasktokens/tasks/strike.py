@@ -33,8 +33,8 @@ class StrikeConfig:
     near: tuple[float, float] = (0.5, 1.5)     # m, box centre from the pelvis
     far: tuple[float, float] = (0.5, 10.0)
     toppled_up_z: float = 0.2
-    prior_speed: float = 1.0                   # the hand-made prompt walks at this speed ...
-    prior_radius: float = 2.0                  # ... toward the box while farther than this
+    prior_speed: float = 1.0                   # the hand-made prompt walks at this speed toward the box ...
+    prior_radius: float = 0.0                  # ... while farther than this (0: walk through it)
 
 
 def box_up_z(quat: torch.Tensor) -> torch.Tensor:
@@ -125,7 +125,8 @@ class StrikeTask(TokenTask):
 
     def prior(self, env):
         """Walk toward the box at ``prior_speed``, facing it, while farther than ``prior_radius``;
-        no prompt nearer (the task token alone decides the strike)."""
+        no prompt nearer. The default radius 0 keeps walking into the box, which topples it: the
+        teacher under this prompt toppled it in most episodes, against ~1 % when it stops 2 m short."""
         u, dist = self.to_box(env)
         return self.prompt.build(env, velocity=self.cfg.prior_speed * u, facing=torch.atan2(u[:, 1], u[:, 0]),
                                  active=dist > self.cfg.prior_radius)
