@@ -9,8 +9,9 @@ episodes, 1024 episodes). Finished runs are recorded in runs.json and skipped wh
 started again; an unfinished run resumes from its checkpoint, so a sweep spans several sittings
 (``--max-minutes`` stops cleanly between chunks). summary.json is rebuilt after every run:
 success mean +- std over the seeds finished so far (``seeds`` says how many).
-Task Tokens warm-starts from the task's hand-made prompt where there is one (``--warm-start``,
-frozenfit/tasktokens/warm_start.py; its env steps count in the budget).
+Task Tokens and fine-tuning warm-start from the task's hand-made prompt where there is one
+(``--warm-start``, frozenfit/tasktokens/warm_start.py; its env steps count in the budget): the same
+token start, then PPO trains the token alone or every weight.
 table.md is the README's results table (next to the paper's numbers), rebuilt with summary.json.
 ``--ood`` evaluates the seed-0 policies of task_tokens, finetune and ppo_scratch on steering and
 direction under gravity x1..x2 and ground friction x1..x0.4.
@@ -37,7 +38,8 @@ from frozenfit.humanoid.observations import NUM_JOINTS  # noqa: E402
 from frozenfit.tasktokens.env import ObsLayout  # noqa: E402
 from frozenfit.tasktokens.policies import METHODS, trainable_params  # noqa: E402
 from frozenfit.tasktokens.tasks import TASKS, make_task  # noqa: E402
-from frozenfit.tasktokens.train import TaskTokensConfig, bfm_digest, build_actor, steps_done, train_task  # noqa: E402
+from frozenfit.tasktokens.train import (WARM_STARTABLE, TaskTokensConfig, bfm_digest, build_actor,  # noqa: E402
+                                        steps_done, train_task)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "tasktokens"
@@ -69,10 +71,11 @@ def save_runs(runs: dict) -> None:
 def run_one(task: str, method: str, seed: int, steps: int, episodes: int, deadline: float,
             warm: int = 40, chunk: int = 500_000) -> dict | None:
     """Train (resuming, in chunks) and evaluate one run; None when the deadline came first.
-    Task Tokens on a task with a hand-made prompt warm-starts from it (``warm`` DAgger iterations)."""
+    Task Tokens and fine-tuning on a task with a hand-made prompt warm-start from it (``warm`` DAgger
+    iterations)."""
     cfg = TaskTokensConfig(task=task, method=method, seed=seed, progress=False)
     probe = make_task(task, 1)
-    if method == "task_tokens" and probe.has_prior:
+    if method in WARM_STARTABLE and probe.has_prior:
         cfg.warm_start = warm
     cfg.ppo.total_env_steps = steps
     ckpt = cfg.directory() / "checkpoint.safetensors"
@@ -216,7 +219,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3_000_000)
     ap.add_argument("--episodes", type=int, default=1024)
     ap.add_argument("--max-minutes", type=float, default=55.0)
-    ap.add_argument("--warm-start", type=int, default=40, help="DAgger iterations for task_tokens (0: cold)")
+    ap.add_argument("--warm-start", type=int, default=40, help="DAgger iterations for task_tokens and finetune (0: cold)")
     ap.add_argument("--max-seeds", type=int, default=None, help="at most this many seeds per method (a first pass)")
     ap.add_argument("--ood", action="store_true")
     ap.add_argument("--ood-episodes", type=int, default=1024, help="episodes per OOD point")

@@ -31,6 +31,10 @@ from frozenfit.tasktokens.policies import (METHODS, LatentActor, PromptOnlyActor
 from frozenfit.tasktokens.tasks import make_task
 
 
+# methods whose token can be warm-started (finetune: the same token, then every weight trains)
+WARM_STARTABLE = ("task_tokens", "finetune")
+
+
 def task_tokens_ppo() -> PPOConfig:
     """PPO as in the reference (horizon 32, gamma .99, lambda .95, clip .2, fixed log std -2.9,
     bounds loss 10, grad clip 50, critic lr 1e-4), with fewer update epochs and a larger actor
@@ -53,7 +57,7 @@ class TaskTokensConfig:
     env: EnvConfig = field(default_factory=lambda: EnvConfig(num_envs=512, episode_seconds=30.0))
     ppo: PPOConfig = field(default_factory=task_tokens_ppo)
     warm_start: int = 0             # DAgger iterations imitating the hand-made prompt before PPO
-                                    # (task_tokens only; warm_start.py); 0: the paper's cold start
+                                    # (task_tokens, finetune; warm_start.py); 0: the paper's cold start
     eval_every: int = 10            # iterations; 0 disables the learning-curve evaluation
     eval_episodes: int = 256
     run_dir: str | None = None      # default runs/tasktokens/<task>/<method>/seed<seed>
@@ -163,8 +167,8 @@ def train_task(cfg: TaskTokensConfig) -> dict:
         if cfg.eval_every and not cfg.resume:
             log_eval(0)
         if cfg.warm_start and not cfg.resume:
-            if cfg.method != "task_tokens":
-                raise FrozenfitError("--warm-start applies to --method task_tokens")
+            if cfg.method not in WARM_STARTABLE:
+                raise FrozenfitError(f"--warm-start applies to --method {' or '.join(WARM_STARTABLE)}")
             from frozenfit.tasktokens.warm_start import WARM_ENVS, WARM_HORIZON, warm_start
             t0 = time.perf_counter()
             losses = warm_start(agent.actor, cfg.task, cfg.warm_start, seed=cfg.seed, nthread=cfg.env.nthread)

@@ -143,6 +143,23 @@ def test_long_jump_success_on_a_landed_jump_and_fault_on_foot(fake_env):
     assert task.fault.all() and not task.success.any() and task.terminated(env).all()
 
 
+def test_long_jump_prior_runs_toward_the_goal_facing_down_the_track(fake_env):
+    env = fake_env(2, yaw=torch.tensor([0.0, math.pi / 2]))
+    task = LongJumpTask(2)
+    task.reset(env, torch.arange(2))
+    env.frame.body_pos[0, 0, :2] = torch.tensor([0.0, 0.4])   # drifted sideways: steer back to the centre
+    goal, vis = task.prior(env)
+    g = task.prompt.goal
+    v = g.vel_cmd()
+    torch.testing.assert_close(v.norm(dim=-1), torch.full((2,), task.cfg.prior_speed))
+    expect0 = torch.tensor([task.cfg.run_up + task.cfg.goal_past_line, -0.4])
+    torch.testing.assert_close(v[0], task.cfg.prior_speed * expect0 / expect0.norm())
+    torch.testing.assert_close(v[1], torch.tensor([0.0, task.cfg.prior_speed]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(g.facing_yaw, task.track_yaw)
+    assert vis[:, PROMPTS.index("velocity")].all() and vis[:, PROMPTS.index("facing")].all()
+    assert not vis[:, PROMPTS.index("body")].any()
+
+
 def test_long_jump_reward_terms_formula():
     t = jump_reward(torch.tensor([5.0]), torch.tensor([4.9]), torch.tensor([3.0]), torch.tensor([1.0]),
                     torch.tensor([True]), torch.tensor([0.0]))

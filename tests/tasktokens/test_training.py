@@ -128,7 +128,8 @@ def test_evaluation_protocol_and_cli(tmp_path, bfm, capsys):
     assert (tmp_path / "v.gif").stat().st_size > 0
 
 
-def test_warm_start_moves_the_prompt_into_the_token(bfm):
+def test_warm_start_moves_the_prompt_into_the_token(bfm, monkeypatch):
+    from frozenfit.tasktokens.tasks.long_jump import LongJumpTask
     from frozenfit.tasktokens.warm_start import warm_start
 
     obs, layout = _obs(bfm=bfm)
@@ -136,8 +137,20 @@ def test_warm_start_moves_the_prompt_into_the_token(bfm):
     losses = warm_start(actor, "direction", iterations=6, num_envs=16, horizon=8, minibatch=64)
     assert losses[-1] < losses[0]
     assert all(p.grad is None for p in actor.bfm.parameters())
+    monkeypatch.setattr(LongJumpTask, "has_prior", False)     # every shipped task has one now
     with pytest.raises(FrozenfitError, match="no hand-made prompt"):
         warm_start(actor, "long_jump", iterations=1, num_envs=4, horizon=2)
+
+
+def test_fine_tuning_warm_start_trains_the_token_only(tmp_path, bfm):
+    from frozenfit.tasktokens.warm_start import warm_start
+    obs, layout = _obs(bfm=bfm)
+    actor = TaskTokenActor(bfm, layout, finetune=True)
+    before = {k: v.clone() for k, v in actor.bfm.state_dict().items()}
+    warm_start(actor, "direction", iterations=2, num_envs=8, horizon=4, minibatch=16)
+    assert all(torch.equal(v, before[k]) for k, v in actor.bfm.state_dict().items())   # labels stay the prompt's
+    with pytest.raises(FrozenfitError, match="--warm-start applies to"):
+        train_task(_cfg(tmp_path, method="ppo_scratch", warm_start=1))
 
 
 def test_warm_started_run_counts_its_steps_and_logs_its_curve(tmp_path):

@@ -10,6 +10,9 @@ the first foot contact after it; its length is the landing foot's x (past the li
 line, where the take-off must happen. Landing ends the episode (the reference's known quirk was not
 to, which lets success degenerate); so does leaving the corridor or crossing the line on foot.
 Success (paper): jump length > 1.5 m.
+Prompt prior (ours; the paper has none for this task): a run-up, toward the goal at the BFM's top
+speed facing down the track. The teacher never learned to jump, so the prompt cannot take off on
+purpose; `experiments/tasktokens_long_jump.py` measures how far its running strides carry.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from frozenfit.humanoid.render import Marker
 from frozenfit.humanoid.rotations import rotate_z
 
 from frozenfit.humanoid.observations import root_heading, to_heading_frame
+from frozenfit.tasktokens.prior import PromptPrior
 from frozenfit.tasktokens.tasks.base import TokenTask
 from frozenfit.teacher.goals import FOOT_IDX
 
@@ -33,6 +37,7 @@ class LongJumpConfig:
     goal_past_line: float = 10.0
     corridor: float = 0.5
     success_length: float = 1.5
+    prior_speed: float = 3.0      # m/s, the top speed our teacher tracks (results/teacher)
 
 
 def jump_reward(progress_before: torch.Tensor, progress_after: torch.Tensor, forward_speed: torch.Tensor,
@@ -47,6 +52,7 @@ def jump_reward(progress_before: torch.Tensor, progress_after: torch.Tensor, for
 class LongJumpTask(TokenTask):
     name = "long_jump"
     obs_dim = 4
+    has_prior = True
 
     def __init__(self, num_envs: int, cfg: LongJumpConfig | None = None):
         super().__init__(num_envs)
@@ -61,6 +67,7 @@ class LongJumpTask(TokenTask):
         self.length = torch.zeros(n)
         self.goal_dist = torch.zeros(n)
         self.success = torch.zeros(n, dtype=torch.bool)
+        self.prompt = PromptPrior(n)
 
     def track(self, env, body: int = 0) -> torch.Tensor:
         """Planar position of ``body`` in track coordinates: x past the line, y across the corridor."""
@@ -134,6 +141,18 @@ class LongJumpTask(TokenTask):
             p = rotate_z(torch.tensor([x, y]), self.track_yaw[i]) + self.origin[i]
             out.append(Marker(np.array([float(p[0]), float(p[1]), 0.05]), rgba, 0.06))
         return out
+
+    def goal_world(self) -> torch.Tensor:
+        """World xy (N, 2) of the goal, ``goal_past_line`` metres past the line on the track's centre."""
+        ahead = torch.stack([torch.cos(self.track_yaw), torch.sin(self.track_yaw)], -1)
+        return self.origin + ahead * self.cfg.goal_past_line
+
+    def prior(self, env):
+        """Run toward the goal at ``prior_speed`` (which steers back to the corridor's centre), facing
+        down the track."""
+        to_goal = self.goal_world() - env.frame.body_pos[:, 0, :2]
+        u = to_goal / to_goal.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+        return self.prompt.build(env, velocity=self.cfg.prior_speed * u, facing=self.track_yaw)
 
     def frame_success(self, env) -> torch.Tensor:
         return torch.ones(env.num_envs, dtype=torch.bool)  # success is decided at landing (advance)
