@@ -143,6 +143,22 @@ def test_long_jump_success_on_a_landed_jump_and_fault_on_foot(fake_env):
     assert task.fault.all() and not task.success.any() and task.terminated(env).all()
 
 
+def test_long_jump_running_strides_before_the_line_are_not_jumps(fake_env):
+    env = fake_env(1, yaw=0.0)
+    task = LongJumpTask(1)
+    task.reset(env, torch.arange(1))
+    for _ in range(3):                                          # three running strides with flight phases
+        _jump_frames(task, env, (-3.0, -2.6), (True, False))
+        _jump_frames(task, env, (-2.8, -2.4), (False, False))
+        terms = _jump_frames(task, env, (-2.5, -2.2), (False, True))
+        assert not task.landed.any() and not task.jumped.any() and terms["landing"] == 0
+        assert not task.terminated(env).any()
+    _jump_frames(task, env, (-0.2, -0.05), (False, False))     # the real take-off
+    _jump_frames(task, env, (0.9, 1.0), (False, False))
+    _jump_frames(task, env, (1.6, 1.9), (True, False))
+    assert task.landed.all() and torch.allclose(task.length, torch.tensor([1.6])) and task.success.all()
+
+
 def test_long_jump_prior_runs_toward_the_goal_facing_down_the_track(fake_env):
     env = fake_env(2, yaw=torch.tensor([0.0, math.pi / 2]))
     task = LongJumpTask(2)

@@ -5,9 +5,9 @@ is 10 m past the line, the corridor is |y| <= 0.5 m. Our default run-up is 10 m:
 speed (3 m/s, results/teacher) 20 m take ~8 s of the 9 s (300-step) evaluation episode. Observation: goal - root in the heading frame (3)
 and the signed distance to the take-off line (1). Reward (paper): progress toward the goal (clamped
 to [0, 1]) + 0.01 forward speed + 0.1 root height once past the line + 30 x jump length at landing.
-A jump starts when both feet leave the ground before the line has been crossed on foot and ends at
-the first foot contact after it; its length is the landing foot's x (past the line) minus 0 — the
-line, where the take-off must happen. Landing ends the episode (the reference's known quirk was not
+A jump is a flight that takes off before the line and comes down past it (a flight that comes down
+before the line is a running stride and does not count); its length is the landing foot's distance
+past the line, where the take-off must happen. Landing ends the episode (the reference's known quirk was not
 to, which lets success degenerate); so does leaving the corridor or crossing the line on foot.
 Success (paper): jump length > 1.5 m.
 Prompt prior (ours; the paper has none for this task): a run-up, toward the goal at the BFM's top
@@ -96,24 +96,27 @@ class LongJumpTask(TokenTask):
         return torch.cat([rel, height, -self.track(env)[:, :1]], 1)
 
     def _update_jump(self, env) -> torch.Tensor:
-        """Advance the jump state machine; returns the length on landing frames (0 elsewhere)."""
+        """Advance the jump state machine; returns the length on landing frames (0 elsewhere).
+        A flight that comes down before the line is a running stride, not a jump: it is forgotten."""
         f = env.frame
         contact = f.foot_touch > 1.0
         feet_x = torch.stack([self.track(env, i)[:, 0] for i in FOOT_IDX], 1)
-        on_ground_past = (contact & (feet_x > 0)).any(1)
         in_air = ~contact.any(1)
         takeoff = in_air & ~self.jumped & (feet_x.max(1).values <= 0.05)
         self.jumped |= takeoff
+        touchdown = self.jumped & ~self.landed & ~in_air & self.airborne
+        land_x = torch.where(contact, feet_x, torch.full_like(feet_x, 1e9)).min(1).values
+        self.jumped &= ~(touchdown & (land_x <= 0))          # a stride before the line
+        landing = touchdown & (land_x > 0)
+        on_ground_past = (contact & (feet_x > 0)).any(1)
         self.fault |= on_ground_past & ~self.jumped
         self.fault |= self.track(env)[:, 1].abs() > self.cfg.corridor
-        landing = self.jumped & ~self.landed & contact.any(1) & ~in_air & self.airborne
-        length = torch.where(landing, torch.where(contact, feet_x, torch.full_like(feet_x, 1e9)).min(1).values,
-                             torch.zeros(feet_x.shape[0])).clamp(min=0)
         landing &= ~self.fault
+        length = torch.where(landing, land_x, torch.zeros_like(land_x))
         self.length = torch.where(landing, length, self.length)
         self.landed |= landing
         self.airborne = in_air
-        return torch.where(landing, length, torch.zeros_like(length))
+        return length
 
     def reward(self, env):
         before = self.goal_dist
