@@ -9,9 +9,9 @@ episodes, 1024 episodes). Finished runs are recorded in runs.json and skipped wh
 started again; an unfinished run resumes from its checkpoint, so a sweep spans several sittings
 (``--max-minutes`` stops cleanly between chunks). summary.json is rebuilt after every run:
 success mean +- std over the seeds finished so far (``seeds`` says how many).
-Task Tokens and fine-tuning warm-start from the task's hand-made prompt where there is one
-(``--warm-start``, frozenfit/tasktokens/warm_start.py; its env steps count in the budget): the same
-token start, then PPO trains the token alone or every weight.
+Task Tokens, fine-tuning and the latent policy warm-start from the task's hand-made prompt where
+there is one (``--warm-start``, frozenfit/tasktokens/warm_start.py; its env steps count in the
+budget): every BFM-based method starts from the prompt's behaviour, then PPO trains its own part.
 table.md is the README's results table (next to the paper's numbers), rebuilt with summary.json.
 ``--ood`` evaluates the seed-0 policies of task_tokens, finetune and ppo_scratch on steering and
 direction under gravity x1..x2 and ground friction x1..x0.4.
@@ -71,8 +71,8 @@ def save_runs(runs: dict) -> None:
 def run_one(task: str, method: str, seed: int, steps: int, episodes: int, deadline: float,
             warm: int = 40, chunk: int = 500_000) -> dict | None:
     """Train (resuming, in chunks) and evaluate one run; None when the deadline came first.
-    Task Tokens and fine-tuning on a task with a hand-made prompt warm-start from it (``warm`` DAgger
-    iterations)."""
+    The BFM-based methods (WARM_STARTABLE) on a task with a hand-made prompt warm-start from it
+    (``warm`` DAgger iterations)."""
     cfg = TaskTokensConfig(task=task, method=method, seed=seed, progress=False)
     probe = make_task(task, 1)
     if method in WARM_STARTABLE and probe.has_prior:
@@ -219,7 +219,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3_000_000)
     ap.add_argument("--episodes", type=int, default=1024)
     ap.add_argument("--max-minutes", type=float, default=55.0)
-    ap.add_argument("--warm-start", type=int, default=40, help="DAgger iterations for task_tokens and finetune (0: cold)")
+    ap.add_argument("--warm-start", type=int, default=40, help="DAgger iterations for the warm-startable methods (0: cold)")
     ap.add_argument("--max-seeds", type=int, default=None, help="at most this many seeds per method (a first pass)")
     ap.add_argument("--ood", action="store_true")
     ap.add_argument("--ood-episodes", type=int, default=1024, help="episodes per OOD point")

@@ -52,6 +52,10 @@ class TaskTokenActor(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.bfm(self.layout.bfm_input(obs), self.token(obs))
 
+    def warm_parameters(self) -> list[nn.Parameter]:
+        """What a warm start fits: the encoder (fine-tuning too; its BFM trains only under PPO)."""
+        return list(self.encoder.parameters())
+
     @torch.no_grad()
     def update_normalizers(self, obs: torch.Tensor) -> None:
         self.encoder.norm.update(self.layout.encoder_input(obs))
@@ -89,6 +93,10 @@ class LatentActor(nn.Module):
             mu, _ = self.bfm.prior(x)
         z = mu + self.net(self.norm(self.layout.scratch_input(obs)))
         return self.bfm.decode(x.state, z)
+
+    def warm_parameters(self) -> list[nn.Parameter]:
+        """What a warm start fits: the latent head."""
+        return list(self.net.parameters())
 
     @torch.no_grad()
     def update_normalizers(self, obs: torch.Tensor) -> None:

@@ -31,8 +31,9 @@ from frozenfit.tasktokens.policies import (METHODS, LatentActor, PromptOnlyActor
 from frozenfit.tasktokens.tasks import make_task
 
 
-# methods whose token can be warm-started (finetune: the same token, then every weight trains)
-WARM_STARTABLE = ("task_tokens", "finetune")
+# methods that can warm-start from the prompt (finetune: the same token, then every weight trains;
+# latent_policy: its latent head)
+WARM_STARTABLE = ("task_tokens", "finetune", "latent_policy")
 
 
 def task_tokens_ppo() -> PPOConfig:
@@ -57,7 +58,7 @@ class TaskTokensConfig:
     env: EnvConfig = field(default_factory=lambda: EnvConfig(num_envs=512, episode_seconds=30.0))
     ppo: PPOConfig = field(default_factory=task_tokens_ppo)
     warm_start: int = 0             # DAgger iterations imitating the hand-made prompt before PPO
-                                    # (task_tokens, finetune; warm_start.py); 0: the paper's cold start
+                                    # (WARM_STARTABLE; warm_start.py); 0: the paper's cold start
     eval_every: int = 10            # iterations; 0 disables the learning-curve evaluation
     eval_episodes: int = 256
     run_dir: str | None = None      # default runs/tasktokens/<task>/<method>/seed<seed>

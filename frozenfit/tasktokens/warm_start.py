@@ -6,7 +6,9 @@ signal in a CPU budget. The hand-made prompt, though, already makes the BFM do r
 thing. Online DAgger moves that knowledge into the token: the token-only BFM acts, the
 same frozen BFM *with the prompt* labels each state, and the encoder regresses the labels through
 the frozen transformer. PPO then starts from a token that walks, and the final policy needs no
-prompt at run time.
+prompt at run time. The same fit serves the fine-tuning baseline (its token; PPO then trains every
+weight) and the latent-space policy (its latent head, through the frozen decoder), so every
+BFM-based method starts from the prompt's behaviour.
 """
 
 from __future__ import annotations
@@ -16,18 +18,19 @@ import torch
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig
 from frozenfit.tasktokens.env import make_env
-from frozenfit.tasktokens.policies import TaskTokenActor
+from frozenfit.tasktokens.policies import LatentActor, TaskTokenActor
 from frozenfit.tasktokens.tasks import make_task
 
 
 WARM_ENVS, WARM_HORIZON = 256, 16
 
 
-def warm_start(actor: TaskTokenActor, task: str, iterations: int, num_envs: int = WARM_ENVS,
+def warm_start(actor: TaskTokenActor | LatentActor, task: str, iterations: int, num_envs: int = WARM_ENVS,
                horizon: int = WARM_HORIZON,
                lr: float = 1e-3, epochs: int = 4, minibatch: int = 1024, seed: int = 0,
                nthread: int = 2) -> list[float]:
-    """Online DAgger of the token toward the prompted BFM; returns the loss per iteration."""
+    """Online DAgger of the actor's warm parameters (token encoder or latent head) toward the prompted
+    BFM; returns the loss per iteration."""
     t = make_task(task, num_envs)
     if not t.has_prior:
         raise FrozenfitError(f"task '{task}' has no hand-made prompt to warm-start from")
@@ -35,7 +38,7 @@ def warm_start(actor: TaskTokenActor, task: str, iterations: int, num_envs: int 
                             actor.bfm.cfg.history_offsets, use_prior=True)
     layout, bfm = adapter.layout, actor.bfm
     vis = layout.slice("visible")
-    opt = torch.optim.Adam(actor.encoder.parameters(), lr=lr)
+    opt = torch.optim.Adam(actor.warm_parameters(), lr=lr)
     losses = []
     try:
         obs = env.reset()

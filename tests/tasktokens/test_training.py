@@ -142,13 +142,17 @@ def test_warm_start_moves_the_prompt_into_the_token(bfm, monkeypatch):
         warm_start(actor, "long_jump", iterations=1, num_envs=4, horizon=2)
 
 
-def test_fine_tuning_warm_start_trains_the_token_only(tmp_path, bfm):
+def test_fine_tuning_and_latent_policy_warm_starts_train_their_head_only(tmp_path, bfm):
+    from frozenfit.tasktokens.policies import LatentActor
     from frozenfit.tasktokens.warm_start import warm_start
     obs, layout = _obs(bfm=bfm)
-    actor = TaskTokenActor(bfm, layout, finetune=True)
-    before = {k: v.clone() for k, v in actor.bfm.state_dict().items()}
-    warm_start(actor, "direction", iterations=2, num_envs=8, horizon=4, minibatch=16)
-    assert all(torch.equal(v, before[k]) for k, v in actor.bfm.state_dict().items())   # labels stay the prompt's
+    for actor, head in ((TaskTokenActor(bfm, layout, finetune=True), "encoder"), (LatentActor(bfm, layout), "net")):
+        before = {k: v.clone() for k, v in actor.bfm.state_dict().items()}
+        head_before = [p.clone() for p in getattr(actor, head).parameters()]
+        losses = warm_start(actor, "direction", iterations=4, num_envs=8, horizon=4, minibatch=16)
+        assert losses[-1] < losses[0]
+        assert all(torch.equal(v, before[k]) for k, v in actor.bfm.state_dict().items())  # labels stay the prompt's
+        assert any(not torch.equal(a, b) for a, b in zip(head_before, getattr(actor, head).parameters()))
     with pytest.raises(FrozenfitError, match="--warm-start applies to"):
         train_task(_cfg(tmp_path, method="ppo_scratch", warm_start=1))
 
