@@ -17,13 +17,16 @@ import torch
 from frozenfit.common.checkpoint import atomic_write_bytes
 
 
-def git_commit() -> str:
-    """HEAD's hash, suffixed '-dirty' when tracked files differ from it; 'unknown' outside git."""
-    root = Path(__file__).resolve().parents[2]
+def git_commit(root: Path | None = None) -> str:
+    """HEAD's hash, suffixed '-dirty' when tracked code differs from it; 'unknown' outside git.
+    results/ and Markdown files do not count: a sweep writes results while it runs, and prose
+    changes no number."""
+    root = root or Path(__file__).resolve().parents[2]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)results", ":(exclude)*.md"], cwd=root,
                                capture_output=True, text=True, check=True).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):

@@ -30,3 +30,24 @@ def test_result_has_provenance(tmp_path: Path):
     assert data["x"] == 1 and data["wall_s"] == 1.23
     for key in ("command", "commit", "machine"):
         assert isinstance(data[key], str) and data[key]
+
+
+def test_commit_is_dirty_for_code_changes_but_not_for_results_or_prose(tmp_path):
+    import subprocess
+    from frozenfit.common.results import git_commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+    (tmp_path / "results").mkdir()
+    for name in ("code.py", "README.md", "results/r.json"):
+        (tmp_path / name).write_text("0\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    sha = git_commit(tmp_path)
+    assert len(sha) == 40
+    (tmp_path / "results" / "r.json").write_text("1\n")
+    (tmp_path / "README.md").write_text("1\n")
+    assert git_commit(tmp_path) == sha
+    (tmp_path / "code.py").write_text("1\n")
+    assert git_commit(tmp_path) == sha + "-dirty"
