@@ -207,8 +207,10 @@ def ood(episodes: int) -> None:
             for method, d in methods.items():
                 ax.plot([p["scale"] for p in d[name]], [p["success"] for p in d[name]], "o-", label=method)
             ax.set_title(f"{task}: {name} scale")
+            ax.set_xlabel(f"{name} (x default)")
             ax.set_ylabel("success (%)")
             ax.legend(fontsize=7)
+    fig.tight_layout()
     save_figure(fig, OUT / "ood.png")
 
 
