@@ -161,15 +161,22 @@ def sample_efficiency(runs: dict) -> None:
     write_result(OUT / "sample_efficiency.json", {"runs": out})
 
 
-def plot_curves(task: str) -> None:
+def plot_curves(task: str, runs: dict) -> None:
+    """Success vs env steps for every trained method on ``task`` (one colour per method, one line per
+    seed); the prompt-only level, which trains nothing, is a dashed line."""
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 3.6))
+    colours = dict(zip(METHODS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for method in METHODS:
-        for seed_dir in sorted((ROOT / "runs" / "tasktokens" / task / method).glob("seed*")):
+        seeds = sorted((ROOT / "runs" / "tasktokens" / task / method).glob("seed*"))
+        for k, seed_dir in enumerate(seeds):
             curve = eval_curve(task, method, int(seed_dir.name[4:]))
             if curve:
-                ax.plot([c[0] / 1e6 for c in curve], [c[1] for c in curve], "o-",
-                        label=f"{method} {seed_dir.name}", alpha=0.8)
+                ax.plot([c[0] / 1e6 for c in curve], [c[1] for c in curve], "o-", color=colours[method],
+                        alpha=0.8, ms=3, label=f"{method} ({len(seeds)} seed{'s' * (len(seeds) > 1)})" if k == 0 else None)
+    prompt = runs.get(f"{task}/prompt_only/seed0")
+    if prompt is not None:
+        ax.axhline(prompt["success"], ls="--", color=colours["prompt_only"], label="prompt_only (1024 episodes)")
     if not ax.lines:
         plt.close(fig)
         return
@@ -249,7 +256,7 @@ def main() -> None:
                 write_result(OUT / "summary.json", {"tasks": summary, "paper": PAPER,
                                                     "commit": git_commit(), "machine": machine_info()})
                 write_table(summary)
-        plot_curves(task)
+        plot_curves(task, runs)
     sample_efficiency(runs)
     if a.ood:
         ood(a.ood_episodes)
