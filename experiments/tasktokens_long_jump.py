@@ -2,6 +2,9 @@
 
     python experiments/tasktokens_long_jump.py [--episodes 256] [--policy runs/.../policy.safetensors]
 
+Each measurement is stored under its method's name ("prompt_only" or the policy's path) in
+``"runs"``, next to the ones already in the file.
+
 Runs Long jump in the paper's protocol (deterministic, 300-step episodes) with the shipped BFM and
 the task's run-up prompt (default) or a trained task policy, and measures per episode: whether a
 jump (both feet off the ground before the line, first contact past it) landed, whether the line
@@ -14,6 +17,7 @@ repertoire holds a long jump at all.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -22,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from frozenfit.bfm.policy import load_bfm  # noqa: E402
-from frozenfit.common.results import write_result  # noqa: E402
+from frozenfit.common.results import git_commit, write_result  # noqa: E402
 from frozenfit.humanoid.env import EnvConfig  # noqa: E402
 from frozenfit.humanoid.observations import NUM_JOINTS  # noqa: E402
 from frozenfit.tasktokens.artifact import load_policy  # noqa: E402
@@ -58,7 +62,7 @@ def main() -> None:
         use_prior, method = bool(actor.meta["use_prior"]), str(a.policy)
     else:
         actor = build_actor("prompt_only", bfm, ObsLayout(bfm.history_len, task.obs_dim), NUM_JOINTS)
-        use_prior, method = True, "prompt_only (run-up prompt)"
+        use_prior, method = True, "prompt_only"
     env, _ = make_env(task, EnvConfig(num_envs=a.episodes, episode_seconds=1e6, nthread=2, seed=10_000),
                       bfm.cfg.history_offsets, use_prior)
     n = a.episodes
@@ -81,7 +85,7 @@ def main() -> None:
         env.close()
     landed = task.landed
     reached = ~torch.isnan(speed_at_line)
-    payload = {"method": method, "episodes": n, "success": 100.0 * float(task.success.float().mean()),
+    run = {"episodes": n, "success": 100.0 * float(task.success.float().mean()),
                "success_length_m": task.cfg.success_length, "run_up_m": task.cfg.run_up,
                "reached_line": round(float(reached.float().mean()), 4),
                "landed_jump": round(float(landed.float().mean()), 4),
@@ -90,8 +94,12 @@ def main() -> None:
                "longest_flight_s": quantiles(longest),
                "peak_pelvis_height_m": quantiles(peak),
                "speed_at_line_mps": quantiles(speed_at_line[reached])}
+    runs = json.loads(OUT.read_text()).get("runs", {}) if OUT.exists() else {}
+    runs[method] = {**run, "command": "python " + " ".join(sys.argv), "commit": git_commit(),
+                    "wall_s": round(time.perf_counter() - t0, 2)}
+    payload = {"runs": runs}
     write_result(OUT, payload, wall_s=time.perf_counter() - t0)
-    print(payload)
+    print(method, run)
 
 
 if __name__ == "__main__":
