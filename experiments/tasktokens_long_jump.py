@@ -27,12 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from frozenfit.bfm.policy import load_bfm  # noqa: E402
 from frozenfit.common.results import git_commit, write_result  # noqa: E402
-from frozenfit.humanoid.env import EnvConfig  # noqa: E402
-from frozenfit.humanoid.observations import NUM_JOINTS  # noqa: E402
-from frozenfit.tasktokens.artifact import load_policy  # noqa: E402
-from frozenfit.tasktokens.env import ObsLayout, make_env  # noqa: E402
-from frozenfit.tasktokens.tasks import make_task  # noqa: E402
-from frozenfit.tasktokens.train import build_actor  # noqa: E402
+from frozenfit.tasktokens.evaluate import probe_setup  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tasktokens" / "long_jump.json"
 
@@ -55,16 +50,8 @@ def main() -> None:
     torch.set_num_threads(2)
     t0 = time.perf_counter()
     bfm = load_bfm()
-    task = make_task("long_jump", a.episodes)
-    task.eval_mode = True
-    if a.policy is not None:
-        actor = load_policy(a.policy, bfm)
-        use_prior, method = bool(actor.meta["use_prior"]), str(a.policy)
-    else:
-        actor = build_actor("prompt_only", bfm, ObsLayout(bfm.history_len, task.obs_dim), NUM_JOINTS)
-        use_prior, method = True, "prompt_only"
-    env, _ = make_env(task, EnvConfig(num_envs=a.episodes, episode_seconds=1e6, nthread=2, seed=10_000),
-                      bfm.cfg.history_offsets, use_prior)
+    task, env, actor = probe_setup("long_jump", a.episodes, bfm, a.policy)
+    method = str(a.policy) if a.policy is not None else "prompt_only"
     n = a.episodes
     flight, longest = torch.zeros(n), torch.zeros(n)
     peak = torch.zeros(n)

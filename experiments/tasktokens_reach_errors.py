@@ -21,12 +21,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from frozenfit.bfm.policy import load_bfm  # noqa: E402
 from frozenfit.common.results import write_result  # noqa: E402
-from frozenfit.humanoid.env import EnvConfig  # noqa: E402
-from frozenfit.humanoid.observations import NUM_JOINTS  # noqa: E402
-from frozenfit.tasktokens.artifact import load_policy, shipped_policy  # noqa: E402
-from frozenfit.tasktokens.env import ObsLayout, make_env  # noqa: E402
-from frozenfit.tasktokens.tasks import make_task  # noqa: E402
-from frozenfit.tasktokens.train import build_actor  # noqa: E402
+from frozenfit.tasktokens.artifact import shipped_policy  # noqa: E402
+from frozenfit.tasktokens.evaluate import probe_setup  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tasktokens" / "reach_errors.json"
 HEIGHT_BINS = (0.6, 0.9, 1.2, 1.45, 1.6)   # m, target height
@@ -41,16 +37,8 @@ def main() -> None:
     torch.set_num_threads(2)
     t0 = time.perf_counter()
     bfm = load_bfm()
-    task = make_task("reach", a.episodes)
-    task.eval_mode = True
-    if a.method == "shipped":
-        actor = load_policy(shipped_policy("reach"), bfm)
-        use_prior = bool(actor.meta["use_prior"])
-    else:
-        actor = build_actor("prompt_only", bfm, ObsLayout(bfm.history_len, task.obs_dim), NUM_JOINTS)
-        use_prior = True
-    env, _ = make_env(task, EnvConfig(num_envs=a.episodes, episode_seconds=1e6, nthread=2, seed=10_000),
-                      bfm.cfg.history_offsets, use_prior)
+    policy = shipped_policy("reach") if a.method == "shipped" else None
+    task, env, actor = probe_setup("reach", a.episodes, bfm, policy)
     errors, heights, judged = [], [], []
     try:
         obs = env.reset()

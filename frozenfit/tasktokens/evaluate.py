@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from frozenfit.humanoid.env import EnvConfig
+from frozenfit.bfm.model import BFM
 from frozenfit.humanoid.model import PhysicsConfig
-from frozenfit.tasktokens.env import make_env
+from frozenfit.tasktokens.artifact import load_policy
+from frozenfit.tasktokens.env import ObsLayout, make_env
+from frozenfit.tasktokens.policies import PromptOnlyActor
 from frozenfit.tasktokens.tasks import make_task
 from frozenfit.teacher.goals import HEAD_IDX
 
@@ -55,3 +59,20 @@ def evaluate_actor(actor: nn.Module, task: str, use_prior: bool, history_offsets
         chunk += 1
     return {"success": 100.0 * successes / done, "fall_rate": falls / done, "episodes": done,
             "wall_s": time.perf_counter() - t0}
+
+
+def probe_setup(task: str, episodes: int, bfm: BFM, policy: Path | None = None, seed: int = 10_000,
+                nthread: int = 2):
+    """One batch of ``episodes`` evaluation-mode environments of ``task`` (the protocol above, for
+    experiment scripts that measure more than success) and the actor to drive them: the policy
+    file's, or the task's hand-made prompt alone. Returns (task, env, actor); close env."""
+    t = make_task(task, episodes)
+    t.eval_mode = True
+    if policy is not None:
+        actor = load_policy(policy, bfm)
+        use_prior = bool(actor.meta["use_prior"])
+    else:
+        actor, use_prior = PromptOnlyActor(bfm, ObsLayout(bfm.history_len, t.obs_dim)), True
+    env, _ = make_env(t, EnvConfig(num_envs=episodes, episode_seconds=1e6, nthread=nthread, seed=seed),
+                      bfm.cfg.history_offsets, use_prior)
+    return t, env, actor
