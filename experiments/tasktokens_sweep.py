@@ -12,7 +12,8 @@ success mean +- std over the seeds finished so far (``seeds`` says how many).
 Task Tokens, fine-tuning and the latent policy warm-start from the task's hand-made prompt where
 there is one (``--warm-start``, frozenfit/tasktokens/warm_start.py; its env steps count in the
 budget): every BFM-based method starts from the prompt's behaviour, then PPO trains its own part.
-table.md is the README's results table (next to the paper's numbers), rebuilt with summary.json.
+table.md is the README's results table (next to the paper's numbers), rebuilt with summary.json
+and copied into README.md in place of the table there (a test checks the two agree).
 ``--ood`` evaluates the seed-0 policies of task_tokens, finetune and ppo_scratch on steering and
 direction under gravity x1..x2 and ground friction x1..x0.4.
 """
@@ -30,7 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from frozenfit.bfm.policy import load_bfm  # noqa: E402
 from frozenfit.common.logging import read_csv_log  # noqa: E402
-from frozenfit.common.results import git_commit, machine_info, save_figure, write_result  # noqa: E402
+from frozenfit.common.results import (git_commit, machine_info, save_figure, sync_markdown_table,  # noqa: E402
+                                      write_result)
 from frozenfit.humanoid.model import PhysicsConfig  # noqa: E402
 from frozenfit.tasktokens.artifact import export_policy, load_policy  # noqa: E402
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor  # noqa: E402
@@ -118,7 +120,8 @@ def summarise(runs: dict) -> dict:
 
 
 def write_table(summary: dict) -> None:
-    """results/tasktokens/table.md: the README's results table, next to the paper's numbers."""
+    """results/tasktokens/table.md: the README's results table, next to the paper's numbers; the
+    README's copy is replaced with it."""
     lines = ["| task | method | success % (mean ± std) | seeds × episodes | paper | env steps | trainable params | train wall |",
              "|---|---|---|---|---|---|---|---|"]
     for task in TASKS:
@@ -133,7 +136,9 @@ def write_table(summary: dict) -> None:
                          f"{r['env_steps'] / 1e6:.2f} M | {r['trainable_params']:,} | "
                          f"{r['wall_s'] / 60:.0f} min |")
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "table.md").write_text("\n".join(lines) + "\n")
+    table = "\n".join(lines) + "\n"
+    (OUT / "table.md").write_text(table)
+    sync_markdown_table(ROOT / "README.md", table)
 
 
 def eval_curve(task: str, method: str, seed: int) -> list[tuple[float, float]]:

@@ -76,3 +76,30 @@ def save_figure(fig, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
     plt.close(fig)
     return path
+
+
+def markdown_table_in(text: str, header: str) -> str | None:
+    """The Markdown table in ``text`` that starts with the line ``header`` (up to the first blank
+    line), or None when ``text`` holds no such table."""
+    start = text.find(header + "\n")
+    if start < 0:
+        return None
+    end = text.find("\n\n", start)
+    return text[start:] if end < 0 else text[start:end + 1]
+
+
+def sync_markdown_table(doc: str | Path, table: str) -> bool:
+    """Replace the table in ``doc`` that has ``table``'s header line with ``table`` (atomically), so a
+    README's numbers are those of the results file that ``table`` was written to. Returns whether
+    ``doc`` holds that table; a doc without it is left untouched."""
+    doc = Path(doc)
+    text = doc.read_text()
+    table = table.rstrip("\n") + "\n"
+    old = markdown_table_in(text, table.splitlines()[0])
+    if old is None:
+        return False
+    if old != table:
+        start = text.find(old)
+        new = text[:start] + table + text[start + len(old):]
+        atomic_write_bytes(doc, lambda tmp: Path(tmp).write_text(new))
+    return True

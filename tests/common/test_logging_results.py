@@ -2,7 +2,7 @@ import json
 from pathlib import Path
 
 from frozenfit.common.logging import RunLogger, read_csv_log
-from frozenfit.common.results import write_result
+from frozenfit.common.results import markdown_table_in, sync_markdown_table, write_result
 
 
 def test_csv_logger_widens_header_and_resumes(tmp_path: Path):
@@ -51,3 +51,15 @@ def test_commit_is_dirty_for_code_changes_but_not_for_results_or_prose(tmp_path)
     assert git_commit(tmp_path) == sha
     (tmp_path / "code.py").write_text("1\n")
     assert git_commit(tmp_path) == sha + "-dirty"
+
+
+def test_sync_markdown_table_replaces_only_the_matching_table(tmp_path: Path):
+    doc = tmp_path / "README.md"
+    doc.write_text("# t\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nafter\n\n| x |\n|---|\n| 9 |\n")
+    new = "| a | b |\n|---|---|\n| 3 | 4 |\n| 5 | 6 |\n"
+    assert sync_markdown_table(doc, new)
+    text = doc.read_text()
+    assert markdown_table_in(text, "| a | b |") == new
+    assert text.startswith("# t\n\n") and text.endswith("\n\nafter\n\n| x |\n|---|\n| 9 |\n")
+    assert not sync_markdown_table(doc, "| c |\n|---|\n| 0 |\n")  # no such table: untouched
+    assert doc.read_text() == text
