@@ -168,14 +168,15 @@ def sample_efficiency(runs: dict) -> None:
 
 def plot_curves(task: str, runs: dict) -> None:
     """Success vs env steps for every trained method on ``task`` (one colour per method, one line per
-    seed); the prompt-only level, which trains nothing, is a dashed line."""
+    finished seed in ``runs``; unfinished runs are left out); the prompt-only level, which trains
+    nothing, is a dashed line."""
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 3.6))
     colours = dict(zip(METHODS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for method in METHODS:
-        seeds = sorted((ROOT / "runs" / "tasktokens" / task / method).glob("seed*"))
-        for k, seed_dir in enumerate(seeds):
-            curve = eval_curve(task, method, int(seed_dir.name[4:]))
+        seeds = sorted(r["seed"] for r in runs.values() if r["task"] == task and r["method"] == method)
+        for k, seed in enumerate(seeds):
+            curve = eval_curve(task, method, seed)
             if curve:
                 ax.plot([c[0] / 1e6 for c in curve], [c[1] for c in curve], "o-", color=colours[method],
                         alpha=0.8, ms=3, label=f"{method} ({len(seeds)} seed{'s' * (len(seeds) > 1)})" if k == 0 else None)
