@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from frozenfit.bfm.policy import load_bfm  # noqa: E402
-from frozenfit.common.results import git_commit, write_result  # noqa: E402
+from frozenfit.common.results import current_command, git_commit, write_result  # noqa: E402
 from frozenfit.tasktokens.evaluate import probe_setup  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tasktokens" / "long_jump.json"
@@ -82,7 +82,7 @@ def main() -> None:
                "peak_pelvis_height_m": quantiles(peak),
                "speed_at_line_mps": quantiles(speed_at_line[reached])}
     runs = json.loads(OUT.read_text()).get("runs", {}) if OUT.exists() else {}
-    runs[method] = {**run, "command": "python " + " ".join(sys.argv), "commit": git_commit(),
+    runs[method] = {**run, "command": current_command(), "commit": git_commit(),
                     "wall_s": round(time.perf_counter() - t0, 2)}
     payload = {"runs": runs}
     write_result(OUT, payload, wall_s=time.perf_counter() - t0)

@@ -99,7 +99,6 @@ def sync_markdown_table(doc: str | Path, table: str) -> bool:
     if old is None:
         return False
     if old != table:
-        start = text.find(old)
-        new = text[:start] + table + text[start + len(old):]
+        new = text.replace(old, table, 1)
         atomic_write_bytes(doc, lambda tmp: Path(tmp).write_text(new))
     return True

@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from frozenfit.humanoid.env import EnvConfig
 from frozenfit.bfm.model import BFM
+from frozenfit.humanoid.env import EnvConfig
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.tasktokens.artifact import load_policy
 from frozenfit.tasktokens.env import ObsLayout, make_env
