@@ -41,7 +41,7 @@ from frozenfit.tasktokens.env import ObsLayout  # noqa: E402
 from frozenfit.tasktokens.policies import METHODS, trainable_params  # noqa: E402
 from frozenfit.tasktokens.tasks import TASKS, make_task  # noqa: E402
 from frozenfit.tasktokens.train import (WARM_STARTABLE, TaskTokensConfig, bfm_digest, build_actor,  # noqa: E402
-                                        steps_done, train_task)
+                                        steps_done, train_task, trained_task_version)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "tasktokens"
@@ -55,11 +55,13 @@ PAPER = {"task_tokens": {"reach": 94.9, "direction": 99.3, "steering": 88.7, "lo
 
 
 def load_runs(digest: str | None = None) -> dict:
-    """Recorded runs; with ``digest``, only those trained on that BFM (a new BFM restarts the sweep)."""
+    """Recorded runs; with ``digest``, only those trained on that BFM and on the current version of
+    their task (a new BFM, or a changed task, restarts those runs)."""
     path = OUT / "runs.json"
     runs = json.loads(path.read_text()) if path.exists() else {}
     if digest is not None:
-        runs = {k: r for k, r in runs.items() if r.get("bfm_digest") == digest}
+        runs = {k: r for k, r in runs.items() if r.get("bfm_digest") == digest
+                and r.get("task_version", 1) == make_task(r["task"], 1).version}
     return runs
 
 
@@ -81,6 +83,10 @@ def run_one(task: str, method: str, seed: int, steps: int, episodes: int, deadli
         cfg.warm_start = warm
     cfg.ppo.total_env_steps = steps
     ckpt = cfg.directory() / "checkpoint.safetensors"
+    if ckpt.exists() and (old := trained_task_version(ckpt)) != probe.version:
+        stale = cfg.directory().with_name(f"{cfg.directory().name}-task-v{old}")
+        cfg.directory().rename(stale)
+        print(f"{cfg.directory()}: trained on version {old} of the task, moved to {stale}; starting over")
     bfm = load_bfm(cfg.bfm)
     fresh_actor = build_actor(method, bfm, ObsLayout(bfm.history_len, probe.obs_dim), NUM_JOINTS)
     if method == "prompt_only":
@@ -95,6 +101,7 @@ def run_one(task: str, method: str, seed: int, steps: int, episodes: int, deadli
         meta = actor.meta
     r = evaluate_actor(actor, task, cfg.use_prior, bfm.cfg.history_offsets, TaskEvalConfig(episodes=episodes))
     return {"task": task, "method": method, "seed": seed, "warm_start": cfg.warm_start, "bfm_digest": bfm_digest(bfm),
+            "task_version": probe.version,
             "success": r["success"], "fall_rate": r["fall_rate"],
             "episodes": r["episodes"], "env_steps": int(meta["env_steps"]),
             "trainable_params": trainable_params(fresh_actor),

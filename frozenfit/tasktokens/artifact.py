@@ -46,6 +46,7 @@ def export_policy(run_checkpoint: str | Path, out: str | Path | None = None) -> 
     tensors = _own_weights({k[len("actor."):]: v for k, v in ck.tensors.items() if k.startswith("actor.")}, method)
     config = {k: ck.config[k] for k in ("task", "method", "encoder_hidden", "model_hash", "bfm_digest",
                                          "history_offsets", "use_prior")}
+    config["task_version"] = ck.config.get("task_version", 1)
     extra = {"env_steps": ck.state["global_step"], "train_wall_s": ck.state["wall_s"]}
     return save_checkpoint(out or shipped_policy(ck.config["task"]), POLICY_KIND, POLICY_VERSION, config, tensors, extra=extra)
 
@@ -67,6 +68,10 @@ def load_policy(path: str | Path, bfm: BFM) -> nn.Module:
         raise FrozenfitError(f"{path} was trained on BFM {cfg['bfm_digest']}, but the given BFM is "
                              f"{bfm_digest(bfm)}; a task token only means something to its own BFM")
     task = make_task(cfg["task"], 1)
+    if cfg.get("task_version", 1) != task.version:
+        raise FrozenfitError(f"{path} was trained on version {cfg.get('task_version', 1)} of the {cfg['task']} task; "
+                             f"this frozenfit has version {task.version} (its observation, reward or prompt "
+                             "changed): retrain it")
     layout = ObsLayout(len(cfg["history_offsets"]), task.obs_dim)
     actor = build_actor(cfg["method"], bfm, layout, NUM_JOINTS, tuple(cfg["encoder_hidden"]))
     want = _own_weights(actor.state_dict(), cfg["method"])

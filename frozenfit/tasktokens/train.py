@@ -120,7 +120,7 @@ def build(cfg: TaskTokensConfig):
     extra = {"task": cfg.task, "method": cfg.method, "encoder_hidden": list(cfg.encoder_hidden),
              "env": asdict(cfg.env), "model_hash": model_hash(), "bfm_digest": bfm_digest(bfm),
              "history_offsets": list(bfm.cfg.history_offsets), "use_prior": cfg.use_prior,
-             "warm_start": cfg.warm_start}
+             "warm_start": cfg.warm_start, "task_version": task.version}
     return bfm, env, agent, PPO(env, agent, ppo_cfg, cfg.directory(), config_extra=extra)
 
 
@@ -135,8 +135,19 @@ def steps_done(checkpoint: Path) -> int:
     return int(load_checkpoint(checkpoint).state["global_step"]) if checkpoint.exists() else 0
 
 
+def trained_task_version(checkpoint: Path) -> int:
+    """The task version a run checkpoint was trained on (files from before versions existed: 1)."""
+    from frozenfit.common.checkpoint import load_checkpoint
+
+    return int(load_checkpoint(checkpoint).config.get("task_version", 1))
+
+
 def train_task(cfg: TaskTokensConfig) -> dict:
     """Train (or, for ``prompt_only``, only evaluate) one run; returns the last stats."""
+    ckpt = cfg.directory() / "checkpoint.safetensors"
+    if cfg.resume and ckpt.exists() and (old := trained_task_version(ckpt)) != make_task(cfg.task, 1).version:
+        raise FrozenfitError(f"{ckpt} was trained on version {old} of the {cfg.task} task, which has changed "
+                             f"since (now version {make_task(cfg.task, 1).version}); start a fresh run directory")
     bfm, env, agent, ppo = build(cfg)
     history = bfm.cfg.history_offsets
     eval_cfg = TaskEvalConfig(episodes=cfg.eval_episodes, batch=cfg.eval_episodes, nthread=cfg.env.nthread)

@@ -99,7 +99,7 @@ def test_reach_prior_walks_to_far_points_and_crouches_for_low_near_ones(fake_env
     pelvis = env.frame.body_pos[:, 0]
     shoulder = torch.tensor(SHOULDER_OFFSET[0])
     # 1: 2 m ahead (walk); 2: within reach, low (crouch, stand); 3: within reach at shoulder height
-    task.target[:] = pelvis + torch.tensor([[2.0, 0.0, 0.3], [0.3, -0.2, 0.0], [0.3, -0.3, 0.4]])
+    task.target[:] = pelvis + torch.tensor([[2.0, 0.0, 0.3], [0.15, -0.2, 0.0], [0.3, -0.3, 0.4]])
     task.target[1, 2] = 0.7
     goal, vis = task.prior(env)
     g = task.prompt.goal
@@ -112,6 +112,24 @@ def test_reach_prior_walks_to_far_points_and_crouches_for_low_near_ones(fake_env
     torch.testing.assert_close(hand[2], task.relative_target(env)[2])               # reachable: the point itself
     assert vis[:, PROMPTS.index("body")].all() and vis[:, PROMPTS.index("velocity")].all()
     assert goal.shape == (3, PROMPT_DIM)
+
+
+def test_reach_prior_judges_arms_length_in_3d_from_where_the_shoulder_will_be(fake_env):
+    """A point 0.45 m ahead of the shoulder (planar) but 0.3 m below it is 0.54 m away: step closer,
+    to where it is within the stop reach in 3-D; a low point is judged from the crouched shoulder."""
+    env = fake_env(2, yaw=0.0)
+    task = ReachTask(2)
+    task.reset(env, torch.arange(2))
+    shoulder = env.frame.body_pos[0, 0] + torch.tensor(SHOULDER_OFFSET[0])
+    task.target[0] = shoulder + torch.tensor([0.45, 0.0, -0.3])
+    task.target[1] = torch.tensor([0.35, -0.19, 0.7])    # low: crouched pelvis 0.75, shoulder 1.15
+    task.prior(env)
+    c = task.cfg
+    speed = task.prompt.goal.vel_cmd().norm(dim=-1)
+    expect0 = c.prior_gain * (0.45 - (c.stop_reach ** 2 - 0.3 ** 2) ** 0.5)
+    expect1 = c.prior_gain * (0.35 - (c.stop_reach ** 2 - 0.45 ** 2) ** 0.5)
+    torch.testing.assert_close(speed, torch.tensor([expect0, expect1]), atol=1e-4, rtol=0)
+    assert task.prompt.goal.height_mask.tolist() == [0.0, 0.0]    # still walking: no crouch yet
 
 
 def _jump_frames(task, env, feet_x, contact, root_x=None):

@@ -111,6 +111,20 @@ def test_policy_loader_refuses_another_bfm_and_other_files(tmp_path, bfm):
         load_policy(tmp_path / "missing.safetensors", bfm)
 
 
+def test_a_changed_task_refuses_its_old_policies_and_checkpoints(tmp_path, bfm, monkeypatch):
+    """Bumping a task's version (its prompt, reward or observation changed) makes its trained files stale."""
+    from frozenfit.tasktokens.tasks.direction import DirectionTask
+
+    train_task(_cfg(tmp_path, iters=1))
+    out = export_policy(tmp_path / "task_tokens" / "checkpoint.safetensors", tmp_path / "dir.safetensors")
+    assert load_policy(out, bfm).meta["task_version"] == DirectionTask.version
+    monkeypatch.setattr(DirectionTask, "version", DirectionTask.version + 1)
+    with pytest.raises(FrozenfitError, match="version 1 of the direction task"):
+        load_policy(out, bfm)
+    with pytest.raises(FrozenfitError, match="start a fresh run directory"):
+        train_task(_cfg(tmp_path, iters=2, resume=True))
+
+
 def test_evaluation_protocol_and_cli(tmp_path, bfm, capsys):
     obs, layout = _obs(bfm=bfm)
     r = evaluate_actor(TaskTokenActor(bfm, layout), "direction", False, bfm.cfg.history_offsets,

@@ -25,6 +25,9 @@ class TokenTask:
     name = "task"
     obs_dim = 0
     has_prior = False
+    # bumped when the observation, reward, schedule or prompt changes: a policy trained on another
+    # version is refused (artifact.py, a resume) and the sweep retrains its runs
+    version = 1
 
     def __init__(self, num_envs: int):
         self.num_envs = num_envs

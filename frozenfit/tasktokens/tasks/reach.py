@@ -34,10 +34,12 @@ class ReachConfig:
     success_radius: float = 0.2
     # prompt prior (what the teacher learned: right hand within arm_reach of the shoulder, crouch)
     arm_reach: float = 0.5
-    prior_gain: float = 1.5      # walking speed per metre beyond arm's length ...
+    stop_reach: float = 0.5      # walk until the point is this far from the shoulder (3-D) ...
+    min_planar: float = 0.1      # ... but never closer than this, planar
+    prior_gain: float = 1.5      # walking speed per metre beyond that ...
     prior_speed: float = 1.0     # ... capped here
     turn_radius: float = 0.3     # face the point when it is farther than this (planar, from the pelvis)
-    face_left: float = 0.35      # rad: face this far left of the point, so the right hand has it in front
+    face_left: float = 0.6       # rad: face this far left of the point, so the right hand has it in front
     crouch_below: float = 0.9    # world height of a point that asks for a crouch
     crouch_margin: float = 0.05  # pelvis height = point height + this ...
     crouch_range: tuple[float, float] = (0.65, 0.9)  # ... within the teacher's crouch range
@@ -52,6 +54,7 @@ class ReachTask(RetargetingTask):
     name = "reach"
     obs_dim = 3
     has_prior = True
+    version = 2   # 2: the prompt walks until the point is within arm's length in 3-D, not planar
 
     def __init__(self, num_envs: int, cfg: ReachConfig | None = None):
         super().__init__(num_envs, cfg or ReachConfig())
@@ -96,8 +99,9 @@ class ReachTask(RetargetingTask):
 
         The teacher (hence the BFM) learned right-hand targets within 0.2-0.5 m of the right
         shoulder, on its right side, and crouches down to a 0.65 m pelvis height when standing. So:
-        beyond arm's length, walk toward the point (up to 1 m/s) facing a little left of it, so it
-        ends up front-right; the hand target is the point pulled back onto the 0.5 m sphere around the
+        beyond arm's length (3-D, from where the shoulder will be: standing, or crouched for a low
+        point), walk toward the point (up to 1 m/s) facing a little left of it, so it ends up
+        front-right; the hand target is the point pulled back onto the 0.5 m sphere around the
         shoulder; a point below the standing shoulder reach asks for a crouch (standing only). Near
         the point the facing command holds its last value rather than following the heading: a
         facing goal equal to the current heading gives the teacher no yaw feedback (the cause of
@@ -108,15 +112,20 @@ class ReachTask(RetargetingTask):
         to_point = rel - shoulder
         hand = shoulder + to_point * (c.arm_reach / to_point.norm(dim=-1, keepdim=True).clamp(min=c.arm_reach))
         planar = to_point[:, :2].norm(dim=-1)
-        speed = (c.prior_gain * (planar - c.arm_reach)).clamp(0, c.prior_speed)
+        point_z = self.target[:, 2]
+        low = point_z < c.crouch_below
+        crouched = (point_z + c.crouch_margin).clamp(*c.crouch_range)
+        # the shoulder's height once there: standing, or crouched for a low point
+        pelvis_z = torch.where(low, crouched, env.frame.body_pos[:, 0, 2])
+        dz = point_z - (pelvis_z + shoulder[2])
+        stop = (c.stop_reach ** 2 - dz ** 2).clamp(min=0).sqrt().clamp(min=c.min_planar)
+        speed = (c.prior_gain * (planar - stop)).clamp(0, c.prior_speed)
         yaw = root_heading(env.frame)
         bearing = yaw + torch.atan2(rel[:, 1], rel[:, 0])
         turn = rel[:, :2].norm(dim=-1) > c.turn_radius
         facing = torch.where(turn, bearing + c.face_left, self.held_facing)
         self.held_facing = facing
         velocity = speed[:, None] * torch.stack([torch.cos(bearing), torch.sin(bearing)], -1)
-        point_z = self.target[:, 2]
-        crouch = (speed == 0) & (point_z < c.crouch_below)
-        height = torch.where(crouch, (point_z + c.crouch_margin).clamp(*c.crouch_range),
-                             torch.full_like(point_z, float("nan")))
+        crouch = (speed == 0) & low
+        height = torch.where(crouch, crouched, torch.full_like(point_z, float("nan")))
         return self.prompt.build(env, velocity=velocity, facing=facing, right_hand=hand, pelvis_height=height)
