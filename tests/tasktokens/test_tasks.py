@@ -116,7 +116,8 @@ def test_reach_prior_walks_to_far_points_and_crouches_for_low_near_ones(fake_env
 
 def test_reach_prior_judges_arms_length_in_3d_from_where_the_shoulder_will_be(fake_env):
     """A point 0.45 m ahead of the shoulder (planar) but 0.3 m below it is 0.54 m away: step closer,
-    to where it is within the stop reach in 3-D; a low point is judged from the crouched shoulder."""
+    to where it is within the stop reach in 3-D and at most max_planar ahead; a low point is judged
+    from the crouched shoulder."""
     env = fake_env(2, yaw=0.0)
     task = ReachTask(2)
     task.reset(env, torch.arange(2))
@@ -126,8 +127,8 @@ def test_reach_prior_judges_arms_length_in_3d_from_where_the_shoulder_will_be(fa
     task.prior(env)
     c = task.cfg
     speed = task.prompt.goal.vel_cmd().norm(dim=-1)
-    expect0 = c.prior_gain * (0.45 - (c.stop_reach ** 2 - 0.3 ** 2) ** 0.5)
-    expect1 = c.prior_gain * (0.35 - (c.stop_reach ** 2 - 0.45 ** 2) ** 0.5)
+    expect0 = c.prior_gain * (0.45 - min(c.max_planar, (c.stop_reach ** 2 - 0.3 ** 2) ** 0.5))
+    expect1 = c.prior_gain * (0.35 - min(c.max_planar, (c.stop_reach ** 2 - 0.45 ** 2) ** 0.5))
     torch.testing.assert_close(speed, torch.tensor([expect0, expect1]), atol=1e-4, rtol=0)
     assert task.prompt.goal.height_mask.tolist() == [0.0, 0.0]    # still walking: no crouch yet
 
