@@ -4,7 +4,7 @@ Targets (paper): x, y ~ U[-0.75, 0.75] m around the root in its heading frame, h
 z ~ U[0.05, 1.6] m, fixed in the world and re-drawn every 90-119 steps. Our default height range
 is U[0.6, 1.6] m (``ReachConfig.paper()`` gives the paper's): the teacher, hence the BFM, learned
 right-hand targets down to about 0.6 m only (crouched to a 0.65 m pelvis, hand 0.5 m below-front of
-the shoulder), and the teacher itself succeeds on 0.3 % of paper-range episodes that hold a lower
+the shoulder), and the teacher itself succeeds on 1.0 % of paper-range episodes that hold a lower
 target (results/tasktokens/ceiling.json, "reach_paper_range"). Observation: target - root
 in the heading frame (3). Reward: exp(-4 |p_target - p_hand|^2). Success: from 60 steps after a
 target appears, the hand stays within 0.2 m of it on every frame.
