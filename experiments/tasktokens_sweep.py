@@ -39,7 +39,7 @@ from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor  # noqa
 from frozenfit.humanoid.observations import NUM_JOINTS  # noqa: E402
 from frozenfit.tasktokens.env import ObsLayout  # noqa: E402
 from frozenfit.tasktokens.policies import METHODS, trainable_params  # noqa: E402
-from frozenfit.tasktokens.tasks import TASKS, make_task  # noqa: E402
+from frozenfit.tasktokens.tasks import TASKS, make_task, task_class  # noqa: E402
 from frozenfit.tasktokens.train import (WARM_STARTABLE, TaskTokensConfig, bfm_digest, build_actor,  # noqa: E402
                                         steps_done, train_task, trained_task_version)
 
@@ -61,7 +61,7 @@ def load_runs(digest: str | None = None) -> dict:
     runs = json.loads(path.read_text()) if path.exists() else {}
     if digest is not None:
         runs = {k: r for k, r in runs.items() if r.get("bfm_digest") == digest
-                and r.get("task_version", 1) == make_task(r["task"], 1).version}
+                and r.get("task_version", 1) == task_class(r["task"]).version}
     return runs
 
 

@@ -28,7 +28,7 @@ from frozenfit.tasktokens.env import make_env
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
 from frozenfit.tasktokens.policies import (METHODS, LatentActor, PromptOnlyActor, ScratchActor, TaskTokenActor,
                                            trainable_params)
-from frozenfit.tasktokens.tasks import make_task
+from frozenfit.tasktokens.tasks import make_task, task_class
 
 
 # methods that can warm-start from the prompt (finetune: the same token, then every weight trains;
@@ -145,9 +145,10 @@ def trained_task_version(checkpoint: Path) -> int:
 def train_task(cfg: TaskTokensConfig) -> dict:
     """Train (or, for ``prompt_only``, only evaluate) one run; returns the last stats."""
     ckpt = cfg.directory() / "checkpoint.safetensors"
-    if cfg.resume and ckpt.exists() and (old := trained_task_version(ckpt)) != make_task(cfg.task, 1).version:
+    version = task_class(cfg.task).version
+    if cfg.resume and ckpt.exists() and (old := trained_task_version(ckpt)) != version:
         raise FrozenfitError(f"{ckpt} was trained on version {old} of the {cfg.task} task, which has changed "
-                             f"since (now version {make_task(cfg.task, 1).version}); start a fresh run directory")
+                             f"since (now version {version}); start a fresh run directory")
     bfm, env, agent, ppo = build(cfg)
     history = bfm.cfg.history_offsets
     eval_cfg = TaskEvalConfig(episodes=cfg.eval_episodes, batch=cfg.eval_episodes, nthread=cfg.env.nthread)

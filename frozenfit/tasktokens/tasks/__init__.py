@@ -21,9 +21,13 @@ TASKS: dict[str, tuple[type[TokenTask], type]] = {
 }
 
 
-def make_task(name: str, num_envs: int, cfg=None) -> TokenTask:
-    """Task ``name`` for ``num_envs`` environments, with its default config unless ``cfg`` is given."""
+def task_class(name: str) -> type[TokenTask]:
+    """The class of task ``name`` (its ``version``, ``obs_dim``, ... without building one)."""
     if name not in TASKS:
         raise FrozenfitError(f"unknown task '{name}'; known: {', '.join(TASKS)}")
-    cls, default = TASKS[name]
-    return cls(num_envs, cfg if cfg is not None else default())
+    return TASKS[name][0]
+
+
+def make_task(name: str, num_envs: int, cfg=None) -> TokenTask:
+    """Task ``name`` for ``num_envs`` environments, with its default config unless ``cfg`` is given."""
+    return task_class(name)(num_envs, cfg if cfg is not None else TASKS[name][1]())

@@ -103,9 +103,10 @@ class ReachTask(RetargetingTask):
         beyond arm's length (3-D, from where the shoulder will be: standing, or crouched for a low
         point) or more than 0.35 m ahead of the shoulder, walk toward the point (up to 1 m/s)
         facing a little left of it, so it ends up front-right (stopping at arm's length planar
-        left the hand at full stretch or short of a point below the shoulder: 11.7 % prompt-only
-        success against 42 % with this rule, results/tasktokens/reach_errors.json); the hand
-        target is the point pulled back onto the 0.5 m sphere around the shoulder; a point below the standing shoulder reach asks for a crouch (standing only). Near
+        left the hand at full stretch or short of a point below the shoulder: 11.1 % prompt-only
+        success against 42.0 % with this rule, results/tasktokens/reach_errors.json); the hand
+        target is the point pulled back onto the 0.5 m sphere around the shoulder; a point below
+        the standing shoulder reach asks for a crouch (standing only). Near
         the point the facing command holds its last value rather than following the heading: a
         facing goal equal to the current heading gives the teacher no yaw feedback (the cause of
         the BFM's standing falls fixed in frozenfit/bfm/masking.py)."""
