@@ -350,23 +350,36 @@ def test_path_segments_respect_the_speed_range(fake_env):
     assert 0.05 < (seg == 0).float().mean() < 0.15                        # the stops
 
 
-def test_reach_prior_holds_its_facing_near_the_point(fake_env):
-    """Near the point the facing command keeps its last value; it must not follow the heading
-    (a goal equal to the heading gives the teacher no yaw feedback and it falls)."""
+def test_reach_prior_turns_part_way_near_the_point_and_has_no_memory(fake_env):
+    """Near the point the facing command is the heading turned ``near_gain`` of the way toward
+    (left of) the point: never the bare heading (no yaw feedback, the teacher falls), and a
+    function of the state alone, so a task token can imitate it; far away it is the bearing."""
+    def near_facing(yaw: float, rel_world: tuple[float, float], task: ReachTask) -> float:
+        x, y = rel_world
+        local = math.atan2(-math.sin(yaw) * x + math.cos(yaw) * y, math.cos(yaw) * x + math.sin(yaw) * y)
+        err = math.remainder(local + task.cfg.face_left, 2 * math.pi)
+        return yaw + task.cfg.near_gain * err
+
     env = fake_env(2, yaw=0.0)
     task = ReachTask(2)
     task.reset(env, torch.arange(2))
     pelvis = env.frame.body_pos[:, 0]
-    task.target[:] = pelvis + torch.tensor([[0.2, -0.1, 0.5], [2.0, 1.0, 0.5]])
+    task.target[:] = pelvis + torch.tensor([[0.2, 0.1, 0.5], [2.0, 1.0, 0.5]])
     task.prior(env)
     first = task.prompt.goal.facing_yaw.clone()
-    assert abs(float(first[0])) < 1e-6                      # near: the heading at the episode start
+    assert abs(float(first[0]) - near_facing(0.0, (0.2, 0.1), task)) < 1e-5
+    assert abs(float(first[0])) > 0.2                           # not the bare heading
     drifted = fake_env(2, yaw=0.4)
     drifted.frame.body_pos[:] = env.frame.body_pos
     task.prior(drifted)
-    again = task.prompt.goal.facing_yaw
-    assert abs(float(again[0] - first[0])) < 1e-6           # held, not the drifted heading 0.4
-    far = math.atan2(1.0, 2.0) + task.cfg.face_left         # far: face (left of) the world bearing
+    again = task.prompt.goal.facing_yaw.clone()
+    assert abs(float(again[0]) - near_facing(0.4, (0.2, 0.1), task)) < 1e-5
+    fresh = ReachTask(2)                                        # no history: the same command
+    fresh.reset(drifted, torch.arange(2))
+    fresh.target[:] = task.target
+    fresh.prior(drifted)
+    torch.testing.assert_close(fresh.prompt.goal.facing_yaw, again)
+    far = math.atan2(1.0, 2.0) + task.cfg.face_left             # far: face (left of) the world bearing
     assert abs(float(first[1]) - far) < 1e-5 and abs(float(again[1]) - far) < 1e-5
 
 
