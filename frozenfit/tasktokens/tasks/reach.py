@@ -106,14 +106,8 @@ class ReachTask(RetargetingTask):
         left the hand at full stretch or short of a point below the shoulder: 11.1 % prompt-only
         success against 42.0 % with this rule, results/tasktokens/reach_errors.json); the hand
         target is the point pulled back onto the 0.5 m sphere around the shoulder; a point below
-        the standing shoulder reach asks for a crouch (standing only). Near
-        the point the facing command turns only ``near_gain`` of the way toward facing it: a facing
-        goal equal to the current heading gives the teacher no yaw feedback (the cause of the BFM's
-        standing falls fixed in frozenfit/bfm/masking.py), and the full bearing of a point right by
-        the body swings around. Version 2 held the last far-away facing instead; the prompt alone
-        did as well (42.6 % against 42.4 %), but a token cannot imitate a prompt that depends on
-        an earlier step it does not see: token alone after the warm start 4.9 / 9.6 % (seeds 0, 1)
-        against 15.8 / 20.3 % for this memoryless rule (results/tasktokens/reach_memory.json)."""
+        the standing shoulder reach asks for a crouch (standing only); the facing is
+        ``facing_command``'s."""
         c = self.cfg
         rel = self.relative_target(env)
         shoulder = torch.tensor(SHOULDER_OFFSET[0])
@@ -128,11 +122,22 @@ class ReachTask(RetargetingTask):
         dz = point_z - (pelvis_z + shoulder[2])
         stop = (c.stop_reach ** 2 - dz ** 2).clamp(min=0).sqrt().clamp(c.min_planar, c.max_planar)
         speed = (c.prior_gain * (planar - stop)).clamp(0, c.prior_speed)
-        yaw = root_heading(env.frame)
-        bearing = yaw + torch.atan2(rel[:, 1], rel[:, 0])
-        gain = torch.where(rel[:, :2].norm(dim=-1) > c.turn_radius, 1.0, c.near_gain)
-        facing = yaw + gain * wrap_angle(bearing + c.face_left - yaw)
+        bearing = root_heading(env.frame) + torch.atan2(rel[:, 1], rel[:, 0])
+        facing = self.facing_command(env, rel)
         velocity = speed[:, None] * torch.stack([torch.cos(bearing), torch.sin(bearing)], -1)
         crouch = (speed == 0) & low
         height = torch.where(crouch, crouched, torch.full_like(point_z, float("nan")))
         return self.prompt.build(env, velocity=velocity, facing=facing, right_hand=hand, pelvis_height=height)
+
+    def facing_command(self, env, rel: torch.Tensor) -> torch.Tensor:
+        """The prompt's facing (world yaw) for the point at ``rel`` (heading frame): far away, a
+        little left of the point; near it, the heading turned only ``near_gain`` of the way there.
+
+        A facing goal equal to the current heading gives the teacher no yaw feedback (the cause of
+        the BFM's standing falls fixed in frozenfit/bfm/masking.py), and the full bearing of a point
+        right by the body swings around. Version 2 held the last far-away facing instead; the
+        prompt alone did as well, but a token cannot imitate a prompt that depends on an earlier
+        step it does not see (results/tasktokens/reach_memory.json)."""
+        yaw = root_heading(env.frame)
+        gain = torch.where(rel[:, :2].norm(dim=-1) > self.cfg.turn_radius, 1.0, self.cfg.near_gain)
+        return yaw + gain * wrap_angle(torch.atan2(rel[:, 1], rel[:, 0]) + self.cfg.face_left)
