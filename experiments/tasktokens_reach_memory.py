@@ -1,10 +1,11 @@
-"""Why the Reach token alone lagged its prompt: the prompt had a memory -> results/tasktokens/reach_memory.json.
+"""Reach prompt with and without a memory, imitated by the token -> results/tasktokens/reach_memory.json.
 
     python experiments/tasktokens_reach_memory.py [--seeds 0 1] [--episodes 512] [--iterations 40]
 
 Near the point, version 2 of the Reach prompt held the facing it had commanded when the point was
-last farther than ``turn_radius``: a state from an earlier step. A task token sees only the
-current observation, so the warm start (online DAgger toward the prompted BFM) cannot fit it.
+last farther than ``turn_radius``: a state from an earlier step, which a task token (it sees
+only the current observation) may fail to imitate in the warm start (online DAgger toward the
+prompted BFM).
 Version 3 (``ReachTask.facing_command``) turns the heading ``near_gain`` of the way toward the
 point instead, a function of the state. For each rule, on the shipped BFM: the prompt's success
 alone, and per seed the token alone right after the warm start (no PPO), with the final

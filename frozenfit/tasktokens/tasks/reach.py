@@ -135,9 +135,9 @@ class ReachTask(RetargetingTask):
 
         A facing goal equal to the current heading gives the teacher no yaw feedback (the cause of
         the BFM's standing falls fixed in frozenfit/bfm/masking.py), and the full bearing of a point
-        right by the body swings around. Version 2 held the last far-away facing instead; the
-        prompt alone did as well, but a token cannot imitate a prompt that depends on an earlier
-        step it does not see (results/tasktokens/reach_memory.json)."""
+        right by the body swings around. Version 2 held the last far-away facing instead, a state
+        the task token never sees; this rule does as well alone and the warm start imitates it
+        more closely (results/tasktokens/reach_memory.json)."""
         yaw = root_heading(env.frame)
         gain = torch.where(rel[:, :2].norm(dim=-1) > self.cfg.turn_radius, 1.0, self.cfg.near_gain)
         return yaw + gain * wrap_angle(torch.atan2(rel[:, 1], rel[:, 0]) + self.cfg.face_left)
