@@ -1,6 +1,6 @@
 """Reach prompt with and without a memory, imitated by the token -> results/tasktokens/reach_memory.json.
 
-    python experiments/tasktokens_reach_memory.py [--seeds 0 1] [--episodes 512] [--iterations 40]
+    python experiments/tasktokens_reach_memory.py [--seeds 0 1 2 3] [--episodes 512] [--iterations 40]
 
 Near the point, version 2 of the Reach prompt held the facing it had commanded when the point was
 last farther than ``turn_radius``: a state from an earlier step, which a task token (it sees
@@ -51,9 +51,9 @@ class HeldFacingReach(ReachTask):
         if fresh:
             self.held_facing[idx] = root_heading(env.frame)[idx]
 
-    def facing_command(self, env, rel: torch.Tensor) -> torch.Tensor:
+    def facing_command(self, yaw: torch.Tensor, rel: torch.Tensor) -> torch.Tensor:
         far = rel[:, :2].norm(dim=-1) > self.cfg.turn_radius
-        bearing = root_heading(env.frame) + torch.atan2(rel[:, 1], rel[:, 0])
+        bearing = yaw + torch.atan2(rel[:, 1], rel[:, 0])
         self.held_facing = torch.where(far, bearing + self.cfg.face_left, self.held_facing)
         return self.held_facing
 
@@ -71,7 +71,7 @@ def reach_rule(cls: type[ReachTask]):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     ap.add_argument("--episodes", type=int, default=512)
     ap.add_argument("--iterations", type=int, default=40, help="warm-start DAgger iterations (the sweep's)")
     a = ap.parse_args()

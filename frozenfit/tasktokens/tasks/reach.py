@@ -4,7 +4,7 @@ Targets (paper): x, y ~ U[-0.75, 0.75] m around the root in its heading frame, h
 z ~ U[0.05, 1.6] m, fixed in the world and re-drawn every 90-119 steps. Our default height range
 is U[0.6, 1.6] m (``ReachConfig.paper()`` gives the paper's): the teacher, hence the BFM, learned
 right-hand targets down to about 0.6 m only (crouched to a 0.65 m pelvis, hand 0.5 m below-front of
-the shoulder), and the teacher itself succeeds on 1.0 % of paper-range episodes that hold a lower
+the shoulder), and the teacher itself succeeds on 1.3 % of paper-range episodes that hold a lower
 target (results/tasktokens/ceiling.json, "reach_paper_range"). Observation: target - root
 in the heading frame (3). Reward: exp(-4 |p_target - p_hand|^2). Success: from 60 steps after a
 target appears, the hand stays within 0.2 m of it on every frame.
@@ -40,7 +40,7 @@ class ReachConfig:
     prior_gain: float = 1.5      # walking speed per metre beyond that ...
     prior_speed: float = 1.0     # ... capped here
     turn_radius: float = 0.3     # face the point when it is farther than this (planar, from the pelvis) ...
-    near_gain: float = 0.3       # ... nearer, turn only this fraction of the way (see ``prior``)
+    near_gain: float = 0.3       # ... nearer, turn only this fraction of the way (``facing_command``)
     face_left: float = 0.6       # rad: face this far left of the point, so the right hand has it in front
     crouch_below: float = 0.9    # world height of a point that asks for a crouch
     crouch_margin: float = 0.05  # pelvis height = point height + this ...
@@ -104,7 +104,7 @@ class ReachTask(RetargetingTask):
         point) or more than 0.35 m ahead of the shoulder, walk toward the point (up to 1 m/s)
         facing a little left of it, so it ends up front-right (stopping at arm's length planar
         left the hand at full stretch or short of a point below the shoulder: 11.1 % prompt-only
-        success against 42.0 % with this rule, results/tasktokens/reach_errors.json); the hand
+        success against 42.0 % with this rule, in reach_errors.json's git history); the hand
         target is the point pulled back onto the 0.5 m sphere around the shoulder; a point below
         the standing shoulder reach asks for a crouch (standing only); the facing is
         ``facing_command``'s."""
@@ -122,15 +122,16 @@ class ReachTask(RetargetingTask):
         dz = point_z - (pelvis_z + shoulder[2])
         stop = (c.stop_reach ** 2 - dz ** 2).clamp(min=0).sqrt().clamp(c.min_planar, c.max_planar)
         speed = (c.prior_gain * (planar - stop)).clamp(0, c.prior_speed)
-        bearing = root_heading(env.frame) + torch.atan2(rel[:, 1], rel[:, 0])
-        facing = self.facing_command(env, rel)
+        yaw = root_heading(env.frame)
+        bearing = yaw + torch.atan2(rel[:, 1], rel[:, 0])
+        facing = self.facing_command(yaw, rel)
         velocity = speed[:, None] * torch.stack([torch.cos(bearing), torch.sin(bearing)], -1)
         crouch = (speed == 0) & low
         height = torch.where(crouch, crouched, torch.full_like(point_z, float("nan")))
         return self.prompt.build(env, velocity=velocity, facing=facing, right_hand=hand, pelvis_height=height)
 
-    def facing_command(self, env, rel: torch.Tensor) -> torch.Tensor:
-        """The prompt's facing (world yaw) for the point at ``rel`` (heading frame): far away, a
+    def facing_command(self, yaw: torch.Tensor, rel: torch.Tensor) -> torch.Tensor:
+        """The prompt's facing (world yaw) for the point at ``rel`` (heading frame ``yaw``): far away, a
         little left of the point; near it, the heading turned only ``near_gain`` of the way there.
 
         A facing goal equal to the current heading gives the teacher no yaw feedback (the cause of
@@ -138,6 +139,5 @@ class ReachTask(RetargetingTask):
         right by the body swings around. Version 2 held the last far-away facing instead, a state
         the task token never sees; this rule does as well alone and the warm start imitates it
         more closely (results/tasktokens/reach_memory.json)."""
-        yaw = root_heading(env.frame)
         gain = torch.where(rel[:, :2].norm(dim=-1) > self.cfg.turn_radius, 1.0, self.cfg.near_gain)
         return yaw + gain * wrap_angle(torch.atan2(rel[:, 1], rel[:, 0]) + self.cfg.face_left)
