@@ -31,7 +31,7 @@ from frozenfit.tasktokens.env import ObsLayout  # noqa: E402
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor  # noqa: E402
 from frozenfit.tasktokens.policies import PromptOnlyActor  # noqa: E402
 from frozenfit.tasktokens.tasks.reach import ReachConfig, ReachTask  # noqa: E402
-from frozenfit.tasktokens.train import build_actor  # noqa: E402
+from frozenfit.tasktokens.policies import build_actor  # noqa: E402
 from frozenfit.tasktokens.warm_start import WARM_ENVS, WARM_HORIZON, warm_start  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tasktokens" / "reach_memory.json"

@@ -23,7 +23,7 @@ from frozenfit.common.results import write_result  # noqa: E402
 from frozenfit.tasktokens.artifact import export_policy, shipped_policy  # noqa: E402
 from frozenfit.tasktokens.commands import TaskRenderCommand, run_render  # noqa: E402
 from frozenfit.tasktokens.tasks import TASKS  # noqa: E402
-from frozenfit.tasktokens.train import bfm_digest  # noqa: E402
+from frozenfit.bfm.policy import bfm_digest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "tasktokens"

@@ -1,52 +1,56 @@
-"""The Task Tokens sweep -> results/tasktokens/: summary.json, runs.json, curves_<task>.png, ood.json, ood.png.
+"""The Task Tokens sweep -> results/tasktokens/: runs.json, summary.json, table.md,
+sample_efficiency.json, curves_<task>.png (and, with --ood, ood.json, ood.png).
 
     python experiments/tasktokens_sweep.py [--tasks direction steering ...] [--methods ...]
-                                           [--steps 3000000] [--max-minutes 55] [--ood]
+                                           [--steps 500000] [--max-minutes 0] [--list] [--ood]
 
-Every (task, method, seed) is one `frozenfit tasktokens train` run under runs/tasktokens/, trained
-to the same env-step budget and then evaluated in the paper's protocol (deterministic, 300-step
-episodes, 1024 episodes). Finished runs are recorded in runs.json and skipped when the script is
-started again; an unfinished run resumes from its checkpoint, so a sweep spans several sittings
-(``--max-minutes`` stops cleanly between chunks). summary.json is rebuilt after every run:
-success mean +- std over the seeds finished so far (``seeds`` says how many).
+A run is defined by everything that decides its outcome: task and task version, method, seed,
+env-step budget, warm start and the digest of the BFM it trains on (`RunSpec`, whose `key` names
+it in runs.json and whose `run_dir` is its folder under runs/tasktokens/). Each run trains (in
+resumable chunks) to its budget and is evaluated in the paper's protocol (deterministic, 300-step
+episodes, 1024 episodes); the record written to runs.json holds its result, its learning curve
+(256-episode evaluations during training), the commit and machine it ran on, its budget and wall
+time. Everything else (summary.json, table.md, sample_efficiency.json, the curve plots) is derived
+from runs.json alone, so a machine without runs/ rebuilds the same files. Recorded runs are never
+trained again; ``--max-minutes`` stops cleanly between chunks (0: no limit).
 Task Tokens, fine-tuning and the latent policy warm-start from the task's hand-made prompt where
-there is one (``--warm-start``, frozenfit/tasktokens/warm_start.py; its env steps count in the
-budget): every BFM-based method starts from the prompt's behaviour, then PPO trains its own part.
-table.md is the README's results table (next to the paper's numbers), rebuilt with summary.json
-and copied into README.md in place of the table there (a test checks the two agree).
-``--ood`` evaluates the seed-0 policies of task_tokens, finetune and ppo_scratch on steering and
-direction under gravity x1..x2 and ground friction x1..x0.4.
+there is one (``--warm-start`` DAgger iterations, frozenfit/tasktokens/warm_start.py; its env steps
+count in the budget). table.md is the README's results table; the README's copy is replaced with it
+(a test checks the two agree). ``--list`` prints the runs the table is built from, and what is
+missing. ``--ood`` evaluates the seed-0 policies of task_tokens, finetune and ppo_scratch on
+steering and direction under gravity x1..x2 and ground friction x1..x0.4 (the policies must be in
+runs/: a missing one is an error, not a silently shorter file).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from frozenfit.bfm.policy import load_bfm  # noqa: E402
-from frozenfit.common.logging import read_csv_log  # noqa: E402
-from frozenfit.common.results import (git_commit, machine_info, save_figure, sync_markdown_table,  # noqa: E402
-                                      write_result)
-from frozenfit.humanoid.model import PhysicsConfig  # noqa: E402
-from frozenfit.tasktokens.artifact import export_policy, load_policy  # noqa: E402
-from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor  # noqa: E402
-from frozenfit.humanoid.observations import NUM_JOINTS  # noqa: E402
-from frozenfit.tasktokens.env import ObsLayout  # noqa: E402
-from frozenfit.tasktokens.policies import METHODS, trainable_params  # noqa: E402
-from frozenfit.tasktokens.tasks import TASKS, make_task, task_class  # noqa: E402
-from frozenfit.tasktokens.train import (WARM_STARTABLE, TaskTokensConfig, bfm_digest, build_actor,  # noqa: E402
-                                        steps_done, train_task, trained_task_version)
+from frozenfit.bfm.policy import bfm_digest, load_bfm
+from frozenfit.common.logging import read_csv_log
+from frozenfit.common.results import git_commit, machine_info, machine_label, save_figure, sync_markdown_table, write_result
+from frozenfit.errors import FrozenfitError
+from frozenfit.humanoid.model import FALL_HEAD_HEIGHT, PhysicsConfig
+from frozenfit.humanoid.observations import NUM_JOINTS
+from frozenfit.tasktokens.artifact import export_policy, load_policy
+from frozenfit.tasktokens.env import ObsLayout
+from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
+from frozenfit.tasktokens.policies import METHODS, build_actor, trainable_params
+from frozenfit.tasktokens.tasks import TASKS, make_task, task_class
+from frozenfit.tasktokens.train import TaskTokensConfig, steps_done, train_task
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "tasktokens"
-SEEDS = {"task_tokens": 3, "finetune": 3, "ppo_scratch": 3, "task_tokens_prior": 1, "prompt_only": 1,
-         "latent_policy": 1}
+RUNS = ROOT / "runs" / "tasktokens"
+DEFAULT_STEPS = 500_000     # the budget of every run in the README's table
+DEFAULT_WARM = 40
+CURVE_EPISODES = 256        # TaskTokensConfig.eval_episodes
 PAPER = {"task_tokens": {"reach": 94.9, "direction": 99.3, "steering": 88.7, "long_jump": 99.8, "strike": 76.6},
          "finetune": {"reach": 93.7, "direction": 99.1, "steering": 87.4, "long_jump": 47.4, "strike": 83.1},
          "latent_policy": {"reach": 84.0, "direction": 97.6, "steering": 40.7, "long_jump": 99.4, "strike": 83.2},
@@ -54,15 +58,45 @@ PAPER = {"task_tokens": {"reach": 94.9, "direction": 99.3, "steering": 88.7, "lo
          "prompt_only": {"reach": 24.8, "direction": 2.2, "steering": 3.8}}
 
 
-def load_runs(digest: str | None = None) -> dict:
-    """Recorded runs; with ``digest``, only those trained on that BFM and on the current version of
-    their task (a new BFM, or a changed task, restarts those runs)."""
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines one run of the sweep."""
+
+    task: str
+    task_version: int
+    method: str
+    seed: int
+    steps: int          # env-step budget (0: a method that trains nothing)
+    warm_start: int     # DAgger iterations imitating the prompt before PPO
+    bfm_digest: str
+
+    @classmethod
+    def of(cls, task: str, method: str, seed: int, steps: int, warm: int, digest: str) -> "RunSpec":
+        """The spec the sweep runs for (task, method, seed) under a budget, warm start and BFM."""
+        m = METHODS[method]
+        has_prior = make_task(task, 1).has_prior
+        return cls(task, task_class(task).version, method, seed, steps if m.trains else 0,
+                   warm if (m.warm_startable and has_prior and m.trains) else 0, digest)
+
+    @property
+    def key(self) -> str:
+        return (f"{self.task}@v{self.task_version}/{self.method}/seed{self.seed}/steps{self.steps}"
+                f"/warm{self.warm_start}/bfm-{self.bfm_digest}")
+
+    @property
+    def run_dir(self) -> Path:
+        return (RUNS / f"{self.task}-v{self.task_version}" / self.method /
+                f"seed{self.seed}-steps{self.steps}-warm{self.warm_start}-bfm-{self.bfm_digest}")
+
+    @classmethod
+    def from_record(cls, r: dict) -> "RunSpec":
+        return cls(r["task"], r["task_version"], r["method"], r["seed"], r["steps"], r["warm_start"], r["bfm_digest"])
+
+
+def load_runs() -> dict:
+    """Every recorded run, keyed by `RunSpec.key`."""
     path = OUT / "runs.json"
-    runs = json.loads(path.read_text()) if path.exists() else {}
-    if digest is not None:
-        runs = {k: r for k, r in runs.items() if r.get("bfm_digest") == digest
-                and r.get("task_version", 1) == task_class(r["task"]).version}
-    return runs
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def save_runs(runs: dict) -> None:
@@ -72,65 +106,92 @@ def save_runs(runs: dict) -> None:
     tmp.replace(OUT / "runs.json")
 
 
-def run_one(task: str, method: str, seed: int, steps: int, episodes: int, deadline: float,
-            warm: int = 40, chunk: int = 500_000) -> dict | None:
-    """Train (resuming, in chunks) and evaluate one run; None when the deadline came first.
-    The BFM-based methods (WARM_STARTABLE) on a task with a hand-made prompt warm-start from it
-    (``warm`` DAgger iterations)."""
-    cfg = TaskTokensConfig(task=task, method=method, seed=seed, progress=False)
-    probe = make_task(task, 1)
-    if method in WARM_STARTABLE and probe.has_prior:
-        cfg.warm_start = warm
-    cfg.ppo.total_env_steps = steps
-    ckpt = cfg.directory() / "checkpoint.safetensors"
-    if ckpt.exists() and (old := trained_task_version(ckpt)) != probe.version:
-        stale = cfg.directory().with_name(f"{cfg.directory().name}-task-v{old}")
-        cfg.directory().rename(stale)
-        print(f"{cfg.directory()}: trained on version {old} of the task, moved to {stale}; starting over")
+def log_curve(run_dir: Path) -> list[list[float]]:
+    """[[env steps, success %], ...] of a run's learning-curve evaluations; a step logged twice (a
+    resumed run replays the steps after its checkpoint) keeps its last value."""
+    log = run_dir / "log.csv"
+    if not log.exists():
+        return []
+    points = {r["step"]: r["eval/success"] for r in read_csv_log(log)
+              if "eval/success" in r and r["eval/success"] == r["eval/success"]}
+    return [[int(s), float(v)] for s, v in sorted(points.items())]
+
+
+def run_one(spec: RunSpec, episodes: int, deadline: float, commit: str, chunk: int = 500_000) -> dict | None:
+    """Train (resuming, in chunks) and evaluate one run; its runs.json record (``commit``: the code
+    this process runs, read when it started), or None when the deadline came first."""
+    cfg = TaskTokensConfig(task=spec.task, method=spec.method, seed=spec.seed, progress=False,
+                           run_dir=str(spec.run_dir), warm_start=spec.warm_start)
+    cfg.ppo.total_env_steps = spec.steps
+    ckpt = spec.run_dir / "checkpoint.safetensors"
     bfm = load_bfm(cfg.bfm)
-    fresh_actor = build_actor(method, bfm, ObsLayout(bfm.history_len, probe.obs_dim), NUM_JOINTS)
-    if method == "prompt_only":
+    if bfm_digest(bfm) != spec.bfm_digest:
+        raise FrozenfitError(f"{spec.key}: the BFM at {cfg.bfm} is {bfm_digest(bfm)}")
+    probe = make_task(spec.task, 1)
+    fresh_actor = build_actor(spec.method, bfm, ObsLayout(bfm.history_len, probe.obs_dim), NUM_JOINTS)
+    if not METHODS[spec.method].trains:
         actor, meta = fresh_actor, {"env_steps": 0, "train_wall_s": 0.0}
     else:
-        while (done := steps_done(ckpt)) < steps:
-            if time.time() > deadline:
+        while (done := steps_done(ckpt)) < spec.steps:
+            if deadline and time.time() > deadline:
                 return None
-            cfg.resume, cfg.stop_at = ckpt.exists(), min(steps, done + chunk)
+            cfg.resume, cfg.stop_at = ckpt.exists(), min(spec.steps, done + chunk)
             train_task(cfg)
-        actor = load_policy(export_policy(ckpt, cfg.directory() / "policy.safetensors"), bfm)
+        actor = load_policy(export_policy(ckpt, spec.run_dir / "policy.safetensors"), bfm)
         meta = actor.meta
-    r = evaluate_actor(actor, task, cfg.use_prior, bfm.cfg.history_offsets, TaskEvalConfig(episodes=episodes))
-    return {"task": task, "method": method, "seed": seed, "warm_start": cfg.warm_start, "bfm_digest": bfm_digest(bfm),
-            "task_version": probe.version,
-            "success": r["success"], "fall_rate": r["fall_rate"],
-            "episodes": r["episodes"], "env_steps": int(meta["env_steps"]),
+    r = evaluate_actor(actor, spec.task, cfg.use_prior, bfm.cfg.history_offsets, TaskEvalConfig(episodes=episodes))
+    curve = log_curve(spec.run_dir) if METHODS[spec.method].trains else [[0, r["success"]]]
+    return {"task": spec.task, "task_version": spec.task_version, "method": spec.method, "seed": spec.seed,
+            "steps": spec.steps, "warm_start": spec.warm_start, "bfm_digest": spec.bfm_digest,
+            "success": r["success"], "fall_rate": r["fall_rate"], "fall_head_height": FALL_HEAD_HEIGHT,
+            "aborted": r["aborted"], "episodes": r["episodes"], "env_steps": int(meta["env_steps"]),
             "trainable_params": trainable_params(fresh_actor),
-            "train_wall_s": float(meta["train_wall_s"]), "eval_wall_s": r["wall_s"]}
+            "train_wall_s": float(meta["train_wall_s"]), "eval_wall_s": r["wall_s"],
+            "task_config": probe.config_dict(), "curve": curve,
+            "curve_episodes": CURVE_EPISODES if METHODS[spec.method].trains else r["episodes"],
+            "commit": commit, "machine": machine_info(),
+            "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def wanted(tasks, methods, steps: int, warm: int, digest: str, max_seeds: int | None = None) -> list[RunSpec]:
+    """The runs the table needs under these settings, in sweep order."""
+    return [RunSpec.of(task, method, seed, steps, warm, digest)
+            for task in tasks for method in methods
+            for seed in range(min(METHODS[method].seeds, max_seeds or METHODS[method].seeds))]
+
+
+def select(runs: dict, specs: list[RunSpec]) -> dict:
+    """The recorded runs among ``specs`` (key -> record)."""
+    return {s.key: runs[s.key] for s in specs if s.key in runs}
 
 
 def summarise(runs: dict) -> dict:
-    tasks: dict = {}
+    groups: dict = {}
     for r in runs.values():
-        tasks.setdefault(r["task"], {}).setdefault(r["method"], []).append(r)
-    out = {}
-    for task, methods in tasks.items():
+        groups.setdefault(r["task"], {}).setdefault(r["method"], []).append(r)
+    out: dict = {}
+    for task, methods in groups.items():
         out[task] = {}
         for method, rs in methods.items():
             s = np.array([r["success"] for r in rs])
             out[task][method] = {"success_mean": round(float(s.mean()), 2),
                                  "success_std": round(float(s.std()), 2), "seeds": len(rs),
                                  "episodes": int(sum(r["episodes"] for r in rs)),
+                                 "steps": int(rs[0]["steps"]),
                                  "env_steps": int(np.mean([r["env_steps"] for r in rs])),
                                  "trainable_params": int(rs[0]["trainable_params"]),
-                                 "wall_s": round(float(np.mean([r["train_wall_s"] for r in rs])), 1)}
+                                 "wall_s": round(float(np.mean([r["train_wall_s"] for r in rs])), 1),
+                                 "machines": sorted({machine_label(r["machine"]) for r in rs}),
+                                 "commits": sorted({r["commit"] for r in rs})}
     return out
 
 
-def write_table(summary: dict) -> None:
-    """results/tasktokens/table.md: the README's results table, next to the paper's numbers; the
-    README's copy is replaced with it."""
-    lines = ["| task | method | success % (mean ± std) | seeds × episodes | paper | env steps | trainable params | train wall |",
-             "|---|---|---|---|---|---|---|---|"]
+def table_markdown(summary: dict) -> str:
+    """The README's results table, next to the paper's numbers; a row says which machine(s) its
+    seeds ran on."""
+    lines = ["| task | method | success % (mean ± std) | seeds × episodes | paper | env steps | trainable params "
+             "| train wall | machine |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for task in TASKS:
         for method in METHODS:
             r = summary.get(task, {}).get(method)
@@ -141,84 +202,102 @@ def write_table(summary: dict) -> None:
             lines.append(f"| {task} | {method} | **{r['success_mean']:.1f}**{std} | {r['seeds']} × "
                          f"{r['episodes'] // r['seeds']} | {'–' if paper is None else paper} | "
                          f"{r['env_steps'] / 1e6:.2f} M | {r['trainable_params']:,} | "
-                         f"{r['wall_s'] / 60:.0f} min |")
-    OUT.mkdir(parents=True, exist_ok=True)
-    table = "\n".join(lines) + "\n"
-    (OUT / "table.md").write_text(table)
-    sync_markdown_table(ROOT / "README.md", table)
+                         f"{r['wall_s'] / 60:.0f} min | {' + '.join(r['machines'])} |")
+    return "\n".join(lines) + "\n"
 
 
-def eval_curve(task: str, method: str, seed: int) -> list[tuple[float, float]]:
-    """(env steps, success %) of a run's learning-curve evaluations (256 episodes each)."""
-    log = ROOT / "runs" / "tasktokens" / task / method / f"seed{seed}" / "log.csv"
-    if not log.exists():
-        return []
-    return [(r["step"], r["eval/success"]) for r in read_csv_log(log)
-            if "eval/success" in r and r["eval/success"] == r["eval/success"]]
-
-
-def sample_efficiency(runs: dict) -> None:
-    """results/tasktokens/sample_efficiency.json: per finished run, its learning curve (env steps,
-    success %) and the first point at >= 90 % of the run's final success (the issue's "a third of
-    PPO-from-scratch's steps")."""
+def sample_efficiency(runs: dict) -> dict:
+    """Per trained run: its learning curve (env steps, success %) and the first point at >= 90 % of
+    the run's final success (None when the final success is 0)."""
     out: dict = {}
     for r in runs.values():
-        curve = eval_curve(r["task"], r["method"], r["seed"])
-        if not curve or r["success"] <= 0:
+        if r["steps"] == 0 or len(r["curve"]) < 2:
             continue
-        hit = next((step for step, succ in curve if succ >= 0.9 * r["success"]), None)
+        hit = next((s for s, v in r["curve"] if v >= 0.9 * r["success"]), None) if r["success"] > 0 else None
         out.setdefault(r["task"], {}).setdefault(r["method"], []).append(
             {"seed": r["seed"], "final_success": r["success"], "steps_to_90pct": hit,
-             "eval_points": len(curve), "first_eval_step": curve[0][0], "curve": curve})
-    write_result(OUT / "sample_efficiency.json", {"runs": out})
+             "eval_points": len(r["curve"]), "first_eval_step": r["curve"][0][0],
+             "curve_episodes": r["curve_episodes"], "curve": r["curve"]})
+    return out
 
 
-def plot_curves(task: str, runs: dict) -> None:
+def plot_curves(task: str, runs: dict, suffix: str = "") -> None:
     """Success vs env steps for every trained method on ``task`` (one colour per method, one line per
-    finished seed in ``runs``; unfinished runs are left out); the prompt-only level, which trains
-    nothing, is a dashed line."""
+    seed); the prompt-only level, which trains nothing, is a dashed line."""
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 3.6))
     colours = dict(zip(METHODS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for method in METHODS:
-        seeds = sorted(r["seed"] for r in runs.values() if r["task"] == task and r["method"] == method)
-        for k, seed in enumerate(seeds):
-            curve = eval_curve(task, method, seed)
-            if curve:
-                ax.plot([c[0] / 1e6 for c in curve], [c[1] for c in curve], "o-", color=colours[method],
-                        alpha=0.8, ms=3, label=f"{method} ({len(seeds)} seed{'s' * (len(seeds) > 1)})" if k == 0 else None)
-    prompt = runs.get(f"{task}/prompt_only/seed0")
-    if prompt is not None:
-        ax.axhline(prompt["success"], ls="--", color=colours["prompt_only"], label="prompt_only (1024 episodes)")
+        rs = sorted((r for r in runs.values() if r["task"] == task and r["method"] == method and r["steps"]),
+                    key=lambda r: r["seed"])
+        for k, r in enumerate(rs):
+            ax.plot([c[0] / 1e6 for c in r["curve"]], [c[1] for c in r["curve"]], "o-", color=colours[method],
+                    alpha=0.8, ms=3, label=f"{method} ({len(rs)} seed{'s' * (len(rs) > 1)})" if k == 0 else None)
+    prompt = [r for r in runs.values() if r["task"] == task and r["method"] == "prompt_only"]
+    if prompt:
+        ax.axhline(prompt[0]["success"], ls="--", color=colours["prompt_only"],
+                   label=f"prompt_only ({prompt[0]['episodes']} episodes)")
     if not ax.lines:
         plt.close(fig)
         return
     ax.set_xlabel("env steps (M)")
     ax.set_ylabel("success (%)")
-    ax.set_title(f"{task}: success during training (256 eval episodes)")
+    ax.set_title(f"{task}: success during training ({CURVE_EPISODES} eval episodes)")
     ax.legend(fontsize=7)
-    save_figure(fig, OUT / f"curves_{task}.png")
+    save_figure(fig, OUT / f"curves_{task}{suffix}.png")
 
 
-def ood(episodes: int) -> None:
+def derive(runs: dict, specs: list[RunSpec], tasks, suffix: str = "") -> dict:
+    """Rewrite summary.json, table.md, sample_efficiency.json and the curve plots from the recorded
+    runs among ``specs``. The README's table is synced only for the README's settings (no
+    ``suffix``); other budgets get their own files (``summary<suffix>.json``, ...)."""
+    chosen = select(runs, specs)
+    summary = summarise(chosen)
+    command = "python experiments/tasktokens_sweep.py (derived from runs.json)"
+    write_result(OUT / f"summary{suffix}.json", {"tasks": summary, "paper": PAPER,
+                                                 "runs": sorted(chosen)}, command=command)
+    table = table_markdown(summary)
+    (OUT / f"table{suffix}.md").write_text(table)
+    if not suffix:
+        sync_markdown_table(ROOT / "README.md", table)
+    write_result(OUT / f"sample_efficiency{suffix}.json", {"runs": sample_efficiency(chosen)}, command=command)
+    for task in tasks:
+        plot_curves(task, {k: r for k, r in chosen.items() if r["task"] == task}, suffix)
+    return chosen
+
+
+def list_runs(runs: dict, specs: list[RunSpec]) -> None:
+    """Print every run the table needs: recorded (budget, commit, machine, result) or missing."""
+    for s in specs:
+        r = runs.get(s.key)
+        if r is None:
+            print(f"MISSING   {s.key}")
+        else:
+            print(f"recorded  {s.key}  success {r['success']:5.1f} %  budget {r['steps']:,} "
+                  f"({r['env_steps']:,} env steps)  commit {r['commit'][:12]}  {machine_label(r['machine'])}  "
+                  f"train {r['train_wall_s'] / 60:.0f} min  curve {len(r['curve'])} points")
+
+
+def ood(runs: dict, specs: list[RunSpec], episodes: int) -> None:
     gravity = [1.0, 1.25, 1.5, 1.75, 2.0]
     friction = [1.0, 0.8, 0.6, 0.4]
     bfm = load_bfm()
     result: dict = {}
-    for task in ("steering", "direction"):
-        for method in ("task_tokens", "finetune", "ppo_scratch"):
-            policy = ROOT / "runs" / "tasktokens" / task / method / "seed0" / "policy.safetensors"
-            if not policy.exists():
-                continue
-            actor = load_policy(policy, bfm)
-            for name, values in (("gravity", gravity), ("friction", friction)):
-                for v in values:
-                    phys = PhysicsConfig(gravity_scale=v) if name == "gravity" else PhysicsConfig(friction_scale=v)
-                    r = evaluate_actor(actor, task, actor.meta["use_prior"], bfm.cfg.history_offsets,
-                                       TaskEvalConfig(episodes=episodes, physics=phys))
-                    result.setdefault(task, {}).setdefault(method, {}).setdefault(name, []).append(
-                        {"scale": v, "success": r["success"]})
-    write_result(OUT / "ood.json", {"ood": result})
+    cases = [s for s in specs if s.task in ("steering", "direction") and s.seed == 0
+             and s.method in ("task_tokens", "finetune", "ppo_scratch")]
+    missing = [str(s.run_dir / "policy.safetensors") for s in cases if not (s.run_dir / "policy.safetensors").exists()]
+    if missing:
+        raise FrozenfitError(f"--ood needs the seed-0 policies of these runs (train them first): {missing}")
+    for s in cases:
+        actor = load_policy(s.run_dir / "policy.safetensors", bfm)
+        for name, values in (("gravity", gravity), ("friction", friction)):
+            for v in values:
+                phys = PhysicsConfig(gravity_scale=v) if name == "gravity" else PhysicsConfig(friction_scale=v)
+                r = evaluate_actor(actor, s.task, actor.meta["use_prior"], bfm.cfg.history_offsets,
+                                   TaskEvalConfig(episodes=episodes, physics=phys))
+                result.setdefault(s.task, {}).setdefault(s.method, {}).setdefault(name, []).append(
+                    {"scale": v, "success": r["success"]})
+    write_result(OUT / "ood.json", {"ood": result, "runs": [s.key for s in cases], "episodes": episodes})
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(len(result), 2, figsize=(9, 3.2 * len(result)), squeeze=False)
     for i, (task, methods) in enumerate(result.items()):
@@ -236,43 +315,49 @@ def ood(episodes: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tasks", nargs="+", default=list(TASKS))
-    ap.add_argument("--methods", nargs="+", default=list(METHODS))
-    ap.add_argument("--steps", type=int, default=3_000_000)
+    ap.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    ap.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="env-step budget of every trained run")
     ap.add_argument("--episodes", type=int, default=1024)
-    ap.add_argument("--max-minutes", type=float, default=55.0)
-    ap.add_argument("--warm-start", type=int, default=40, help="DAgger iterations for the warm-startable methods (0: cold)")
+    ap.add_argument("--max-minutes", type=float, default=0.0, help="stop between chunks after this long (0: no limit)")
+    ap.add_argument("--warm-start", type=int, default=DEFAULT_WARM,
+                    help="DAgger iterations for the warm-startable methods (0: cold)")
     ap.add_argument("--max-seeds", type=int, default=None, help="at most this many seeds per method (a first pass)")
+    ap.add_argument("--list", action="store_true", help="print the runs the table needs (recorded or missing); train nothing")
     ap.add_argument("--ood", action="store_true")
-    ap.add_argument("--ood-episodes", type=int, default=1024, help="episodes per OOD point")
+    ap.add_argument("--ood-episodes", type=int, default=256, help="episodes per OOD point")
     a = ap.parse_args()
-    deadline = time.time() + 60 * a.max_minutes
+    for name in ("steps", "episodes"):
+        if getattr(a, name) <= 0:
+            ap.error(f"--{name} must be positive")
     digest = bfm_digest(load_bfm())
-    runs = load_runs(digest)
-    for task in a.tasks:
-        for method in a.methods:
-            for seed in range(min(SEEDS[method], a.max_seeds or SEEDS[method])):
-                key = f"{task}/{method}/seed{seed}"
-                if key in runs:
-                    continue
-                if time.time() > deadline:
-                    break
-                r = run_one(task, method, seed, a.steps, a.episodes, deadline, a.warm_start)
-                if r is None:
-                    print(f"{key}: stopped at the deadline; rerun to continue")
-                    break
-                runs = load_runs(digest)    # merge: another sweep may have recorded runs meanwhile
-                runs[key] = r
-                save_runs(runs)
-                print(f"{key}: success {r['success']:.1f}%  ({r['env_steps']:,} steps)")
-                summary = summarise(runs)
-                write_result(OUT / "summary.json", {"tasks": summary, "paper": PAPER,
-                                                    "commit": git_commit(), "machine": machine_info()})
-                write_table(summary)
-        plot_curves(task, runs)
-    sample_efficiency(runs)
+    # the table always covers every task and method; --tasks/--methods only limit what trains now
+    table_specs = wanted(TASKS, METHODS, a.steps, a.warm_start, digest)
+    runs = load_runs()
+    commit = git_commit()   # the code this process runs, whatever is committed while it trains
+    if a.list:
+        list_runs(runs, table_specs)
+        return
+    deadline = time.time() + 60 * a.max_minutes if a.max_minutes > 0 else 0.0
+    suffix = "" if (a.steps, a.warm_start) == (DEFAULT_STEPS, DEFAULT_WARM) else f"_steps{a.steps}_warm{a.warm_start}"
+    for spec in wanted(a.tasks, a.methods, a.steps, a.warm_start, digest, a.max_seeds):
+        if spec.key in runs:
+            continue
+        if deadline and time.time() > deadline:
+            print("stopped at --max-minutes; rerun to continue")
+            break
+        r = run_one(spec, a.episodes, deadline, commit)
+        if r is None:
+            print(f"{spec.key}: stopped at the deadline; rerun to continue")
+            break
+        runs = load_runs()    # merge: another sweep may have recorded runs meanwhile
+        runs[spec.key] = r
+        save_runs(runs)
+        print(f"{spec.key}: success {r['success']:.1f}%  ({r['env_steps']:,} steps)", flush=True)
+        derive(runs, table_specs, TASKS, suffix)
+    derive(runs, table_specs, TASKS, suffix)
     if a.ood:
-        ood(a.ood_episodes)
+        ood(runs, table_specs, a.ood_episodes)
 
 
 if __name__ == "__main__":

@@ -103,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown command '{argv[1]}' for {argv[0]}\n\n{_usage()}", file=sys.stderr)
         return 2
     config_type, run, doc = cmds[argv[1]]
-    cfg = tyro.cli(config_type, args=argv[2:], prog=f"frozenfit {argv[0]} {argv[1]}", description=doc)
     try:
+        # a config's own checks (positive counts, ...) run while tyro builds it
+        cfg = tyro.cli(config_type, args=argv[2:], prog=f"frozenfit {argv[0]} {argv[1]}", description=doc)
         run(cfg)
     except FrozenfitError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from frozenfit.bfm.masking import MaskingConfig, PromptedGoalTask
 from frozenfit.bfm.model import BFM, BFMConfig, kl_divergence
+from frozenfit.bfm.policy import RUN_KIND, RUN_VERSION, load_bfm
 from frozenfit.bfm.tokens import PROMPTS, BFMInput, History
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
 from frozenfit.common.logging import RunLogger
@@ -33,8 +34,6 @@ from frozenfit.humanoid.model import model_hash
 from frozenfit.humanoid.observations import PROPRIO_DIM
 from frozenfit.teacher.policy import SHIPPED_TEACHER, Teacher, load_teacher
 
-RUN_KIND = "bfm-run"
-RUN_VERSION = 1
 
 
 @dataclass
@@ -72,7 +71,6 @@ def init_from_bfm(bfm: BFM, path: str | Path) -> list[str]:
     """Copy every weight and statistic of the BFM file at ``path`` that ``bfm`` also has (same name
     and shape), so a new distillation (a better teacher, a new prompt type) starts from a trained
     model; returns the names left fresh. Refuses a file whose shared weights differ in shape."""
-    from frozenfit.bfm.policy import load_bfm
 
     src = load_bfm(path).state_dict()
     own = bfm.state_dict()
@@ -226,7 +224,7 @@ class Distiller:
             if not last.exists():
                 raise FrozenfitError(f"--resume: no checkpoint at {last}")
             self.resume(last)
-        logger = RunLogger(self.run_dir)
+        logger = RunLogger(self.run_dir, resume_from=self.global_step if cfg.resume else None)
         obs = self.env.reset()
         self.history.reset(self.env.frame)
         batch = cfg.num_envs * cfg.num_steps

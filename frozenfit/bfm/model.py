@@ -21,7 +21,8 @@ from torch import nn
 
 from frozenfit.bfm.tokens import HISTORY_DIM, PROMPT_SLICES, PROMPTS, BFMInput
 from frozenfit.humanoid.observations import NUM_JOINTS, PROPRIO_DIM
-from frozenfit.rl.normalizer import RunningNorm
+from frozenfit.common.nets import mlp
+from frozenfit.common.normalizer import RunningNorm
 from frozenfit.teacher.goals import GOAL_OBS_DIM
 
 
@@ -46,22 +47,13 @@ class BFMConfig:
             raise ValueError(f"unknown prompt token types {sorted(unknown)}; known: {PROMPTS}")
 
 
-def _mlp(inp: int, hidden: tuple[int, ...], out: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for h in hidden:
-        layers += [nn.Linear(inp, h), nn.SiLU()]
-        inp = h
-    layers.append(nn.Linear(inp, out))
-    return nn.Sequential(*layers)
-
-
 class Tokenizer(nn.Module):
     """Running-normalised input -> MLP -> one token of the model's width."""
 
     def __init__(self, inp: int, hidden: int, width: int):
         super().__init__()
         self.norm = RunningNorm(inp)
-        self.net = _mlp(inp, (hidden,), width)
+        self.net = mlp(inp, (hidden,), width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(self.norm(x))
@@ -107,8 +99,8 @@ class BFM(nn.Module):
         self.out_norm = nn.LayerNorm(w)
         self.prior_head = nn.Linear(w, 2 * cfg.latent)
         self.encoder_norm = RunningNorm(PROPRIO_DIM + GOAL_OBS_DIM)
-        self.encoder = _mlp(PROPRIO_DIM + GOAL_OBS_DIM, cfg.encoder_hidden, 2 * cfg.latent)
-        self.decoder = _mlp(PROPRIO_DIM + cfg.latent, cfg.decoder_hidden, NUM_JOINTS)
+        self.encoder = mlp(PROPRIO_DIM + GOAL_OBS_DIM, cfg.encoder_hidden, 2 * cfg.latent)
+        self.decoder = mlp(PROPRIO_DIM + cfg.latent, cfg.decoder_hidden, NUM_JOINTS)
         for head in (self.prior_head, self.encoder[-1]):
             nn.init.zeros_(head.weight)
             nn.init.zeros_(head.bias)

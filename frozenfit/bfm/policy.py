@@ -4,10 +4,10 @@ model hash) and one loader that refuses anything else with a clear message."""
 from __future__ import annotations
 
 from dataclasses import fields
+import hashlib
 from pathlib import Path
 from typing import Any
 
-from frozenfit.bfm.distill import RUN_KIND, RUN_VERSION
 from frozenfit.bfm.model import BFM, BFMConfig
 from frozenfit.bfm.tokens import LEGACY_PROMPTS
 from frozenfit.common.checkpoint import check_shapes, load_checkpoint, read_metadata, save_checkpoint
@@ -16,6 +16,8 @@ from frozenfit.humanoid.model import model_hash
 
 BFM_KIND = "bfm"
 BFM_VERSION = 1
+RUN_KIND = "bfm-run"      # a distillation training state (`frozenfit bfm distill`)
+RUN_VERSION = 1
 SHIPPED_BFM = Path(__file__).resolve().parents[1] / "assets" / "bfm.safetensors"
 
 
@@ -63,3 +65,12 @@ def load_bfm(path: str | Path = SHIPPED_BFM) -> BFM:
     if ck.state is not None:
         bfm.meta["env_steps"] = ck.state.get("global_step")
     return bfm
+
+
+def bfm_digest(bfm: BFM) -> str:
+    """Digest of the BFM's weights and statistics: a task policy only runs on the BFM it was trained on."""
+    h = hashlib.sha256()
+    for k, v in sorted(bfm.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]

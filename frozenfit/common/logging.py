@@ -9,19 +9,32 @@ from pathlib import Path
 class RunLogger:
     """Append scalars per step to ``<dir>/log.csv`` and TensorBoard event files in ``<dir>/tb``.
 
-    Resuming appends to the same CSV. Rows may log different keys (e.g. losses every step,
+    Resuming appends to the same CSV, after dropping the rows a killed run wrote past its last
+    checkpoint (``resume_from``: the checkpoint's step), so a replayed step is not logged twice.
+    Rows may log different keys (e.g. losses every step,
     validation accuracy every N steps): a key never seen before widens the header, rewriting the
     file once, and missing cells stay blank.
     """
 
-    def __init__(self, log_dir: str | Path, tensorboard: bool = True):
+    def __init__(self, log_dir: str | Path, tensorboard: bool = True, resume_from: int | None = None):
         self.dir = Path(log_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.csv_path = self.dir / "log.csv"
         self._fields: list[str] | None = None
         if self.csv_path.exists() and self.csv_path.stat().st_size > 0:
-            with open(self.csv_path) as f:
-                self._fields = next(csv.reader(f))
+            with open(self.csv_path, newline="") as f:
+                reader = csv.DictReader(f)
+                self._fields = list(reader.fieldnames or [])
+                rows = list(reader)
+            if resume_from is not None:
+                kept = [r for r in rows if r.get("step") not in ("", None) and float(r["step"]) <= resume_from]
+                if len(kept) != len(rows):
+                    tmp = self.csv_path.with_suffix(".csv.tmp")
+                    with open(tmp, "w", newline="") as f:
+                        w = csv.DictWriter(f, self._fields)
+                        w.writeheader()
+                        w.writerows(kept)
+                    tmp.replace(self.csv_path)
         self._tb = None
         if tensorboard:
             try:

@@ -48,8 +48,45 @@ def machine_info() -> str:
             f"({torch.get_num_threads()} threads), {platform.system()} {platform.release()}")
 
 
+def machine_label(machine: str) -> str:
+    """A short name for a `machine_info` line (its CPU model without vendor marks): for tables."""
+    cpu = machine.split(",")[0]
+    for mark in ("(R)", "(TM)", "(tm)", " Processor", " CPU"):
+        cpu = cpu.replace(mark, "")
+    return " ".join(cpu.split()[:3]) or "unknown"
+
+
+def check_portable(payload: Any, where: str = "") -> None:
+    """Refuse a results payload holding an absolute path of this machine (the checkout, a temporary
+    folder, the home folder): results must read the same on every machine."""
+    if isinstance(payload, dict):
+        for k, v in payload.items():
+            check_portable(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(payload, (list, tuple)):
+        for i, v in enumerate(payload):
+            check_portable(v, f"{where}[{i}]")
+    elif isinstance(payload, str):
+        roots = {str(Path(__file__).resolve().parents[2]), "/tmp/", str(Path.home()) + "/", "/work/", "/root/"}
+        if any(r in payload for r in roots):
+            raise ValueError(f"results field '{where}' holds an absolute machine path: {payload!r}; "
+                             "record it relative to the repository (see portable_path)")
+
+
+def portable_path(path: str | Path) -> str:
+    """``path`` as results should record it: relative to the repository when inside it, otherwise
+    only its file name (another machine's folders mean nothing)."""
+    root = Path(__file__).resolve().parents[2]
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(root))
+    except ValueError:
+        return p.name
+
+
 def current_command() -> str:
-    return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+    """This process's command line, with paths inside the repository made relative."""
+    root = str(Path(__file__).resolve().parents[2]) + "/"
+    return " ".join(shlex.quote(a.replace(root, "")) for a in ["python", *sys.argv])
 
 
 def write_result(path: str | Path, payload: dict[str, Any], wall_s: float | None = None,
@@ -62,6 +99,7 @@ def write_result(path: str | Path, payload: dict[str, Any], wall_s: float | None
     if wall_s is not None:
         out.setdefault("wall_s", round(wall_s, 2))
     out.setdefault("written_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    check_portable(out)
     text = json.dumps(out, indent=2, sort_keys=False) + "\n"
     path = Path(path)
     atomic_write_bytes(path, lambda tmp: Path(tmp).write_text(text))

@@ -28,6 +28,18 @@ BODIES = (
     "left_thigh", "left_shin", "left_foot",
 )
 KEY_BODIES = ("pelvis", "torso", "head", "right_hand", "left_hand", "right_foot", "left_foot")
+HEAD_IDX = BODIES.index("head")
+TORSO_IDX = BODIES.index("torso")
+HAND_IDX = (BODIES.index("right_hand"), BODIES.index("left_hand"))
+FOOT_IDX = (BODIES.index("right_foot"), BODIES.index("left_foot"))
+SHOULDER_OFFSET = ((0.0, -0.19, 0.40), (0.0, 0.19, 0.40))  # shoulder joints relative to the pelvis
+# The one fall definition (training, evaluation and reports): the head below this height.
+FALL_HEAD_HEIGHT = 0.8  # m
+
+
+def fallen(body_pos):
+    """(N,) bool: which humanoids have fallen, from world body positions (N, len(BODIES), 3)."""
+    return body_pos[:, HEAD_IDX, 2] < FALL_HEAD_HEIGHT
 
 # (joint, axis, range in degrees, kp, nominal angle in degrees, action scale in degrees)
 _JOINTS = {

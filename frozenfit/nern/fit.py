@@ -275,7 +275,7 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
     loader = InfiniteLoader(data.train, cfg.batch_size, gen)
     if loader_state is not None:
         loader.load_state_dict(loader_state)
-    logger = RunLogger(out / "logs") if shard.is_main else None
+    logger = RunLogger(out / "logs", resume_from=start_it if cfg.resume else None) if shard.is_main else None
     original_val = accuracy(model, data.val)
     best_path = out / "best.nern"
 

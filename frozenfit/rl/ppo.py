@@ -25,7 +25,7 @@ from tqdm import tqdm
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
 from frozenfit.common.logging import RunLogger
 from frozenfit.errors import FrozenfitError
-from frozenfit.rl.normalizer import RunningNorm
+from frozenfit.common.normalizer import RunningNorm
 
 AGENT_KIND = "ppo-agent"
 AGENT_VERSION = 1
@@ -215,7 +215,7 @@ class PPO:
             if not last_path.exists():
                 raise FrozenfitError(f"--resume: no checkpoint at {last_path}")
             self.resume(last_path)
-        logger = RunLogger(self.run_dir)
+        logger = RunLogger(self.run_dir, resume_from=self.global_step if resume else None)
         n, T = env.num_envs, cfg.num_steps
         batch = n * T
         mb = batch // cfg.num_minibatches

@@ -13,12 +13,14 @@ from pathlib import Path
 from torch import nn
 
 from frozenfit.bfm.model import BFM
+from frozenfit.bfm.policy import bfm_digest
 from frozenfit.common.checkpoint import check_shapes, load_checkpoint, read_metadata, save_checkpoint
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import model_hash
 from frozenfit.humanoid.observations import NUM_JOINTS
 from frozenfit.rl.ppo import AGENT_KIND, AGENT_VERSION
 from frozenfit.tasktokens.env import ObsLayout
+from frozenfit.tasktokens.policies import build_actor, method
 from frozenfit.tasktokens.tasks import make_task
 
 POLICY_KIND = "task-policy"
@@ -30,9 +32,9 @@ def shipped_policy(task: str) -> Path:
     return ASSETS / f"{task}.safetensors"
 
 
-def _own_weights(tensors: dict, method: str) -> dict:
-    """An actor's tensors without the shared frozen BFM (kept for fine-tuning, where it trained)."""
-    if method == "finetune":
+def _own_weights(tensors: dict, name: str) -> dict:
+    """An actor's tensors without the shared frozen BFM (kept where the method trains its own copy)."""
+    if method(name).owns_bfm:
         return tensors
     return {k: v for k, v in tensors.items() if not k.startswith("bfm.")}
 
@@ -53,8 +55,6 @@ def export_policy(run_checkpoint: str | Path, out: str | Path | None = None) -> 
 
 def load_policy(path: str | Path, bfm: BFM) -> nn.Module:
     """The actor of a task-policy file (eval mode) on ``bfm``; ``.meta`` holds its provenance."""
-    from frozenfit.tasktokens.train import bfm_digest, build_actor
-
     kind = read_metadata(path).get("kind")
     if kind != POLICY_KIND:
         raise FrozenfitError(f"{path} holds a '{kind}' checkpoint, expected a '{POLICY_KIND}' file "

@@ -12,13 +12,10 @@ import torch
 
 from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm
 from frozenfit.errors import FrozenfitError
-from frozenfit.humanoid.env import EnvConfig
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.render import Recording, render_rollout, write_video
 from frozenfit.tasktokens.artifact import export_policy, load_policy, shipped_policy
-from frozenfit.tasktokens.env import make_env
-from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
-from frozenfit.tasktokens.tasks import make_task
+from frozenfit.tasktokens.evaluate import TaskEvalConfig, eval_env, evaluate_actor
 
 
 def policy_path(task: str, policy: str | None) -> Path:
@@ -73,10 +70,7 @@ def record(actor, task_name: str, use_prior: bool, history_offsets, seconds: flo
            seed: int = 3, physics: PhysicsConfig | None = None) -> tuple[Recording, bool, mujoco.MjModel]:
     """One evaluation-mode episode with markers of the task's targets; returns (recording, success,
     the scene's model: the humanoid plus the task's objects, for rendering)."""
-    task = make_task(task_name, 1)
-    task.eval_mode = True
-    env, _ = make_env(task, EnvConfig(num_envs=1, episode_seconds=1e6, physics=physics or PhysicsConfig(),
-                                      seed=seed), tuple(history_offsets), use_prior)
+    task, env = eval_env(task_name, 1, tuple(history_offsets), use_prior, seed, physics)
     qpos, markers = [], []
     try:
         obs = env.reset()

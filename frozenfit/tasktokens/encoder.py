@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from frozenfit.rl.normalizer import RunningNorm
+from frozenfit.common.normalizer import RunningNorm
 
 
 class TaskEncoder(nn.Module):

@@ -22,7 +22,7 @@ from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
 from frozenfit.humanoid.model import CONTROL_DT
 from frozenfit.humanoid.observations import PROPRIO_DIM, local_body_pos, root_heading, to_heading_frame
 from frozenfit.tasktokens.tasks.base import TokenTask
-from frozenfit.teacher.goals import HEAD_IDX
+from frozenfit.humanoid.model import HEAD_IDX
 
 POSE_DIM = 6
 

@@ -9,22 +9,30 @@
   a latent (added to the frozen prior's unprompted mean) decoded by the frozen decoder.
 - `ScratchActor`: an MLP on proprioception + task observation, no BFM (``ppo_scratch``).
 Each actor keeps its own input normaliser and updates it through `update_normalizers`.
+
+`METHODS` is the one registry of methods: how each is built, whether it warm-starts from the
+task's prompt, whether it trains (and so owns) a copy of the BFM, whether the prompt is shown, its
+PPO adjustments and how many seeds the protocol runs. Training, task-policy files and the sweep
+read it; a new method is one entry here.
 """
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch import nn
 
-from frozenfit.bfm.model import BFM, _mlp
-from frozenfit.rl.normalizer import RunningNorm
+from frozenfit.bfm.model import BFM
+from frozenfit.common.nets import mlp
+from frozenfit.common.normalizer import RunningNorm
+from frozenfit.errors import FrozenfitError
 from frozenfit.tasktokens.encoder import TaskEncoder
 from frozenfit.tasktokens.env import ObsLayout
 from frozenfit.humanoid.observations import PROPRIO_DIM
 
-METHODS = ("task_tokens", "task_tokens_prior", "prompt_only", "finetune", "ppo_scratch", "latent_policy")
 
 
 def freeze(module: nn.Module) -> nn.Module:
@@ -83,7 +91,7 @@ class LatentActor(nn.Module):
         self.bfm = freeze(bfm)
         inp = PROPRIO_DIM + layout.task_dim
         self.norm = RunningNorm(inp)
-        self.net = _mlp(inp, hidden, bfm.cfg.latent)
+        self.net = mlp(inp, hidden, bfm.cfg.latent)
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 
@@ -109,7 +117,7 @@ class ScratchActor(nn.Module):
         self.layout = layout
         inp = PROPRIO_DIM + layout.task_dim
         self.norm = RunningNorm(inp)
-        self.net = _mlp(inp, hidden, act_dim)
+        self.net = mlp(inp, hidden, act_dim)
         nn.init.orthogonal_(self.net[-1].weight, 0.01)
         nn.init.zeros_(self.net[-1].bias)
 
@@ -123,3 +131,44 @@ class ScratchActor(nn.Module):
 
 def trainable_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method of the comparison: how its actor is built and how the protocol runs it."""
+
+    name: str
+    build: Callable[[BFM, ObsLayout, int, tuple[int, ...]], nn.Module]   # (bfm, layout, act_dim, hidden)
+    seeds: int                       # seeds the protocol (the sweep) runs
+    trains: bool = True              # False: evaluated as built (the prompt alone)
+    use_prior: bool = False          # the task's hand-made prompt is shown to the BFM
+    warm_startable: bool = False     # can start by imitating the prompt (warm_start.py)
+    owns_bfm: bool = False           # trains a private BFM copy: its policy file keeps those weights
+    ppo: dict = field(default_factory=dict)   # PPOConfig fields this method overrides
+
+
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("task_tokens", lambda b, lay, a, h: TaskTokenActor(b, lay, h), seeds=3, warm_startable=True),
+    Method("task_tokens_prior", lambda b, lay, a, h: TaskTokenActor(b, lay, h), seeds=1, use_prior=True),
+    Method("prompt_only", lambda b, lay, a, h: PromptOnlyActor(b, lay), seeds=1, trains=False, use_prior=True),
+    Method("finetune", lambda b, lay, a, h: TaskTokenActor(b, lay, h, finetune=True), seeds=3,
+           warm_startable=True, owns_bfm=True),
+    # from scratch the policy needs its own, learnable exploration noise
+    Method("ppo_scratch", lambda b, lay, a, h: ScratchActor(lay, a), seeds=3,
+           ppo={"learn_std": True, "init_log_std": -1.0, "lr": 3e-4, "lr_final": 5e-5, "bounds_coef": 1.0,
+                "action_bound": 1.2}),
+    Method("latent_policy", lambda b, lay, a, h: LatentActor(b, lay, h), seeds=1, warm_startable=True),
+)}
+
+
+def method(name: str) -> Method:
+    """The registered method ``name`` (a clear error listing the known ones otherwise)."""
+    if name not in METHODS:
+        raise FrozenfitError(f"unknown method '{name}'; known: {', '.join(METHODS)}")
+    return METHODS[name]
+
+
+def build_actor(name: str, bfm: BFM, layout: ObsLayout, act_dim: int,
+                encoder_hidden: tuple[int, ...] = (256, 256)) -> nn.Module:
+    """A fresh actor of method ``name`` on ``bfm``."""
+    return method(name).build(bfm, layout, act_dim, tuple(encoder_hidden))

@@ -9,16 +9,13 @@ the learning curve (``eval/success`` in log.csv).
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
-from torch import nn
 
-from frozenfit.bfm.model import BFM
-from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm
+from frozenfit.bfm.policy import SHIPPED_BFM, bfm_digest, load_bfm
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig
 from frozenfit.common.logging import RunLogger
@@ -26,14 +23,8 @@ from frozenfit.humanoid.model import model_hash
 from frozenfit.rl.ppo import PPO, Agent, PPOConfig
 from frozenfit.tasktokens.env import make_env
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
-from frozenfit.tasktokens.policies import (METHODS, LatentActor, PromptOnlyActor, ScratchActor, TaskTokenActor,
-                                           trainable_params)
+from frozenfit.tasktokens.policies import METHODS, build_actor, method, trainable_params
 from frozenfit.tasktokens.tasks import make_task, task_class
-
-
-# methods that can warm-start from the prompt (finetune: the same token, then every weight trains;
-# latent_policy: its latent head)
-WARM_STARTABLE = ("task_tokens", "finetune", "latent_policy")
 
 
 def task_tokens_ppo() -> PPOConfig:
@@ -73,38 +64,16 @@ class TaskTokensConfig:
 
     @property
     def use_prior(self) -> bool:
-        return self.method in ("task_tokens_prior", "prompt_only")
-
-
-def bfm_digest(bfm: BFM) -> str:
-    """Digest of the BFM's weights and statistics: a task policy only runs on the BFM it was trained on."""
-    h = hashlib.sha256()
-    for k, v in sorted(bfm.state_dict().items()):
-        h.update(k.encode())
-        h.update(v.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
-def build_actor(method: str, bfm: BFM, layout, act_dim: int, encoder_hidden=(256, 256)) -> nn.Module:
-    if method in ("task_tokens", "task_tokens_prior"):
-        return TaskTokenActor(bfm, layout, encoder_hidden)
-    if method == "finetune":
-        return TaskTokenActor(bfm, layout, encoder_hidden, finetune=True)
-    if method == "prompt_only":
-        return PromptOnlyActor(bfm, layout)
-    if method == "latent_policy":
-        return LatentActor(bfm, layout, encoder_hidden)
-    if method == "ppo_scratch":
-        return ScratchActor(layout, act_dim)
-    raise FrozenfitError(f"unknown method '{method}'; known: {', '.join(METHODS)}")
+        return method(self.method).use_prior
 
 
 def method_ppo(cfg: TaskTokensConfig) -> PPOConfig:
-    """Per-method adjustments: from scratch the policy needs its own, learnable exploration noise."""
+    """The run's PPO settings with the method's adjustments (`Method.ppo`), unless the run already
+    asks for a learnable std itself."""
     ppo = replace(cfg.ppo, seed=cfg.seed)
-    if cfg.method == "ppo_scratch" and not ppo.learn_std:
-        ppo = replace(ppo, learn_std=True, init_log_std=-1.0, lr=3e-4, lr_final=5e-5, bounds_coef=1.0,
-                      action_bound=1.2)
+    m = method(cfg.method)
+    if m.ppo and not ppo.learn_std:
+        ppo = replace(ppo, **m.ppo)
     return ppo
 
 
@@ -175,13 +144,14 @@ def train_task(cfg: TaskTokensConfig) -> dict:
         logger.close()
 
     try:
-        if cfg.method == "prompt_only":  # nothing to train
+        if not method(cfg.method).trains:  # the prompt alone: nothing to train
             return evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg)
         if cfg.eval_every and not cfg.resume:
             log_eval(0)
         if cfg.warm_start and not cfg.resume:
-            if cfg.method not in WARM_STARTABLE:
-                raise FrozenfitError(f"--warm-start applies to --method {' or '.join(WARM_STARTABLE)}")
+            if not method(cfg.method).warm_startable:
+                starters = [m.name for m in METHODS.values() if m.warm_startable]
+                raise FrozenfitError(f"--warm-start applies to --method {' or '.join(starters)}")
             from frozenfit.tasktokens.warm_start import WARM_ENVS, WARM_HORIZON, warm_start
             t0 = time.perf_counter()
             losses = warm_start(agent.actor, cfg.task, cfg.warm_start, seed=cfg.seed, nthread=cfg.env.nthread)

@@ -17,15 +17,11 @@ from dataclasses import dataclass
 
 import torch
 
-from frozenfit.humanoid.model import PELVIS_HEIGHT
+from frozenfit.humanoid.model import (FALL_HEAD_HEIGHT, FOOT_IDX, HAND_IDX, HEAD_IDX, PELVIS_HEIGHT,
+                                      SHOULDER_OFFSET, TORSO_IDX)
 from frozenfit.humanoid.observations import local_body_pos, root_heading, to_heading_frame
 from frozenfit.humanoid.rotations import quat_to_tan_norm, wrap_angle
 
-HAND_IDX = (5, 8)    # right_hand, left_hand in BODIES
-FOOT_IDX = (11, 14)  # right_foot, left_foot
-HEAD_IDX = 2
-TORSO_IDX = 1
-SHOULDER_OFFSET = ((0.0, -0.19, 0.40), (0.0, 0.19, 0.40))  # shoulder joints relative to the pelvis
 
 
 @dataclass
@@ -45,7 +41,7 @@ class GoalConfig:
     hand_reach: tuple[float, float] = (0.2, 0.5)  # distance from the shoulder
     standing_goal_prob: float = 0.5   # when standing: a crouch or raised-foot goal
     crouch_range: tuple[float, float] = (0.65, 0.9)
-    fall_head_height: float = 0.8
+    fall_head_height: float = FALL_HEAD_HEIGHT
     # reward weights
     w_velocity: float = 1.5
     w_facing: float = 0.8

@@ -8,7 +8,8 @@ from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
 from frozenfit.humanoid.model import PELVIS_HEIGHT
 from frozenfit.humanoid.rotations import yaw_quat
 from frozenfit.humanoid.sim import Frame
-from frozenfit.teacher.goals import HEAD_IDX, GoalConfig
+from frozenfit.humanoid.model import HEAD_IDX
+from frozenfit.teacher.goals import GoalConfig
 
 
 def _frame(n: int, xy, yaw) -> Frame:

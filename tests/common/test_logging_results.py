@@ -63,3 +63,31 @@ def test_sync_markdown_table_replaces_only_the_matching_table(tmp_path: Path):
     assert text.startswith("# t\n\n") and text.endswith("\n\nafter\n\n| x |\n|---|\n| 9 |\n")
     assert not sync_markdown_table(doc, "| c |\n|---|\n| 0 |\n")  # no such table: untouched
     assert doc.read_text() == text
+
+
+def test_a_resumed_logger_drops_rows_past_the_checkpoint(tmp_path):
+    from frozenfit.common.logging import RunLogger, read_csv_log
+
+    log = RunLogger(tmp_path, tensorboard=False)
+    for step in (10, 20, 30):          # the run was killed after logging 30; its checkpoint is at 20
+        log.log(step, loss=step / 10)
+    log.close()
+    log = RunLogger(tmp_path, tensorboard=False, resume_from=20)
+    log.log(30, loss=9.0)
+    log.close()
+    assert [(r["step"], r["loss"]) for r in read_csv_log(tmp_path / "log.csv")] == [(10, 1.0), (20, 2.0), (30, 9.0)]
+
+
+def test_results_refuse_absolute_machine_paths(tmp_path):
+    import pytest
+
+    from frozenfit.common.results import portable_path, write_result
+
+    root = Path(__file__).resolve().parents[2]
+    with pytest.raises(ValueError, match="absolute machine path"):
+        write_result(tmp_path / "r.json", {"file": str(root / "frozenfit" / "assets" / "teacher.safetensors")})
+    with pytest.raises(ValueError, match="absolute machine path"):
+        write_result(tmp_path / "r.json", {"runs": [{"file": "/tmp/x.safetensors"}]})
+    assert portable_path(root / "frozenfit" / "assets" / "teacher.safetensors") == "frozenfit/assets/teacher.safetensors"
+    assert portable_path("/somewhere/else/teacher_40M.safetensors") == "teacher_40M.safetensors"
+    write_result(tmp_path / "r.json", {"file": portable_path(root / "README.md")})

@@ -5,7 +5,7 @@ import torch
 
 from frozenfit.common.checkpoint import save_checkpoint
 from frozenfit.errors import FrozenfitError
-from frozenfit.rl.normalizer import RunningNorm
+from frozenfit.common.normalizer import RunningNorm
 from frozenfit.rl.ppo import PPO, Agent, PPOConfig, _gae
 
 

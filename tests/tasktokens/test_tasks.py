@@ -13,7 +13,7 @@ from frozenfit.tasktokens.tasks.path_follow import PathFollowConfig, PathFollowT
 from frozenfit.tasktokens.tasks.reach import ReachConfig, ReachTask
 from frozenfit.tasktokens.tasks.steering import SteeringTask
 from frozenfit.tasktokens.tasks.strike import StrikeConfig, StrikeTask, box_up_z, strike_reward
-from frozenfit.teacher.goals import FOOT_IDX, HAND_IDX, SHOULDER_OFFSET
+from frozenfit.humanoid.model import FOOT_IDX, HAND_IDX, SHOULDER_OFFSET
 
 
 def test_direction_reward_matches_the_formula():

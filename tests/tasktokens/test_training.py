@@ -10,7 +10,8 @@ from frozenfit.tasktokens.env import make_env
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
 from frozenfit.tasktokens.policies import TaskTokenActor, trainable_params
 from frozenfit.tasktokens.tasks import make_task
-from frozenfit.tasktokens.train import TaskTokensConfig, bfm_digest, build, train_task
+from frozenfit.bfm.policy import bfm_digest
+from frozenfit.tasktokens.train import TaskTokensConfig, build, train_task
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,12 @@ In evaluation (``eval_mode``) falling does not end an episode, as in the paper's
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import torch
 
 from frozenfit.humanoid.observations import root_heading, to_heading_frame
-from frozenfit.teacher.goals import HEAD_IDX, GoalConfig
-
-FALL_HEAD_HEIGHT = GoalConfig.fall_head_height  # the teacher's fall criterion (head below it: fallen)
+from frozenfit.humanoid.model import fallen
 
 
 class TokenTask:
@@ -65,8 +65,7 @@ class TokenTask:
         self.reset_task(env, idx)
 
     def terminated(self, env) -> torch.Tensor:
-        fell = env.frame.body_pos[:, HEAD_IDX, 2] < FALL_HEAD_HEIGHT
-        return fell & ~torch.tensor(self.eval_mode)
+        return fallen(env.frame.body_pos) & ~torch.tensor(self.eval_mode)
 
     def advance(self, env) -> None:
         self.success &= self.frame_success(env)
@@ -96,6 +95,11 @@ class TokenTask:
     def markers(self, env, i: int) -> list:
         """Goal markers of environment ``i`` for videos (`frozenfit.humanoid.render.Marker`)."""
         return []
+
+    def config_dict(self) -> dict:
+        """The task's config (ranges, success thresholds, reward scales) as recorded with every run."""
+        cfg = getattr(self, "cfg", None)
+        return asdict(cfg) if cfg is not None else {}
 
     def state_dict(self) -> dict:
         return {}

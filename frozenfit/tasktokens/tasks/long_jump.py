@@ -28,7 +28,7 @@ from frozenfit.humanoid.rotations import rotate_z
 from frozenfit.humanoid.observations import root_heading, to_heading_frame
 from frozenfit.tasktokens.prior import PromptPrior
 from frozenfit.tasktokens.tasks.base import TokenTask
-from frozenfit.teacher.goals import FOOT_IDX
+from frozenfit.humanoid.model import FOOT_IDX
 
 
 @dataclass

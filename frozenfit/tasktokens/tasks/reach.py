@@ -22,7 +22,7 @@ from frozenfit.humanoid.observations import root_heading, to_heading_frame
 from frozenfit.humanoid.rotations import rotate_z, wrap_angle
 from frozenfit.tasktokens.prior import PromptPrior
 from frozenfit.tasktokens.tasks.base import RetargetingTask
-from frozenfit.teacher.goals import HAND_IDX, SHOULDER_OFFSET
+from frozenfit.humanoid.model import HAND_IDX, SHOULDER_OFFSET
 
 
 @dataclass

@@ -1,0 +1,15 @@
+"""Small network builders shared by every layer (the BFM's tokenizers, task heads, baselines)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+def mlp(inp: int, hidden: tuple[int, ...], out: int) -> nn.Sequential:
+    """Linear layers with SiLU between them: ``inp -> hidden... -> out`` (no output activation)."""
+    layers: list[nn.Module] = []
+    for h in hidden:
+        layers += [nn.Linear(inp, h), nn.SiLU()]
+        inp = h
+    layers.append(nn.Linear(inp, out))
+    return nn.Sequential(*layers)
