@@ -18,7 +18,7 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/frozenfit nern demo
-	MUJOCO_GL=egl $(BIN)/frozenfit humanoid render --out runs/teacher-demo.gif --seconds 22
+	MUJOCO_GL=egl $(BIN)/frozenfit teacher render --out runs/teacher-demo.gif --seconds 22
 	MUJOCO_GL=egl $(BIN)/frozenfit bfm play --out runs/bfm-demo.gif --seconds 22
 	$(BIN)/frozenfit tasktokens eval --task direction --eval.episodes 128
 	MUJOCO_GL=egl $(BIN)/frozenfit tasktokens render --task direction --out runs/tasktokens-direction.gif

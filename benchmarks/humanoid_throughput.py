@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,10 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from frozenfit.common.results import save_figure, write_result  # noqa: E402
-from frozenfit.humanoid.sim import BatchedSim  # noqa: E402
-from frozenfit.teacher.train import TeacherConfig, build, curriculum  # noqa: E402
+from frozenfit.common.results import save_figure, write_result
+from frozenfit.humanoid.sim import BatchedSim
+from frozenfit.teacher.train import TeacherConfig, build, curriculum
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "humanoid"
 

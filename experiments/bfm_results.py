@@ -12,20 +12,18 @@ errors and both policies' fall rates per modality.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from frozenfit.bfm.evaluate import BFMEvalConfig, evaluate_bfm  # noqa: E402
-from frozenfit.bfm.model import count_params  # noqa: E402
-from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm  # noqa: E402
-from frozenfit.bfm.prompt import play  # noqa: E402
-from frozenfit.common.logging import curve_rows  # noqa: E402
-from frozenfit.common.results import current_command, save_figure, write_result  # noqa: E402
-from frozenfit.humanoid.render import render_rollout, write_video  # noqa: E402
-from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher  # noqa: E402
+from frozenfit.bfm.evaluate import BFMEvalConfig, evaluate_bfm
+from frozenfit.bfm.model import count_params
+from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm
+from frozenfit.bfm.prompt import play
+from frozenfit.common.logging import curve_rows
+from frozenfit.common.results import current_command, save_figure, write_result
+from frozenfit.humanoid.render import render_rollout, write_video
+from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "bfm"
 CURVE_KEYS = ["step", "loss/action_prior", "loss/action_posterior", "loss/kl", "kl_weight", "beta",

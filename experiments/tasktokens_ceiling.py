@@ -20,22 +20,20 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from frozenfit.bfm.policy import load_bfm  # noqa: E402
-from frozenfit.bfm.tokens import PROMPT_SLICES, PROMPTS  # noqa: E402
-from frozenfit.common.results import git_commit, write_result  # noqa: E402
-from frozenfit.humanoid.env import EnvConfig  # noqa: E402
-from frozenfit.humanoid.rotations import wrap_angle  # noqa: E402
-from frozenfit.tasktokens.env import ObsLayout, make_env  # noqa: E402
-from frozenfit.tasktokens.tasks import ReachConfig, make_task  # noqa: E402
-from frozenfit.teacher.goals import GOAL_OBS_DIM  # noqa: E402
-from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher  # noqa: E402
+from frozenfit.bfm.policy import load_bfm
+from frozenfit.bfm.tokens import PROMPT_SLICES, PROMPTS
+from frozenfit.common.results import git_commit, write_result
+from frozenfit.humanoid.env import EnvConfig
+from frozenfit.humanoid.rotations import wrap_angle
+from frozenfit.tasktokens.env import ObsLayout, make_env
+from frozenfit.tasktokens.tasks import ReachConfig, make_task
+from frozenfit.teacher.goals import GOAL_OBS_DIM
+from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
 
 REACH_LOW = 0.6  # m: below the lowest point the teacher's right hand was trained to reach (crouched)
 OUT = Path(__file__).resolve().parents[1] / "results" / "tasktokens"

@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from frozenfit.bfm.policy import load_bfm  # noqa: E402
-from frozenfit.common.results import current_command, git_commit, write_result  # noqa: E402
-from frozenfit.tasktokens.evaluate import probe_setup  # noqa: E402
+from frozenfit.bfm.policy import load_bfm
+from frozenfit.common.results import current_command, git_commit, write_result
+from frozenfit.tasktokens.evaluate import probe_setup
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tasktokens" / "long_jump.json"
 

@@ -12,17 +12,15 @@ by target height. Success needs *every* such frame within 0.2 m.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from frozenfit.bfm.policy import load_bfm  # noqa: E402
-from frozenfit.common.results import write_result  # noqa: E402
-from frozenfit.tasktokens.artifact import shipped_policy  # noqa: E402
-from frozenfit.tasktokens.evaluate import probe_setup  # noqa: E402
+from frozenfit.bfm.policy import load_bfm
+from frozenfit.common.results import write_result
+from frozenfit.tasktokens.artifact import shipped_policy
+from frozenfit.tasktokens.evaluate import probe_setup
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tasktokens" / "reach_errors.json"
 HEIGHT_BINS = (0.6, 0.9, 1.2, 1.45, 1.6)   # m, target height

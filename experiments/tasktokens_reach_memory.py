@@ -15,24 +15,22 @@ imitation loss. Everything else (walking, hand target, crouch) is the same in bo
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from frozenfit.bfm.policy import load_bfm  # noqa: E402
-from frozenfit.common.results import write_result  # noqa: E402
-from frozenfit.humanoid.observations import NUM_JOINTS, root_heading  # noqa: E402
-from frozenfit.tasktokens import tasks as task_registry  # noqa: E402
-from frozenfit.tasktokens.env import ObsLayout  # noqa: E402
-from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor  # noqa: E402
-from frozenfit.tasktokens.policies import PromptOnlyActor  # noqa: E402
-from frozenfit.tasktokens.tasks.reach import ReachConfig, ReachTask  # noqa: E402
-from frozenfit.tasktokens.policies import build_actor  # noqa: E402
-from frozenfit.tasktokens.warm_start import WARM_ENVS, WARM_HORIZON, warm_start  # noqa: E402
+from frozenfit.bfm.policy import load_bfm
+from frozenfit.common.results import write_result
+from frozenfit.humanoid.observations import NUM_JOINTS, root_heading
+from frozenfit.tasktokens import tasks as task_registry
+from frozenfit.tasktokens.env import ObsLayout
+from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
+from frozenfit.tasktokens.policies import PromptOnlyActor
+from frozenfit.tasktokens.tasks.reach import ReachConfig, ReachTask
+from frozenfit.tasktokens.policies import build_actor
+from frozenfit.tasktokens.warm_start import WARM_ENVS, WARM_HORIZON, warm_start
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tasktokens" / "reach_memory.json"
 

@@ -13,17 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("MUJOCO_GL", "egl")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from frozenfit.bfm.policy import load_bfm  # noqa: E402
-from frozenfit.common.results import write_result  # noqa: E402
-from frozenfit.tasktokens.artifact import export_policy, shipped_policy  # noqa: E402
-from frozenfit.tasktokens.commands import TaskRenderCommand, run_render  # noqa: E402
-from frozenfit.tasktokens.tasks import TASKS  # noqa: E402
-from frozenfit.bfm.policy import bfm_digest  # noqa: E402
+from frozenfit.bfm.policy import load_bfm
+from frozenfit.common.results import write_result
+from frozenfit.tasktokens.artifact import export_policy, shipped_policy
+from frozenfit.tasktokens.commands import TaskRenderCommand, run_render
+from frozenfit.tasktokens.tasks import TASKS
+from frozenfit.bfm.policy import bfm_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "tasktokens"

@@ -16,22 +16,20 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from frozenfit.bfm.policy import load_bfm  # noqa: E402
-from frozenfit.bfm.prompt import BFMController  # noqa: E402
-from frozenfit.bfm.tokens import PROMPT_SLICES  # noqa: E402
-from frozenfit.common.results import write_result  # noqa: E402
-from frozenfit.tasktokens.env import ObsLayout  # noqa: E402
-from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor  # noqa: E402
-from frozenfit.tasktokens.policies import TaskTokenActor  # noqa: E402
-from frozenfit.tasktokens.tasks import make_task  # noqa: E402
-from frozenfit.tasktokens.warm_start import WARM_ENVS, WARM_HORIZON, warm_start  # noqa: E402
+from frozenfit.bfm.policy import load_bfm
+from frozenfit.bfm.prompt import BFMController
+from frozenfit.bfm.tokens import PROMPT_SLICES
+from frozenfit.common.results import write_result
+from frozenfit.tasktokens.env import ObsLayout
+from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
+from frozenfit.tasktokens.policies import TaskTokenActor
+from frozenfit.tasktokens.tasks import make_task
+from frozenfit.tasktokens.warm_start import WARM_ENVS, WARM_HORIZON, warm_start
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tasktokens"
 

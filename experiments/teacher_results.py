@@ -11,18 +11,16 @@ are the teacher's training budget; the evaluation's own are ``eval_env_steps`` /
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from frozenfit.common.logging import curve_rows  # noqa: E402
-from frozenfit.common.results import current_command, save_figure, write_result  # noqa: E402
-from frozenfit.humanoid.render import render_rollout, write_video  # noqa: E402
-from frozenfit.teacher.evaluate import EvalConfig, evaluate_teacher, play_script  # noqa: E402
-from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher  # noqa: E402
+from frozenfit.common.logging import curve_rows
+from frozenfit.common.results import current_command, save_figure, write_result
+from frozenfit.humanoid.render import render_rollout, write_video
+from frozenfit.teacher.evaluate import EvalConfig, evaluate_teacher, play_script
+from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "teacher"
 CURVE_KEYS = ["step", "episode/return", "episode/length", "episode/fall_rate", "reward/velocity", "reward/facing",

@@ -47,6 +47,7 @@ def _teacher_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
         "train": (TeacherConfig, train_teacher, "train the goal-conditioned teacher with PPO"),
         "eval": (c.TeacherEvalConfig, c.run_eval, "evaluate a teacher (velocity/facing/hand errors, falls)"),
         "export": (c.TeacherExportConfig, c.run_export, "strip a training checkpoint to a teacher file"),
+        "render": (c.TeacherRenderConfig, c.run_render, "render a teacher following the scripted demo goals"),
     }
 
 
@@ -77,7 +78,7 @@ def _tasktokens_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
 def _humanoid_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
     from frozenfit.humanoid import commands as c
 
-    return {"render": (c.RenderConfig, c.run_render, "write a GIF/MP4 of a policy or a recorded rollout")}
+    return {"render": (c.RenderConfig, c.run_render, "write a GIF/MP4 of a recorded rollout (.npz)")}
 
 
 SYSTEMS: dict[str, Callable[[], dict]] = {"nern": _nern_commands, "humanoid": _humanoid_commands,

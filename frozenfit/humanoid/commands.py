@@ -1,4 +1,5 @@
-"""`frozenfit humanoid ...` commands."""
+"""`frozenfit humanoid ...` commands: what needs only the humanoid (a teacher's own render command
+is `frozenfit teacher render`)."""
 
 from __future__ import annotations
 
@@ -6,38 +7,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from frozenfit.errors import FrozenfitError
-from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.render import Recording, render_rollout, write_video
 
 
 @dataclass
 class RenderConfig:
-    """Render a policy (teacher file, following the scripted demo goals) or a recorded rollout."""
+    """Render a recorded rollout (an .npz with qpos (T, nq) and fps, e.g. from `teacher render
+    --save-recording`)."""
 
+    recording: str = "rollout.npz"
     out: str = "humanoid.gif"            # .gif, or .mp4 with imageio-ffmpeg installed
-    policy: str | None = None            # a teacher checkpoint (default: the shipped teacher)
-    recording: str | None = None         # an .npz with qpos (T, nq) and fps, e.g. from --save-recording
-    seconds: float = 22.0
     width: int = 320
     height: int = 240
-    frame_every: int = 2                 # render every k-th control step
-    save_recording: str | None = None    # also save the rollout as .npz
-    physics: PhysicsConfig | None = None
+
+    def __post_init__(self):
+        for name in ("width", "height"):
+            if getattr(self, name) <= 0:
+                raise FrozenfitError(f"--{name} must be positive, got {getattr(self, name)}")
+
+
+def render_recording(rec: Recording, out: str, width: int, height: int) -> Path:
+    """Write ``rec`` as a video and say so."""
+    frames = render_rollout(rec, width, height)
+    path = write_video(frames, out, rec.fps)
+    print(f"wrote {path} ({len(frames)} frames, {path.stat().st_size / 1e6:.1f} MB)")
+    return path
 
 
 def run_render(cfg: RenderConfig) -> Path:
-    if cfg.recording and cfg.policy:
-        raise FrozenfitError("give either --policy or --recording, not both")
-    if cfg.recording:
-        rec = Recording.load(cfg.recording)
-    else:
-        from frozenfit.teacher.evaluate import play_script
-        from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
-        teacher = load_teacher(cfg.policy or SHIPPED_TEACHER)
-        rec = play_script(teacher, cfg.seconds, cfg.physics, cfg.frame_every)
-    if cfg.save_recording:
-        rec.save(cfg.save_recording)
-    frames = render_rollout(rec, cfg.width, cfg.height)
-    path = write_video(frames, cfg.out, rec.fps)
-    print(f"wrote {path} ({len(frames)} frames, {path.stat().st_size / 1e6:.1f} MB)")
-    return path
+    if not Path(cfg.recording).exists():
+        raise FrozenfitError(f"recording not found: {cfg.recording}")
+    return render_recording(Recording.load(cfg.recording), cfg.out, cfg.width, cfg.height)

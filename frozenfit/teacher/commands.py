@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from frozenfit.teacher.evaluate import EvalConfig, evaluate_teacher
+from frozenfit.errors import FrozenfitError
+from frozenfit.humanoid.commands import render_recording
+from frozenfit.humanoid.model import PhysicsConfig
+from frozenfit.teacher.evaluate import EvalConfig, evaluate_teacher, play_script
 from frozenfit.teacher.policy import SHIPPED_TEACHER, export_teacher, load_teacher
 
 
@@ -34,3 +38,29 @@ class TeacherExportConfig:
 def run_export(cfg: TeacherExportConfig) -> None:
     path = export_teacher(cfg.run_checkpoint, cfg.out)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+
+
+@dataclass
+class TeacherRenderConfig:
+    """Render a teacher (default: the shipped one) following the scripted demo goals."""
+
+    out: str = "runs/teacher.gif"        # .gif, or .mp4 with imageio-ffmpeg installed
+    checkpoint: str = str(SHIPPED_TEACHER)
+    seconds: float = 22.0
+    width: int = 320
+    height: int = 240
+    frame_every: int = 2                 # render every k-th control step
+    save_recording: str | None = None    # also save the rollout as .npz (`frozenfit humanoid render`)
+    physics: PhysicsConfig | None = None
+
+    def __post_init__(self):
+        for name in ("seconds", "width", "height", "frame_every"):
+            if getattr(self, name) <= 0:
+                raise FrozenfitError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+
+
+def run_render(cfg: TeacherRenderConfig) -> Path:
+    rec = play_script(load_teacher(cfg.checkpoint), cfg.seconds, cfg.physics, cfg.frame_every)
+    if cfg.save_recording:
+        rec.save(cfg.save_recording)
+    return render_recording(rec, cfg.out, cfg.width, cfg.height)
