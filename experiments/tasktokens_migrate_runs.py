@@ -76,7 +76,9 @@ def main() -> None:
                "fall_rate": 100.0 * r["fall_rate"], "fall_head_height": 0.5, "aborted": None,
                "episodes": r["episodes"], "env_steps": r["env_steps"], "trainable_params": r["trainable_params"],
                "train_wall_s": r["train_wall_s"], "eval_wall_s": r["eval_wall_s"], "task_config": None,
-               "curve": [[int(s), float(v)] for s, v in sorted(dict(curve).items())],  # a step twice: its last "curve_episodes": 256 if trains else r["episodes"],
+               # a step logged twice (a resumed run) keeps its last value
+               "curve": [[int(s), float(v)] for s, v in sorted(dict(curve).items())],
+               "curve_episodes": 256 if trains else r["episodes"],
                "commit": summary["commit"], "machine": summary["machine"],
                "recorded_at": summary.get("written_at"),
                "recorded_by": f"experiments/tasktokens_migrate_runs.py from runs.json at {first[:12]}"}

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from frozenfit.bfm.keyframe import Keyframes
-from frozenfit.bfm.tokens import PROMPTS
+from frozenfit.bfm.tokens import PROMPT_SLICES, PROMPTS
 from frozenfit.humanoid.model import PELVIS_HEIGHT
 from frozenfit.humanoid.observations import root_heading
 from frozenfit.humanoid.rotations import wrap_angle
@@ -183,3 +183,32 @@ class PromptedGoalTask(GoalTask):
         self._hold_heading[idx] = ~self.show[idx, F] & (self.speed[idx] == 0) & ~self.keyframes.active[idx]
         self._hold_new[idx] = True
         self.refresh_goals(frame)
+
+
+class HiddenFacing:
+    """The facing goal a hidden facing prompt stands for, as the masking sampler labels it: face the
+    way the velocity prompt moves, or, standing, hold the heading anchored when the hold began
+    (re-anchored past ``tolerance_deg`` of drift). For driving the teacher from a prompt (the
+    ceiling of a prompt): filling a hidden facing with "the current heading" on every step gives the
+    teacher no yaw feedback, and it falls."""
+
+    def __init__(self, num_envs: int, tolerance_deg: float = MaskingConfig.hold_tolerance_deg):
+        self.anchor = torch.zeros(num_envs)
+        self.holding = torch.zeros(num_envs, dtype=torch.bool)
+        self.tolerance = math.radians(tolerance_deg)
+
+    def fill(self, goal: torch.Tensor, visible: torch.Tensor, heading: torch.Tensor) -> torch.Tensor:
+        """``goal`` (N, >= 4; velocity command and facing in the heading frame, a hidden velocity
+        already zero) with the facing channels of hidden-facing rows replaced."""
+        vel, face = goal[:, PROMPT_SLICES["velocity"]], PROMPT_SLICES["facing"]
+        moving = vel.norm(dim=1) > 1e-6
+        hidden = ~visible[:, F].bool()
+        hold = hidden & ~moving
+        drift = wrap_angle(self.anchor - heading).abs()
+        anchor = hold & (~self.holding | (drift > self.tolerance))
+        self.anchor = torch.where(anchor, heading, self.anchor)
+        self.holding = hold
+        offset = torch.where(moving, torch.atan2(vel[:, 1], vel[:, 0]), wrap_angle(self.anchor - heading))
+        out = goal.clone()
+        out[:, face] = torch.where(hidden[:, None], torch.stack([torch.cos(offset), torch.sin(offset)], 1), goal[:, face])
+        return out

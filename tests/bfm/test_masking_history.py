@@ -142,3 +142,26 @@ def test_keyframe_commands_give_the_teacher_the_goal_they_imply():
     env.step(torch.zeros(256, 23))
     assert torch.allclose(kf.time_left, (t0 - env.dt).clamp(min=0))
     env.close()
+
+
+def test_a_hidden_facing_prompt_means_what_distillation_taught():
+    """Moving: face the velocity's direction; standing: hold the heading anchored at the hold's
+    start (not 'the current heading', which gives no yaw feedback), re-anchored past the tolerance;
+    a visible facing stays as prompted."""
+    import math
+
+    from frozenfit.bfm.masking import HiddenFacing
+
+    goal = torch.zeros(3, 4)
+    goal[0, :2] = torch.tensor([0.0, 1.0])          # moving left in the heading frame, facing hidden
+    goal[2, 2:4] = torch.tensor([0.6, 0.8])         # facing visible
+    visible = torch.tensor([[1, 0, 0, 0], [0, 0, 0, 0], [1, 1, 0, 0]], dtype=torch.bool)
+    hf = HiddenFacing(3, tolerance_deg=15.0)
+    out = hf.fill(goal, visible, torch.zeros(3))
+    assert torch.allclose(out[0, 2:4], torch.tensor([0.0, 1.0]), atol=1e-6)       # 90 deg: the move direction
+    assert torch.allclose(out[1, 2:4], torch.tensor([1.0, 0.0]))                   # anchored at heading 0
+    assert torch.equal(out[2, 2:4], goal[2, 2:4])
+    drifted = hf.fill(goal, visible, torch.full((3,), math.radians(10)))           # drift within tolerance
+    assert math.isclose(math.atan2(drifted[1, 3], drifted[1, 2]), math.radians(-10), abs_tol=1e-5)
+    far = hf.fill(goal, visible, torch.full((3,), math.radians(20)))               # past it: re-anchored
+    assert torch.allclose(far[1, 2:4], torch.tensor([1.0, 0.0]), atol=1e-6)
