@@ -4,9 +4,10 @@
                                       [--teacher frozenfit/assets/teacher.safetensors]
                                       [--log runs/bfm/log.csv] [--episodes 256]
 
-eval.json keeps the issue's shape; ``env_steps`` / ``wall_s`` are the distillation budget, the
-evaluation's own are ``eval_env_steps`` / ``eval_wall_s``. eval_details.json adds the teacher's
-errors and both policies' fall rates per modality.
+eval.json: per modality the reward ratio (BFM / teacher) beside both policies' fall rates
+(``fall_rate``, ``teacher_fall_rate``; every fall rate in %, a fall being the humanoid's one
+definition); ``env_steps`` / ``wall_s`` are the distillation budget, the evaluation's own are
+``eval_env_steps`` / ``eval_wall_s``. eval_details.json adds the teacher's errors.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ OUT = Path(__file__).resolve().parents[1] / "results" / "bfm"
 CURVE_KEYS = ["step", "loss/action_prior", "loss/action_posterior", "loss/kl", "kl_weight", "beta",
               "rollout/falls_per_1k_steps", "reward/velocity", "reward/facing", "reward/hands", "env_steps_per_s"]
 MODALITY_KEYS = ("bfm_reward", "teacher_reward", "ratio", "error", "error_unit")
+
+
+def modality_row(m: dict) -> dict:
+    """eval.json's row of one modality: rewards, ratio, error and both fall rates (%)."""
+    return {**{k: m[k] for k in MODALITY_KEYS}, "fall_rate": 100.0 * m["bfm_fall_rate"],
+            "teacher_fall_rate": 100.0 * m["teacher_fall_rate"]}
 
 
 def plot_curve(rows: list[dict[str, float]], path: Path) -> None:
@@ -69,7 +76,7 @@ def plot_modalities(mods: dict, path: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", default=str(SHIPPED_BFM))
     ap.add_argument("--teacher", default=str(SHIPPED_TEACHER))
     ap.add_argument("--log", default="runs/bfm/log.csv")
@@ -79,9 +86,10 @@ def main() -> None:
     bfm, teacher = load_bfm(args.checkpoint), load_teacher(args.teacher)
     r = evaluate_bfm(bfm, teacher, BFMEvalConfig(episodes=args.episodes))
     payload = {
-        "modalities": {n: {k: m[k] for k in MODALITY_KEYS} for n, m in r["modalities"].items()},
-        "no_prompt_fall_rate": r["no_prompt_fall_rate"],
-        "combined": r["combined"],
+        "modalities": {n: modality_row(m) for n, m in r["modalities"].items()},
+        "no_prompt_fall_rate": 100.0 * r["no_prompt_fall_rate"],
+        "combined": {k: 100.0 * v if k.endswith("fall_rate") else v for k, v in r["combined"].items()},
+        "units": {"fall_rate": "% of episodes", "ratio": "BFM reward / teacher reward"},
         "params": count_params(bfm),
         "checkpoint_bytes": Path(args.checkpoint).stat().st_size,
         "env_steps": int(bfm.meta["env_steps"]),

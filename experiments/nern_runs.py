@@ -3,19 +3,35 @@
 Every fit lives in ``runs/nern-studies/<name>`` and is recorded in ``finished.json`` when done, so a
 restarted script skips it (and an interrupted one resumes from its last checkpoint). Scripts that
 need the same fit (e.g. the real-data run of the data-free study is the warm-up run of the
-schedule study) share it by name.
+schedule study) share it by name. A fit is reused only for the same settings *and* the same code
+(`code_digest`: the sources of frozenfit/nern and frozenfit/common); otherwise it is refitted from
+scratch, so a results file never mixes fits of different code. Each record names the commit and
+code digest it was fitted with.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
 from frozenfit.common.logging import read_csv_log
+from frozenfit.common.results import git_commit
 from frozenfit.nern.fit import FitConfig, fit
 from frozenfit.nern.original import SHIPPED_ORIGINAL
 
 RUN_ROOT = Path("runs/nern-studies")
+PKG = Path(__file__).resolve().parents[1] / "frozenfit"
+
+
+def code_digest() -> str:
+    """Digest of the code a fit depends on (frozenfit/nern and frozenfit/common sources)."""
+    h = hashlib.sha256()
+    for p in sorted([*(PKG / "nern").glob("*.py"), *(PKG / "common").glob("*.py")]):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
 RECORDED = ("hidden", "permutation", "iterations", "warmup", "schedule", "data_free", "alpha", "beta")
 
 
@@ -35,9 +51,12 @@ def run_fit(name: str, cfg: FitConfig, root: Path = RUN_ROOT) -> dict:
     finished = json.loads(done_path.read_text()) if done_path.exists() else {}
     cfg.out_dir = str(root / name)
     settings = {k: getattr(cfg, k) for k in RECORDED}
-    if name in finished and finished[name]["settings"] == settings:
+    code = code_digest()
+    if name in finished and finished[name]["settings"] == settings and finished[name].get("code_digest") == code:
         rec = finished[name]
     else:
+        if Path(cfg.out_dir).exists():   # another code or settings: no resuming from its checkpoint
+            shutil.rmtree(cfg.out_dir)
         r = fit(cfg)
         rec = {"name": name, "settings": settings, "predictor_params": r.predictor_params,
                "represented_params": r.represented_params,
@@ -45,7 +64,7 @@ def run_fit(name: str, cfg: FitConfig, root: Path = RUN_ROOT) -> dict:
                "final_iteration_acc": round(r.final_test_acc, 2), "best_iteration": r.best_iteration,
                "best_val_acc": round(r.reconstructed_val_acc, 2), "artifact": r.artifact,
                "artifact_bytes": r.artifact_bytes, "original_acc": round(r.original_test_acc, 2),
-               "wall_s": round(r.wall_s, 1)}
+               "wall_s": round(r.wall_s, 1), "code_digest": code, "commit": git_commit()}
         finished = json.loads(done_path.read_text()) if done_path.exists() else {}
         finished[name] = rec
         done_path.write_text(json.dumps(finished, indent=1))

@@ -24,7 +24,7 @@ from frozenfit.rl.ppo import PPO, Agent, PPOConfig
 from frozenfit.tasktokens.env import make_env
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
 from frozenfit.tasktokens.policies import METHODS, build_actor, method, trainable_params
-from frozenfit.tasktokens.tasks import make_task, task_class
+from frozenfit.tasktokens.tasks import make_task, task_class, task_config
 
 
 def task_tokens_ppo() -> PPOConfig:
@@ -56,6 +56,7 @@ class TaskTokensConfig:
     resume: bool = False
     stop_at: int | None = None      # stop (checkpointed) at this many env steps; the schedule still
                                     # spans ppo.total_env_steps, so a run can be trained in chunks
+    task_set: tuple[str, ...] = ()  # task config overrides FIELD=VALUE, e.g. w_facing=0.5 grace_steps=40
     torch_threads: int = 2
     progress: bool = True
 
@@ -81,7 +82,7 @@ def build(cfg: TaskTokensConfig):
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.torch_threads)
     bfm = load_bfm(cfg.bfm)
-    task = make_task(cfg.task, cfg.env.num_envs)
+    task = make_task(cfg.task, cfg.env.num_envs, task_config(cfg.task, cfg.task_set))
     env, adapter = make_env(task, replace(cfg.env, seed=cfg.seed), bfm.cfg.history_offsets, cfg.use_prior)
     ppo_cfg = method_ppo(cfg)
     actor = build_actor(cfg.method, bfm, adapter.layout, env.num_actions, cfg.encoder_hidden)
@@ -89,7 +90,7 @@ def build(cfg: TaskTokensConfig):
     extra = {"task": cfg.task, "method": cfg.method, "encoder_hidden": list(cfg.encoder_hidden),
              "env": asdict(cfg.env), "model_hash": model_hash(), "bfm_digest": bfm_digest(bfm),
              "history_offsets": list(bfm.cfg.history_offsets), "use_prior": cfg.use_prior,
-             "warm_start": cfg.warm_start, "task_version": task.version}
+             "warm_start": cfg.warm_start, "task_version": task.version, "task_config": task.config_dict()}
     return bfm, env, agent, PPO(env, agent, ppo_cfg, cfg.directory(), config_extra=extra)
 
 
@@ -121,6 +122,7 @@ def train_task(cfg: TaskTokensConfig) -> dict:
     bfm, env, agent, ppo = build(cfg)
     history = bfm.cfg.history_offsets
     eval_cfg = TaskEvalConfig(episodes=cfg.eval_episodes, batch=cfg.eval_episodes, nthread=cfg.env.nthread)
+    task_cfg = task_config(cfg.task, cfg.task_set)
     n_trainable = float(trainable_params(agent.actor))
 
     def on_iteration(p: PPO, stats: dict) -> None:
@@ -128,7 +130,7 @@ def train_task(cfg: TaskTokensConfig) -> dict:
         if rate is not None:
             stats["train/success"] = 100.0 * rate
         if cfg.eval_every and p.iteration % cfg.eval_every == 0:
-            r = evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg)
+            r = evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg, task_cfg)
             stats["eval/success"] = r["success"]
             stats["eval/fall_rate"] = r["fall_rate"]
         stats["trainable_params"] = n_trainable
@@ -138,14 +140,14 @@ def train_task(cfg: TaskTokensConfig) -> dict:
 
     def log_eval(step: int) -> None:
         """A learning-curve point outside the PPO loop (the start, the end of a warm start)."""
-        r = evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg)
+        r = evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg, task_cfg)
         logger = RunLogger(cfg.directory())
         logger.log(step, **{"eval/success": r["success"], "eval/fall_rate": r["fall_rate"]})
         logger.close()
 
     try:
         if not method(cfg.method).trains:  # the prompt alone: nothing to train
-            return evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg)
+            return evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg, task_cfg)
         if cfg.eval_every and not cfg.resume:
             log_eval(0)
         if cfg.warm_start and not cfg.resume:
@@ -154,7 +156,8 @@ def train_task(cfg: TaskTokensConfig) -> dict:
                 raise FrozenfitError(f"--warm-start applies to --method {' or '.join(starters)}")
             from frozenfit.tasktokens.warm_start import WARM_ENVS, WARM_HORIZON, warm_start
             t0 = time.perf_counter()
-            losses = warm_start(agent.actor, cfg.task, cfg.warm_start, seed=cfg.seed, nthread=cfg.env.nthread)
+            losses = warm_start(agent.actor, cfg.task, cfg.warm_start, seed=cfg.seed, nthread=cfg.env.nthread,
+                                task_cfg=task_cfg)
             # the warm start's env steps and time count against the run's budget
             ppo.global_step += cfg.warm_start * WARM_ENVS * WARM_HORIZON
             ppo.wall_s += time.perf_counter() - t0

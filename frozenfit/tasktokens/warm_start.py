@@ -28,10 +28,10 @@ WARM_ENVS, WARM_HORIZON = 256, 16
 def warm_start(actor: TaskTokenActor | LatentActor, task: str, iterations: int, num_envs: int = WARM_ENVS,
                horizon: int = WARM_HORIZON,
                lr: float = 1e-3, epochs: int = 4, minibatch: int = 1024, seed: int = 0,
-               nthread: int = 2) -> list[float]:
+               nthread: int = 2, task_cfg=None) -> list[float]:
     """Online DAgger of the actor's warm parameters (token encoder or latent head) toward the prompted
     BFM; returns the loss per iteration."""
-    t = make_task(task, num_envs)
+    t = make_task(task, num_envs, task_cfg)
     if not t.has_prior:
         raise FrozenfitError(f"task '{task}' has no hand-made prompt to warm-start from")
     env, adapter = make_env(t, EnvConfig(num_envs=num_envs, episode_seconds=30.0, seed=seed + 7, nthread=nthread),

@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 
 from frozenfit.bfm.tokens import PROMPT_DIM, PROMPTS
@@ -8,7 +9,7 @@ from frozenfit.humanoid.model import JOINT_QPOS, JOINT_QVEL
 from frozenfit.humanoid.rotations import quat_mul, rotate_z
 from frozenfit.tasktokens.tasks import TASKS, make_task
 from frozenfit.tasktokens.tasks.direction import direction_reward
-from frozenfit.tasktokens.tasks.long_jump import LongJumpTask, jump_reward
+from frozenfit.tasktokens.tasks.long_jump import LongJumpConfig, LongJumpTask, jump_reward
 from frozenfit.tasktokens.tasks.path_follow import PathFollowConfig, PathFollowTask
 from frozenfit.tasktokens.tasks.reach import ReachConfig, ReachTask
 from frozenfit.tasktokens.tasks.steering import SteeringTask
@@ -198,8 +199,11 @@ def test_long_jump_prior_runs_toward_the_goal_facing_down_the_track(fake_env):
 def test_long_jump_reward_terms_formula():
     t = jump_reward(torch.tensor([5.0]), torch.tensor([4.9]), torch.tensor([3.0]), torch.tensor([1.0]),
                     torch.tensor([True]), torch.tensor([0.0]))
-    assert torch.allclose(t["progress"], torch.tensor([0.1])) and torch.allclose(t["speed"], torch.tensor([0.03]))
-    assert torch.allclose(t["height"], torch.tensor([0.1])) and t["landing"] == 0
+    assert torch.allclose(t["progress"], torch.tensor([0.1])) and torch.allclose(t["speed"], torch.tensor([3.0]))
+    assert torch.allclose(t["height"], torch.tensor([1.0])) and t["landing"] == 0
+    c = LongJumpConfig()
+    total = sum(getattr(c, f"w_{k}") * v for k, v in t.items())
+    assert torch.allclose(total, torch.tensor([0.1 + 0.03 + 0.1]))
 
 
 def test_every_task_observes_rewards_and_has_a_prior_when_it_claims_one(fake_env):
@@ -238,7 +242,8 @@ def test_strike_reward_matches_the_formula(fake_env):
     u = torch.tensor([1.0, 0.5, -0.2, 0.0, 1.0])
     toppled = torch.tensor([False, False, False, False, True])
     t = strike_reward(up, u, toppled)
-    total = sum(t.values())
+    c = StrikeConfig()
+    total = sum(getattr(c, f"w_{k}") * v for k, v in t.items())
     assert torch.allclose(total[:3], torch.tensor([0.4, 0.4 * math.exp(-1.0), 0.0]))    # approach only
     assert torch.allclose(total[3], torch.tensor(0.6 * (1 - math.cos(math.radians(45)))))  # tilted, standing still
     assert total[4] == 1.0                                                               # toppled: 1
@@ -394,3 +399,41 @@ def test_strike_prior_walks_into_the_box_by_default(fake_env):
     assert vis[:, PROMPTS.index("velocity")].all()
     torch.testing.assert_close(g.vel_cmd(), torch.full((2, 2), task.cfg.prior_speed / math.sqrt(2)))
     torch.testing.assert_close(g.facing_yaw, torch.full((2,), math.pi / 4))
+
+
+def test_reward_scales_come_from_the_config_and_are_summed_in_one_place(fake_env):
+    """Every task's terms are unscaled; its config's w_<term> scales them, and changing one scale
+    changes that term (and the total) by exactly that factor."""
+    from dataclasses import replace
+
+    from frozenfit.tasktokens.tasks import TASKS
+    for name in TASKS:
+        def fresh(cfg=None):
+            env = fake_env(3)        # the same generator state: the same targets
+            task = make_task(name, 3, cfg)
+            task.reset(env, torch.arange(3))
+            return env, task
+
+        env, task = fresh()
+        raw = task.reward_terms(env)
+        env, task = fresh()
+        total, scaled = task.reward(env)
+        assert set(raw) == set(scaled) and all(hasattr(task.cfg, f"w_{k}") for k in raw)
+        assert torch.allclose(total, sum(scaled.values()))
+        assert all(torch.allclose(scaled[k], getattr(task.cfg, f"w_{k}") * raw[k]) for k in raw)
+        term = next(iter(raw))
+        env2, task2 = fresh(replace(task.cfg, **{f"w_{term}": 2 * getattr(task.cfg, f"w_{term}")}))
+        _, scaled2 = task2.reward(env2)
+        assert torch.allclose(scaled2[term], 2 * scaled[term])
+        assert f"w_{term}" in task.config_dict()
+
+
+def test_task_configs_are_settable_by_name_and_checked():
+    from frozenfit.errors import FrozenfitError
+    from frozenfit.tasktokens.tasks import task_config
+
+    cfg = task_config("steering", ["w_facing=0.5", "grace_steps=40", "speed=1.0,2.0"])
+    assert (cfg.w_facing, cfg.grace_steps, cfg.speed) == (0.5, 40, (1.0, 2.0))
+    for bad in (["w_nothing=1"], ["w_facing"], ["grace_steps=many"], ["speed=1.0"]):
+        with pytest.raises(FrozenfitError, match="--task-set"):
+            task_config("steering", bad)

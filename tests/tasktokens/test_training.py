@@ -80,15 +80,38 @@ def test_finetuning_trains_a_copy_and_never_the_shared_bfm(tmp_path, bfm):
 
 
 @pytest.mark.parametrize("method", ["ppo_scratch", "latent_policy", "task_tokens_prior"])
-def test_every_baseline_trains_for_an_iteration(tmp_path, method):
-    stats = train_task(_cfg(tmp_path, method=method, iters=1))
-    assert stats["trainable_params"] > 0 and all(torch.isfinite(torch.tensor(v)) for v in stats.values())
+def test_every_baseline_trains_its_own_parameters_only(tmp_path, method):
+    """One PPO iteration moves every trainable parameter tensor of the method and leaves every
+    frozen one (the BFM's weights and statistics) bit-identical."""
+    _, env, agent, ppo = build(_cfg(tmp_path, method=method, iters=1))
+    params = dict(agent.actor.named_parameters())
+    trainable = {k for k, p in params.items() if p.requires_grad}
+    before = {k: v.clone() for k, v in agent.actor.state_dict().items()}
+    try:
+        stats = ppo.train(progress=False)
+    finally:
+        env.close()
+    after = agent.actor.state_dict()
+    frozen = [k for k in before if k not in trainable and not k.endswith(("mean", "var", "count"))]
+    assert trainable and trainable_params(agent.actor) == sum(params[k].numel() for k in trainable)
+    assert all(v == v for v in stats.values())                   # no NaN in any logged statistic
+    moved = [k for k in trainable if not torch.equal(before[k], after[k])]
+    assert len(moved) >= len(trainable) - 1, sorted(set(trainable) - set(moved))   # a zero-init bias may sit still
+    assert all(torch.equal(before[k], after[k]) for k in frozen)
+    bfm_stats = [k for k in before if k.startswith("bfm.") and k.endswith(("mean", "var", "count"))]
+    assert all(torch.equal(before[k], after[k]) for k in bfm_stats)
+    assert (method == "ppo_scratch") == (not bfm_stats)
 
 
 def test_resume_continues_and_export_round_trips(tmp_path, bfm):
+    from frozenfit.common.logging import read_csv_log
     train_task(_cfg(tmp_path, iters=1))
-    stats = train_task(_cfg(tmp_path, iters=2, resume=True))
-    assert stats is not None
+    log = tmp_path / "task_tokens" / "log.csv"
+    with open(log, "a") as f:       # a row written after the checkpoint by a run that was then killed
+        f.write(",".join(["256"] + ["0"] * (len(log.read_text().splitlines()[0].split(",")) - 1)) + "\n")
+    train_task(_cfg(tmp_path, iters=2, resume=True))
+    steps = [r["step"] for r in read_csv_log(log)]
+    assert steps == [128, 256]                     # one row per iteration: the stale 256 was dropped
     out = export_policy(tmp_path / "task_tokens" / "checkpoint.safetensors", tmp_path / "dir.safetensors")
     actor = load_policy(out, bfm)
     _, _, agent, ppo = build(_cfg(tmp_path))
@@ -126,11 +149,33 @@ def test_a_changed_task_refuses_its_old_policies_and_checkpoints(tmp_path, bfm, 
         train_task(_cfg(tmp_path, iters=2, resume=True))
 
 
+def test_the_protocol_counts_successes_falls_and_reset_episodes(bfm, monkeypatch):
+    """Hand-made episodes: even-numbered ones pass every frame; environment 2 is reset mid-episode
+    for a non-finite state (a failure though its frames pass); environment 3 falls."""
+    from frozenfit.humanoid.env import HumanoidEnv
+    from frozenfit.tasktokens import evaluate as ev
+    from frozenfit.tasktokens.tasks.direction import DirectionTask
+
+    monkeypatch.setattr(DirectionTask, "frame_success", lambda self, env: torch.arange(env.num_envs) % 2 == 0)
+    real_step, calls = HumanoidEnv.step, []
+
+    def step(self, action):
+        r = real_step(self, action)
+        calls.append(1)
+        if len(calls) == 5:
+            r.terminated[2] = True
+        return r
+
+    monkeypatch.setattr(HumanoidEnv, "step", step)
+    monkeypatch.setattr(ev, "fallen", lambda body_pos: torch.arange(body_pos.shape[0]) == 3)
+    zero = lambda obs: torch.zeros(obs.shape[0], 23)   # noqa: E731
+    r = evaluate_actor(zero, "direction", False, bfm.cfg.history_offsets, TaskEvalConfig(episodes=6, steps=10, batch=6))
+    assert r["episodes"] == 6 and r["aborted"] == 1
+    assert r["success"] == pytest.approx(100 * 2 / 6)       # episodes 0 and 4
+    assert r["fall_rate"] == pytest.approx(100 / 6)
+
+
 def test_evaluation_protocol_and_cli(tmp_path, bfm, capsys):
-    obs, layout = _obs(bfm=bfm)
-    r = evaluate_actor(TaskTokenActor(bfm, layout), "direction", False, bfm.cfg.history_offsets,
-                       TaskEvalConfig(episodes=6, steps=20, batch=4))
-    assert r["episodes"] == 6 and 0 <= r["success"] <= 100
     train_task(_cfg(tmp_path, iters=1))
     out = tmp_path / "p.safetensors"
     assert main(["tasktokens", "export", "--run-checkpoint",

@@ -85,8 +85,19 @@ class TokenTask:
     def observe(self, env) -> torch.Tensor:
         raise NotImplementedError
 
-    def reward(self, env) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def reward_terms(self, env) -> dict[str, torch.Tensor]:
+        """The named reward terms, unscaled (each (N,)); their scales are the config's ``w_<term>``."""
         raise NotImplementedError
+
+    def reward(self, env) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The reward, summed here and only here: each named term times its scale ``cfg.w_<term>``;
+        returns (total, scaled terms)."""
+        terms = self.reward_terms(env)
+        missing = [k for k in terms if not hasattr(self.cfg, f"w_{k}")]
+        if missing:
+            raise AttributeError(f"{type(self.cfg).__name__} has no scale for reward terms {missing} (w_<term>)")
+        scaled = {k: getattr(self.cfg, f"w_{k}") * v for k, v in terms.items()}
+        return sum(scaled.values()), scaled
 
     def prior(self, env) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The hand-made BFM prompt: (prompt (N, PROMPT_DIM), visible (N, len(PROMPTS)) bool), or None."""

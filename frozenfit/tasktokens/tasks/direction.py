@@ -31,6 +31,7 @@ class DirectionConfig:
     change_steps: tuple[int, int] = (180, 220)
     grace_steps: int = 60
     max_rel_error: float = 0.2
+    w_direction: float = 1.0              # reward scale (the task's reward is the weighted sum of its terms)
 
 
 def direction_reward(vel: torch.Tensor, d: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,9 +70,9 @@ class DirectionTask(RetargetingTask):
     def observe(self, env) -> torch.Tensor:
         return torch.cat([self.heading_vec(env, self.direction()), self.speed[:, None]], 1)
 
-    def reward(self, env):
+    def reward_terms(self, env):
         r, _ = direction_reward(env.root_planar_vel, self.direction(), self.speed)
-        return r, {"direction": r}
+        return {"direction": r}
 
     def frame_success(self, env) -> torch.Tensor:
         _, e = direction_reward(env.root_planar_vel, self.direction(), self.speed)

@@ -38,15 +38,19 @@ class LongJumpConfig:
     corridor: float = 0.5
     success_length: float = 1.5
     prior_speed: float = 3.0      # m/s, the top speed our teacher tracks (results/teacher)
+    w_progress: float = 1.0       # reward scales (the task's reward is their weighted sum)
+    w_speed: float = 0.01
+    w_height: float = 0.1
+    w_landing: float = 30.0
 
 
 def jump_reward(progress_before: torch.Tensor, progress_after: torch.Tensor, forward_speed: torch.Tensor,
                 root_z: torch.Tensor, past_line: torch.Tensor, landed_length: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Named terms; ``landed_length`` is the jump length on the landing frame and 0 otherwise."""
+    """Named terms, unscaled; ``landed_length`` is the jump length on the landing frame and 0 otherwise."""
     return {"progress": (progress_before - progress_after).clamp(0, 1),
-            "speed": 0.01 * forward_speed,
-            "height": 0.1 * root_z * past_line.float(),
-            "landing": 30.0 * landed_length}
+            "speed": forward_speed,
+            "height": root_z * past_line.float(),
+            "landing": landed_length}
 
 
 class LongJumpTask(TokenTask):
@@ -118,15 +122,14 @@ class LongJumpTask(TokenTask):
         self.airborne = in_air
         return length
 
-    def reward(self, env):
+    def reward_terms(self, env):
         before = self.goal_dist
         after = self._goal_dist(env)
         self.goal_dist = after
         landed = self._update_jump(env)
         yaw = root_heading(env.frame)
         fwd = to_heading_frame(env.root_planar_vel, yaw)[:, 0]
-        terms = jump_reward(before, after, fwd, env.frame.body_pos[:, 0, 2], self.track(env)[:, 0] > 0, landed)
-        return sum(terms.values()), terms
+        return jump_reward(before, after, fwd, env.frame.body_pos[:, 0, 2], self.track(env)[:, 0] > 0, landed)
 
     def terminated(self, env) -> torch.Tensor:
         """Training: a landing, a fault or a fall ends the episode. Evaluation runs the full episode

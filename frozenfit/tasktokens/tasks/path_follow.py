@@ -35,6 +35,7 @@ class PathFollowConfig:
     grace_steps: int = 60
     success_radius: float = 0.5               # m
     prior_lookahead: float = 1.0              # s: the prompt heads for the target this far ahead
+    w_path: float = 1.0                       # reward scale
 
 
 def path_reward(root_xy: torch.Tensor, target_xy: torch.Tensor) -> torch.Tensor:
@@ -85,9 +86,8 @@ class PathFollowTask(TokenTask):
         rel = pts - env.frame.body_pos[:, None, 0, :2]
         return to_heading_frame(rel, root_heading(env.frame)).reshape(env.num_envs, -1)
 
-    def reward(self, env):
-        r = path_reward(env.frame.body_pos[:, 0, :2], self.target_at(env))
-        return r, {"path": r}
+    def reward_terms(self, env):
+        return {"path": path_reward(env.frame.body_pos[:, 0, :2], self.target_at(env))}
 
     def frame_success(self, env) -> torch.Tensor:
         return (self.steps < self.cfg.grace_steps) | (self.distance(env) <= self.cfg.success_radius)

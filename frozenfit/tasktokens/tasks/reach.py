@@ -32,6 +32,7 @@ class ReachConfig:
     change_steps: tuple[int, int] = (90, 119)
     grace_steps: int = 60
     success_radius: float = 0.2
+    w_reach: float = 1.0         # reward scale
     # prompt prior (what the teacher learned: right hand within arm_reach of the shoulder, crouch)
     arm_reach: float = 0.5
     stop_reach: float = 0.5      # walk until the point is this far from the shoulder (3-D) ...
@@ -84,9 +85,8 @@ class ReachTask(RetargetingTask):
     def observe(self, env) -> torch.Tensor:
         return self.relative_target(env)
 
-    def reward(self, env):
-        r = torch.exp(-4 * self.hand_error(env) ** 2)
-        return r, {"reach": r}
+    def reward_terms(self, env):
+        return {"reach": torch.exp(-4 * self.hand_error(env) ** 2)}
 
     def frame_success(self, env) -> torch.Tensor:
         return self.in_grace() | (self.hand_error(env) <= self.cfg.success_radius)

@@ -29,6 +29,8 @@ from frozenfit.teacher.goals import facing_cone
 class SteeringConfig(DirectionConfig):
     grace_steps: int = 80
     max_heading_error_deg: float = 45.0
+    w_direction: float = 0.7      # reward scales
+    w_facing: float = 0.3
 
 
 class SteeringTask(DirectionTask):
@@ -51,13 +53,11 @@ class SteeringTask(DirectionTask):
     def observe(self, env) -> torch.Tensor:
         return torch.cat([super().observe(env), self.heading_vec(env, self.facing())], 1)
 
-    def reward(self, env):
+    def reward_terms(self, env):
         r_dir, _ = direction_reward(env.root_planar_vel, self.direction(), self.speed)
         yaw = root_heading(env.frame)
         forward = torch.stack([torch.cos(yaw), torch.sin(yaw)], -1)
-        r_face = (self.facing() * forward).sum(-1).clamp(min=0)
-        terms = {"direction": 0.7 * r_dir, "facing": 0.3 * r_face}
-        return sum(terms.values()), terms
+        return {"direction": r_dir, "facing": (self.facing() * forward).sum(-1).clamp(min=0)}
 
     def frame_success(self, env) -> torch.Tensor:
         _, e = direction_reward(env.root_planar_vel, self.direction(), self.speed)

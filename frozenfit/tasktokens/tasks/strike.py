@@ -33,6 +33,9 @@ class StrikeConfig:
     near: tuple[float, float] = (0.5, 1.5)     # m, box centre from the pelvis
     far: tuple[float, float] = (0.5, 10.0)
     toppled_up_z: float = 0.2
+    w_topple: float = 0.6       # reward scales (the task's reward is their weighted sum)
+    w_approach: float = 0.4
+    w_toppled: float = 1.0
     prior_speed: float = 1.0                   # the hand-made prompt walks at this speed toward the box ...
     prior_radius: float = 0.0                  # ... while farther than this (0: walk through it; paper J.C.: 2 m)
 
@@ -44,9 +47,9 @@ def box_up_z(quat: torch.Tensor) -> torch.Tensor:
 
 
 def strike_reward(up_z: torch.Tensor, toward_speed: torch.Tensor, toppled: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The named reward terms; once ``toppled`` the reward is 1 (all in the ``toppled`` term)."""
-    topple = 0.6 * (1 - up_z).clamp(min=0)
-    approach = torch.where(toward_speed > 0, 0.4 * torch.exp(-4 * (1 - toward_speed).clamp(min=0) ** 2),
+    """The named reward terms, unscaled; once ``toppled`` only the ``toppled`` term is left (1)."""
+    topple = (1 - up_z).clamp(min=0)
+    approach = torch.where(toward_speed > 0, torch.exp(-4 * (1 - toward_speed).clamp(min=0) ** 2),
                            torch.zeros_like(toward_speed))
     zero = torch.zeros_like(topple)
     return {"topple": torch.where(toppled, zero, topple), "approach": torch.where(toppled, zero, approach),
@@ -105,11 +108,10 @@ class StrikeTask(TokenTask):
         rot = quat_to_tan_norm(quat_mul(yaw_quat(-yaw), quat))
         return torch.cat([rel, rot, to_heading_frame(linvel, yaw), to_heading_frame(angvel, yaw)], 1)
 
-    def reward(self, env):
+    def reward_terms(self, env):
         up = box_up_z(self._box(env)[1])
         self.toppled |= up < self.cfg.toppled_up_z
-        terms = strike_reward(up, self.toward_speed(env), self.toppled)
-        return sum(terms.values()), terms
+        return strike_reward(up, self.toward_speed(env), self.toppled)
 
     def frame_success(self, env) -> torch.Tensor:
         return box_up_z(self._box(env)[1]) < self.cfg.toppled_up_z
