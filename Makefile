@@ -45,9 +45,13 @@ results-humanoid: $(STAMP)
 results-bfm: $(STAMP)
 	MUJOCO_GL=egl $(BIN)/python experiments/bfm_results.py
 
-# The Task Tokens sweep (resumable; rerun until every run is recorded) -> results/tasktokens/.
+# The Task Tokens sweep at the README's budget (0.5 M env steps; resumable: recorded runs are
+# skipped, an interrupted one resumes) and the OOD study -> results/tasktokens/; then the ceilings
+# and the shipped policies' held-out figures.
 results-tasktokens: $(STAMP)
-	$(BIN)/python experiments/tasktokens_sweep.py --max-minutes 55
+	$(BIN)/python experiments/tasktokens_sweep.py --steps 500000 --ood
+	$(BIN)/python experiments/tasktokens_ceiling.py
+	MUJOCO_GL=egl $(BIN)/python experiments/tasktokens_ship.py --remeasure
 
 clean:
 	rm -rf $(VENV) runs

@@ -18,8 +18,8 @@ there is one (``--warm-start`` DAgger iterations, frozenfit/tasktokens/warm_star
 count in the budget). table.md is the README's results table; the README's copy is replaced with it
 (a test checks the two agree). ``--list`` prints the runs the table is built from, and what is
 missing. ``--ood`` evaluates the seed-0 policies of task_tokens, finetune and ppo_scratch on
-steering and direction under gravity x1..x2 and ground friction x1..x0.4 (the policies must be in
-runs/: a missing one is an error, not a silently shorter file).
+steering and direction under gravity x1..x2 and ground friction x1..x0.4 (a policy missing from
+runs/, as on a fresh clone, is trained again to the same spec first).
 """
 
 from __future__ import annotations
@@ -117,30 +117,41 @@ def log_curve(run_dir: Path) -> list[list[float]]:
     return [[int(s), float(v)] for s, v in sorted(points.items())]
 
 
-def run_one(spec: RunSpec, episodes: int, deadline: float, commit: str, chunk: int = 500_000) -> dict | None:
-    """Train (resuming, in chunks) and evaluate one run; its runs.json record (``commit``: the code
-    this process runs, read when it started), or None when the deadline came first."""
+def train_policy(spec: RunSpec, deadline: float = 0.0, chunk: int = 500_000) -> Path | None:
+    """Train ``spec`` (resuming, in chunks) and export its policy file; None when the deadline came
+    first. A method that trains nothing has no policy file."""
     cfg = TaskTokensConfig(task=spec.task, method=spec.method, seed=spec.seed, progress=False,
                            run_dir=str(spec.run_dir), warm_start=spec.warm_start)
     cfg.ppo.total_env_steps = spec.steps
     ckpt = spec.run_dir / "checkpoint.safetensors"
-    bfm = load_bfm(cfg.bfm)
+    while (done := steps_done(ckpt)) < spec.steps:
+        if deadline and time.time() > deadline:
+            return None
+        cfg.resume, cfg.stop_at = ckpt.exists(), min(spec.steps, done + chunk)
+        train_task(cfg)
+    return export_policy(ckpt, spec.run_dir / "policy.safetensors")
+
+
+def run_one(spec: RunSpec, episodes: int, deadline: float, commit: str) -> dict | None:
+    """Train and evaluate one run; its runs.json record (``commit``: the code this process runs,
+    read when it started), or None when the deadline came first."""
+    bfm = load_bfm()
     if bfm_digest(bfm) != spec.bfm_digest:
-        raise FrozenfitError(f"{spec.key}: the BFM at {cfg.bfm} is {bfm_digest(bfm)}")
+        raise FrozenfitError(f"{spec.key}: the shipped BFM is {bfm_digest(bfm)}")
     probe = make_task(spec.task, 1)
     fresh_actor = build_actor(spec.method, bfm, ObsLayout(bfm.history_len, probe.obs_dim), NUM_JOINTS)
-    if not METHODS[spec.method].trains:
+    trains = METHODS[spec.method].trains
+    if not trains:
         actor, meta = fresh_actor, {"env_steps": 0, "train_wall_s": 0.0}
     else:
-        while (done := steps_done(ckpt)) < spec.steps:
-            if deadline and time.time() > deadline:
-                return None
-            cfg.resume, cfg.stop_at = ckpt.exists(), min(spec.steps, done + chunk)
-            train_task(cfg)
-        actor = load_policy(export_policy(ckpt, spec.run_dir / "policy.safetensors"), bfm)
+        policy = train_policy(spec, deadline)
+        if policy is None:
+            return None
+        actor = load_policy(policy, bfm)
         meta = actor.meta
-    r = evaluate_actor(actor, spec.task, cfg.use_prior, bfm.cfg.history_offsets, TaskEvalConfig(episodes=episodes))
-    curve = log_curve(spec.run_dir) if METHODS[spec.method].trains else [[0, r["success"]]]
+    r = evaluate_actor(actor, spec.task, METHODS[spec.method].use_prior, bfm.cfg.history_offsets,
+                       TaskEvalConfig(episodes=episodes))
+    curve = log_curve(spec.run_dir) if trains else [[0, r["success"]]]
     return {"task": spec.task, "task_version": spec.task_version, "method": spec.method, "seed": spec.seed,
             "steps": spec.steps, "warm_start": spec.warm_start, "bfm_digest": spec.bfm_digest,
             "success": r["success"], "fall_rate": r["fall_rate"], "fall_head_height": FALL_HEAD_HEIGHT,
@@ -148,7 +159,7 @@ def run_one(spec: RunSpec, episodes: int, deadline: float, commit: str, chunk: i
             "trainable_params": trainable_params(fresh_actor),
             "train_wall_s": float(meta["train_wall_s"]), "eval_wall_s": r["wall_s"],
             "task_config": probe.config_dict(), "curve": curve,
-            "curve_episodes": CURVE_EPISODES if METHODS[spec.method].trains else r["episodes"],
+            "curve_episodes": CURVE_EPISODES if trains else r["episodes"],
             "commit": commit, "machine": machine_info(),
             "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
@@ -285,9 +296,10 @@ def ood(runs: dict, specs: list[RunSpec], episodes: int) -> None:
     result: dict = {}
     cases = [s for s in specs if s.task in ("steering", "direction") and s.seed == 0
              and s.method in ("task_tokens", "finetune", "ppo_scratch")]
-    missing = [str(s.run_dir / "policy.safetensors") for s in cases if not (s.run_dir / "policy.safetensors").exists()]
-    if missing:
-        raise FrozenfitError(f"--ood needs the seed-0 policies of these runs (train them first): {missing}")
+    for s in cases:   # a machine without runs/ (a fresh clone) trains the policies again
+        if not (s.run_dir / "policy.safetensors").exists():
+            print(f"--ood: training {s.key} for its policy (not in runs/)", flush=True)
+            train_policy(s)
     for s in cases:
         actor = load_policy(s.run_dir / "policy.safetensors", bfm)
         for name, values in (("gravity", gravity), ("friction", friction)):

@@ -49,6 +49,7 @@ def export_policy(run_checkpoint: str | Path, out: str | Path | None = None) -> 
     config = {k: ck.config[k] for k in ("task", "method", "encoder_hidden", "model_hash", "bfm_digest",
                                          "history_offsets", "use_prior")}
     config["task_version"] = ck.config.get("task_version", 1)
+    config["task_config"] = ck.config.get("task_config")      # as trained (None: files before task configs)
     extra = {"env_steps": ck.state["global_step"], "train_wall_s": ck.state["wall_s"]}
     return save_checkpoint(out or shipped_policy(ck.config["task"]), POLICY_KIND, POLICY_VERSION, config, tensors, extra=extra)
 

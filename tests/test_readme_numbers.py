@@ -1,0 +1,153 @@
+"""The README's prose and table numbers are those of the results files they cite.
+
+Each claim is a README snippet with ``{}`` where numbers go, the results file, and one getter per
+number (with its format). The test formats the file's values into the snippet and requires the
+README to contain it; a re-measured file whose numbers moved fails here until the README follows.
+(The Task Tokens results table is checked whole against table.md by its own test.)
+"""
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> dict:
+    return json.loads((ROOT / "results" / name).read_text())
+
+
+def run(name: str, **match):
+    """The first entry of ``runs`` in file ``name`` whose fields equal ``match``."""
+    return next(r for r in load(name)["runs"] if all(r.get(k) == v for k, v in match.items()))
+
+
+def tt(task: str, method: str, key: str = "success_mean"):
+    return load("tasktokens/summary.json")["tasks"][task][method][key]
+
+
+def bfm(mod: str, key: str):
+    return load("bfm/eval.json")["modalities"][mod][key]
+
+
+def ceiling(task: str, *keys):
+    d = load("tasktokens/ceiling.json")["teachers"]["v1"]["tasks"][task]
+    for k in keys:
+        d = d[k]
+    return d
+
+
+def pct(x):
+    return f"{100 * x:.1f}"
+
+
+def f1(x):
+    return f"{x:.1f}"
+
+
+def f2(x):
+    return f"{x:.2f}"
+
+
+def thousands(x):
+    return f"{x:,}"
+
+
+CLAIMS = [
+    # NeRN on the embedded default
+    ("ResNet-20 (1×1-conv shortcuts, {} represented conv parameters)", "nern/embedded.json",
+     [lambda d: thousands(d["runs"][0]["represented_params"])]),
+    ("trained here on the embedded digits: **{} %** test accuracy", "nern/embedded.json",
+     [lambda d: f2(d["original_acc"])]),
+    *[(f"| {p} | {{}} (43%) | {{}} % | +{{}} | {{}} | {{}} | {{}} min |", "nern/embedded.json",
+       [lambda d, p=p: thousands(run("nern/embedded.json", permutation=p)["predictor_params"]),
+        lambda d, p=p: f2(run("nern/embedded.json", permutation=p)["reconstructed_acc"]),
+        lambda d, p=p: f2(d["original_acc"] - run("nern/embedded.json", permutation=p)["reconstructed_acc"]),
+        lambda d, p=p: f"{run('nern/embedded.json', permutation=p)['final_rmse']:.4f}",
+        lambda d, p=p: thousands(run("nern/embedded.json", permutation=p)["artifact_bytes"]),
+        lambda d, p=p: f1(run("nern/embedded.json", permutation=p)["wall_s"] / 60)])
+      for p in ("none", "in_filter", "cross_filter")],
+    # permutation speed
+    ("| one 512×512×3×3 layer | {} | {} s | **{} s** (target < 120 s) |", "nern/permutation_speed.json",
+     [lambda d: thousands(d["layer_512x512x3x3"]["kernels"]), lambda d: f2(d["layer_512x512x3x3"]["in_filter_s"]),
+      lambda d: f1(d["layer_512x512x3x3"]["cross_filter_s"])]),
+    ("| whole ResNet-18 | {} | {} s | {} min (the reference: hours) |", "nern/permutation_speed.json",
+     [lambda d: thousands(d["resnet18"]["kernels"]), lambda d: f2(d["resnet18"]["in_filter_s"]),
+      lambda d: f1(d["resnet18"]["cross_filter_s"] / 60)]),
+    # schedules and data-free
+    *[(f"| {label} | {{}} | {{}} | {{}} |", "nern/schedule.json",
+       [lambda d, s=s: f2(run("nern/schedule.json", schedule=s)["reconstructed_acc"]),
+        lambda d, s=s: f2(run("nern/schedule.json", schedule=s)["best_val_acc"]),
+        lambda d, s=s: f"{run('nern/schedule.json', schedule=s)['final_rmse']:.4f}"])
+      for label, s in (("joint loss from iteration 0", "joint"),
+                       ("reconstruction warm-up, then joint", "warmup_joint"),
+                       ("decoupled: reconstruction, then distillation only", "decoupled"))],
+    ("distilling on noise images gives {}% test accuracy, against {}% on real images",
+     "nern/data_free.json", [lambda d: f2(run("nern/data_free.json", inputs="noise")["reconstructed_acc"]),
+                             lambda d: f2(run("nern/data_free.json", inputs="real")["reconstructed_acc"])]),
+    # pruning
+    *[(f"| {int(100 * r)}% | {{}} | {{}} | {{}} | {{}} |", "nern/pruning.json",
+       [lambda d, i=i: f2(d["curves"]["layer"]["nern"][i]), lambda d, i=i: f2(d["curves"]["layer"]["magnitude"][i]),
+        lambda d, i=i: f2(d["curves"]["global"]["nern"][i]), lambda d, i=i: f2(d["curves"]["global"]["magnitude"][i])])
+      for i, r in ((0, 0.1), (2, 0.3), (4, 0.5), (6, 0.7))],
+    # fit throughput
+    *[(f"| {label} | {{}} | {{}} / {{}} ms | {{}} ms | {{}} ms | {{}} ms |", "nern/throughput.json",
+       [lambda d, i=i: f2(d["runs"][i]["iterations_per_s"]),
+        *[lambda d, i=i, k=k: f"{d['runs'][i]['breakdown'][k]['ms']:,.0f}"
+          for k in ("predict_subset", "predict_rest", "original_forward", "reconstructed_forward", "backward")]])
+      for i, label in ((0, "ResNet-20, 3×32×32"), (1, "ResNet-56, 3×32×32"), (2, "ResNet-20, digits 1×8×8"))],
+    # humanoid throughput
+    ("| {} control steps/s | {} | {} env steps/s | **{}** |", "humanoid/throughput.json",
+     [lambda d: f"{d['raw_control_steps_per_s_one_thread']:,.0f}", lambda d: f"{d['raw_control_steps_per_s']:,.0f}",
+      lambda d: f"{d['train_env_steps_per_s']:,.0f}", lambda d: f2(d["ratio"])]),
+    # teacher
+    ("| velocity error, mean over 0–3 m/s | 0.14 m/s | 0.14 m/s | **{} m/s** |", "teacher/eval.json",
+     [lambda d: f2(d["velocity_error_mps"])]),
+    ("| facing error | 22.9° | 17.2° | **{}°** |", "teacher/eval.json", [lambda d: f1(d["facing_error_deg"])]),
+    ("| hand target error | 0.52 m | 0.27 m | **{} m** |", "teacher/eval.json", [lambda d: f"{d['hand_error_m']:.3f}"]),
+    ("| falls per 20 s episode | 4.7 % | 2.5 % | **{} %** |", "teacher/eval.json", [lambda d: pct(d["fall_rate"])]),
+    # BFM: reward ratios beside both fall rates
+    *[(f"| {m} | {{}} | {{}} | **{{}} %** | {{}} % ({{}} %) |", "bfm/eval.json",
+       [lambda d, m=m: f"{bfm(m, 'teacher_reward'):.3f}", lambda d, m=m: f"{bfm(m, 'bfm_reward'):.3f}",
+        lambda d, m=m: pct(bfm(m, "ratio")), lambda d, m=m: f1(bfm(m, "fall_rate")),
+        lambda d, m=m: f1(bfm(m, "teacher_fall_rate"))])
+      for m in ("velocity", "facing", "hands", "feet", "pelvis_height", "keyframe")],
+    ("**No prompt at all**, 20 s episodes: fall rate **{} %**", "bfm/eval.json",
+     [lambda d: f1(d["no_prompt_fall_rate"])]),
+    # Task Tokens prose (the table itself: tests/tasktokens/test_readme_table.py)
+    *[(f"**{label}: {{}} ± {{}} %**", "tasktokens/summary.json",
+       [lambda d, t=t: f1(tt(t, "task_tokens")), lambda d, t=t: f1(tt(t, "task_tokens", "success_std"))])
+      for label, t in (("Direction", "direction"), ("Steering", "steering"), ("Reach", "reach"),
+                       ("Strike", "strike"), ("Path following", "path_follow"))],
+    *[(f"{label} {{}} % for the teacher", "tasktokens/ceiling.json", [lambda d, t=t: f1(ceiling(t, "success"))])
+      for label, t in (("Direction", "direction"), ("Steering", "steering"), ("Reach", "reach"),
+                       ("Strike", "strike"), ("Path following", "path_follow"), ("Long jump", "long_jump"))],
+    ("({} % in episodes that ask for a facing more than 45° off the travel direction, {} % in the others)",
+     "tasktokens/ceiling.json", [lambda d: f1(ceiling("steering", "offset_gt_45deg", "success")),
+                                 lambda d: f1(ceiling("steering", "offset_le_45deg", "success"))]),
+    ("on the paper's range the teacher itself succeeds in {} % of the {} of {} episodes that hold a lower "
+     "target, against {} % of the {} that do not", "tasktokens/ceiling.json",
+     [lambda d: f1(ceiling("reach_paper_range", "a_target_below_0.6m", "success")),
+      lambda d: str(ceiling("reach_paper_range", "a_target_below_0.6m", "episodes")),
+      lambda d: str(ceiling("reach_paper_range", "episodes")),
+      lambda d: f1(ceiling("reach_paper_range", "targets_ge_0.6m", "success")),
+      lambda d: str(ceiling("reach_paper_range", "targets_ge_0.6m", "episodes"))]),
+    *[(f"{t} ({{}}, {{}} seed {{}}: {{}} % on held-out episodes)", "tasktokens/shipped.json",
+       [lambda d, t=t: d["shipped"][t]["method"].replace("_", " "), lambda d, t=t: "chosen on validation"
+        if isinstance(d["shipped"][t]["selection"], dict) and "candidates" in d["shipped"][t]["selection"]
+        else "picked by the old rule", lambda d, t=t: str(d["shipped"][t]["seed"]),
+        lambda d, t=t: f1(d["shipped"][t]["held_out"]["success"] if "held_out" in d["shipped"][t]
+                          else d["shipped"][t]["success"])])
+      for t in ("direction", "steering", "reach", "strike", "long_jump", "path_follow")],
+]
+
+
+@pytest.mark.parametrize("template,name,getters", CLAIMS, ids=[c[0][:60] for c in CLAIMS])
+def test_readme_number_is_the_results_files(template, name, getters):
+    d = load(name)
+    text = " ".join(template.format(*(g(d) for g in getters)).split())
+    readme = " ".join((ROOT / "README.md").read_text().split())     # line wrapping does not matter
+    assert text in readme, f"README should say {text!r} (from results/{name})"
