@@ -29,6 +29,11 @@ def tt(task: str, method: str, key: str = "success_mean"):
     return load("tasktokens/summary.json")["tasks"][task][method][key]
 
 
+def curve(task: str, seed: int = 0, method: str = "task_tokens") -> list[str]:
+    runs = load("tasktokens/sample_efficiency.json")["runs"][task][method]
+    return [f1(v) for _, v in next(r for r in runs if r["seed"] == seed)["curve"]]
+
+
 def bfm(mod: str, key: str):
     return load("bfm/eval.json")["modalities"][mod][key]
 
@@ -115,6 +120,18 @@ CLAIMS = [
         lambda d, m=m: pct(bfm(m, "ratio")), lambda d, m=m: f1(bfm(m, "fall_rate")),
         lambda d, m=m: f1(bfm(m, "teacher_fall_rate"))])
       for m in ("velocity", "facing", "hands", "feet", "pelvis_height", "keyframe")],
+    ("BFM earns {} % of the teacher's reward but falls in {} % of episodes against the teacher's {} %",
+     "bfm/eval.json", [lambda d: pct(bfm("pelvis_height", "ratio")), lambda d: f1(bfm("pelvis_height", "fall_rate")),
+                       lambda d: f1(bfm("pelvis_height", "teacher_fall_rate"))]),
+    ("Hands: {} % against {} %", "bfm/eval.json", [lambda d: f1(bfm("hands", "fall_rate")),
+                                                   lambda d: f1(bfm("hands", "teacher_fall_rate"))]),
+    ("velocity error {} m/s (teacher {}), facing {}° (teacher {}°), hand {} m (teacher {}); reward ratios {} / {} / {} %",
+     "bfm/eval.json", [lambda d: f2(d["combined"]["velocity_error_mps"]),
+                       lambda d: f2(d["combined"]["teacher_velocity_error_mps"]),
+                       lambda d: f1(d["combined"]["facing_error_deg"]), lambda d: f1(d["combined"]["teacher_facing_error_deg"]),
+                       lambda d: f"{d['combined']['hands_error_m']:.3f}",
+                       lambda d: f"{d['combined']['teacher_hands_error_m']:.3f}",
+                       *[lambda d, k=k: pct(d["combined"][f"{k}_reward_ratio"]) for k in ("velocity", "facing", "hands")]]),
     ("**No prompt at all**, 20 s episodes: fall rate **{} %**", "bfm/eval.json",
      [lambda d: f1(d["no_prompt_fall_rate"])]),
     # Task Tokens prose (the table itself: tests/tasktokens/test_readme_table.py)
@@ -125,6 +142,19 @@ CLAIMS = [
     *[(f"{label} {{}} % for the teacher", "tasktokens/ceiling.json", [lambda d, t=t: f1(ceiling(t, "success"))])
       for label, t in (("Direction", "direction"), ("Steering", "steering"), ("Reach", "reach"),
                        ("Strike", "strike"), ("Path following", "path_follow"), ("Long jump", "long_jump"))],
+    ("the teacher topples the box in {} % of episodes (`strike_paper_prompt`)", "tasktokens/ceiling.json",
+     [lambda d: f1(ceiling("strike_paper_prompt", "success"))]),
+    ("Our Steering token is at {} ± {} %, prompt only {} %; Reach prompt only on the BFM {} %; Strike prompt only {} %",
+     "tasktokens/summary.json", [lambda d: f1(tt("steering", "task_tokens")),
+                                 lambda d: f1(tt("steering", "task_tokens", "success_std")),
+                                 lambda d: f1(tt("steering", "prompt_only")), lambda d: f1(tt("reach", "prompt_only")),
+                                 lambda d: f1(tt("strike", "prompt_only"))]),
+    *[(f"{label} {{}} → {{}} → {{}} → {{}}", "tasktokens/sample_efficiency.json", [lambda d, t=t, i=i: curve(t)[i]
+                                                                           for i in range(4)])
+      for label, t in (("Direction", "direction"), ("Steering", "steering"), ("Strike", "strike"),
+                       ("Path following", "path_follow"), ("Reach", "reach"))],
+    ("(seeds 1 and 2: {} → {} → {} → {} and {} → {} → {} → {};", "tasktokens/sample_efficiency.json",
+     [lambda d, i=i, k=k: curve("reach", k)[i] for k in (1, 2) for i in range(4)]),
     ("({} % in episodes that ask for a facing more than 45° off the travel direction, {} % in the others)",
      "tasktokens/ceiling.json", [lambda d: f1(ceiling("steering", "offset_gt_45deg", "success")),
                                  lambda d: f1(ceiling("steering", "offset_le_45deg", "success"))]),
@@ -135,10 +165,12 @@ CLAIMS = [
       lambda d: str(ceiling("reach_paper_range", "episodes")),
       lambda d: f1(ceiling("reach_paper_range", "targets_ge_0.6m", "success")),
       lambda d: str(ceiling("reach_paper_range", "targets_ge_0.6m", "episodes"))]),
-    *[(f"{t} ({{}}, {{}} seed {{}}: {{}} % on held-out episodes)", "tasktokens/shipped.json",
-       [lambda d, t=t: d["shipped"][t]["method"].replace("_", " "), lambda d, t=t: "chosen on validation"
-        if isinstance(d["shipped"][t]["selection"], dict) and "candidates" in d["shipped"][t]["selection"]
-        else "picked by the old rule", lambda d, t=t: str(d["shipped"][t]["seed"]),
+    ("direction {} %, steering {} %, reach {} %, strike {} %, path_follow {} %", "tasktokens/shipped.json",
+     [lambda d, t=t: f1(d["shipped"][t]["success"]) for t in ("direction", "steering", "reach", "strike", "path_follow")]),
+    *[(f"{t} ({{}} seed {{}}, {{}}; {{}} % on held-out episodes)", "tasktokens/shipped.json",
+       [lambda d, t=t: d["shipped"][t]["method"].replace("_", " "), lambda d, t=t: str(d["shipped"][t]["seed"]),
+        lambda d, t=t: "chosen on validation episodes" if "candidates" in d["shipped"][t]["selection"]
+        else "picked by the old rule",
         lambda d, t=t: f1(d["shipped"][t]["held_out"]["success"] if "held_out" in d["shipped"][t]
                           else d["shipped"][t]["success"])])
       for t in ("direction", "steering", "reach", "strike", "long_jump", "path_follow")],
