@@ -96,10 +96,16 @@ def _usage() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) < 2 or argv[0] not in SYSTEMS:
+    if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
-        return 0 if argv[:1] in (["-h"], ["--help"]) or not argv else 2
+        return 0
+    if argv[0] not in SYSTEMS:
+        print(f"error: unknown system '{argv[0]}'; known: {', '.join(SYSTEMS)}\n\n{_usage()}", file=sys.stderr)
+        return 2
     cmds = SYSTEMS[argv[0]]()
+    if len(argv) < 2 or argv[1] in ("-h", "--help"):
+        print("\n".join(f"  frozenfit {argv[0]} {name:<16} {doc}" for name, (_, _, doc) in cmds.items()))
+        return 0 if len(argv) >= 2 else 2
     if argv[1] not in cmds:
         print(f"error: unknown command '{argv[1]}' for {argv[0]}\n\n{_usage()}", file=sys.stderr)
         return 2

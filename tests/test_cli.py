@@ -53,3 +53,25 @@ def test_humanoid_and_teacher_commands_fail_cleanly(capsys, tmp_path):
     assert "checkpoint not found" in capsys.readouterr().err
     assert main(["teacher", "train", "--run-dir", str(tmp_path / "r"), "--resume", "--no-progress"]) == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_every_system_answers_help_and_an_unknown_system_says_so(capsys):
+    for system in ("nern", "humanoid", "teacher", "bfm", "tasktokens"):
+        assert main([system, "--help"]) == 0
+        assert f"frozenfit {system} " in capsys.readouterr().out
+    assert main(["foo"]) == 2
+    assert "unknown system 'foo'" in capsys.readouterr().err
+
+
+def test_exports_refuse_the_shipped_assets_unless_asked(tmp_path, capsys):
+    from frozenfit.common.assets import ASSETS, export_target
+    assert export_target(None, tmp_path / "runs" / "x.safetensors", ASSETS / "x.safetensors", False) == \
+        tmp_path / "runs" / "x.safetensors"
+    assert export_target(None, "runs/x", ASSETS / "x.safetensors", True) == ASSETS / "x.safetensors"
+    for system, shipped in (("teacher", "teacher.safetensors"), ("bfm", "bfm.safetensors"),
+                            ("tasktokens", "tasktokens/direction.safetensors")):
+        before = (ASSETS / shipped).read_bytes()
+        assert main([system, "export", "--run-checkpoint", str(tmp_path / "none.safetensors"),
+                     "--out", str(ASSETS / shipped)]) == 2
+        assert "inside the package's shipped assets" in capsys.readouterr().err
+        assert (ASSETS / shipped).read_bytes() == before

@@ -9,6 +9,7 @@ from pathlib import Path
 from frozenfit.bfm.evaluate import BFMEvalConfig, evaluate_bfm
 from frozenfit.bfm.policy import SHIPPED_BFM, export_bfm, load_bfm
 from frozenfit.bfm.prompt import DEMO_PROMPTS, load_script, play
+from frozenfit.common.assets import export_target
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.render import render_rollout, write_video
 from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
@@ -58,9 +59,11 @@ class BFMExportConfig:
     """Strip a distillation checkpoint to a shippable BFM file."""
 
     run_checkpoint: str = "runs/bfm/checkpoint.safetensors"
-    out: str = str(SHIPPED_BFM)
+    out: str | None = None               # default runs/exports/bfm.safetensors
+    to_assets: bool = False              # replace the shipped BFM (frozenfit/assets/bfm.safetensors)
 
 
 def run_export(cfg: BFMExportConfig) -> None:
-    path = export_bfm(cfg.run_checkpoint, cfg.out)
+    path = export_bfm(cfg.run_checkpoint, export_target(cfg.out, "runs/exports/bfm.safetensors", SHIPPED_BFM,
+                                                        cfg.to_assets))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")

@@ -33,7 +33,7 @@ def _config_from(d: dict[str, Any]) -> BFMConfig:
         raise FrozenfitError(f"BFM config: {e}") from None
 
 
-def export_bfm(run_checkpoint: str | Path, out: str | Path = SHIPPED_BFM) -> Path:
+def export_bfm(run_checkpoint: str | Path, out: str | Path) -> Path:
     """Strip a distillation checkpoint to the shippable BFM file (no optimiser state)."""
     ck = load_checkpoint(run_checkpoint, kind=RUN_KIND, format_version=RUN_VERSION)
     meta = {"env_steps": ck.state["global_step"], "train_wall_s": ck.state["wall_s"]}

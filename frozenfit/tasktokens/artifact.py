@@ -39,8 +39,8 @@ def _own_weights(tensors: dict, name: str) -> dict:
     return {k: v for k, v in tensors.items() if not k.startswith("bfm.")}
 
 
-def export_policy(run_checkpoint: str | Path, out: str | Path | None = None) -> Path:
-    """Strip a Task Tokens training checkpoint to a task-policy file (default: the shipped one)."""
+def export_policy(run_checkpoint: str | Path, out: str | Path) -> Path:
+    """Strip a Task Tokens training checkpoint to a task-policy file at ``out``."""
     ck = load_checkpoint(run_checkpoint, kind=AGENT_KIND, format_version=AGENT_VERSION)
     if "task" not in ck.config:
         raise FrozenfitError(f"{run_checkpoint} is a PPO checkpoint but not from `frozenfit tasktokens train`")
@@ -51,7 +51,7 @@ def export_policy(run_checkpoint: str | Path, out: str | Path | None = None) -> 
     config["task_version"] = ck.config.get("task_version", 1)
     config["task_config"] = ck.config.get("task_config")      # as trained (None: files before task configs)
     extra = {"env_steps": ck.state["global_step"], "train_wall_s": ck.state["wall_s"]}
-    return save_checkpoint(out or shipped_policy(ck.config["task"]), POLICY_KIND, POLICY_VERSION, config, tensors, extra=extra)
+    return save_checkpoint(out, POLICY_KIND, POLICY_VERSION, config, tensors, extra=extra)
 
 
 def load_policy(path: str | Path, bfm: BFM) -> nn.Module:

@@ -11,11 +11,22 @@ import numpy as np
 import torch
 
 from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm
+from frozenfit.common.assets import export_target
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.render import Recording, render_rollout, write_video
 from frozenfit.tasktokens.artifact import export_policy, load_policy, shipped_policy
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, eval_env, evaluate_actor
+
+
+def load_task_policy(task: str, policy: str | None, bfm_path: str):
+    """The actor of ``policy`` (default: the shipped one for ``task``) on the BFM at ``bfm_path``;
+    a policy trained for another task than ``task`` is refused."""
+    actor = load_policy(policy_path(task, policy), load_bfm(bfm_path))
+    if actor.meta["task"] != task:
+        raise FrozenfitError(f"{policy} is a policy for the {actor.meta['task']} task, not {task}: "
+                             f"pass --task {actor.meta['task']} or another --policy")
+    return actor
 
 
 def policy_path(task: str, policy: str | None) -> Path:
@@ -41,7 +52,7 @@ class TaskEvalCommand:
 
 
 def run_eval(cfg: TaskEvalCommand) -> dict:
-    actor = load_policy(policy_path(cfg.task, cfg.policy), load_bfm(cfg.bfm))
+    actor = load_task_policy(cfg.task, cfg.policy, cfg.bfm)
     r = evaluate_actor(actor, actor.meta["task"], actor.meta["use_prior"], tuple(actor.meta["history_offsets"]),
                        cfg.eval)
     r = {"task": actor.meta["task"], "method": actor.meta["method"], **r}
@@ -86,7 +97,7 @@ def record(actor, task_name: str, use_prior: bool, history_offsets, seconds: flo
 
 
 def run_render(cfg: TaskRenderCommand) -> Path:
-    actor = load_policy(policy_path(cfg.task, cfg.policy), load_bfm(cfg.bfm))
+    actor = load_task_policy(cfg.task, cfg.policy, cfg.bfm)
     m = actor.meta
     rec, ok, scene = record(actor, m["task"], m["use_prior"], m["history_offsets"], cfg.seconds, cfg.frame_every,
                      cfg.seed, cfg.physics)
@@ -101,10 +112,17 @@ class TaskExportCommand:
     """Strip a training checkpoint to a task-policy file."""
 
     run_checkpoint: str = "runs/tasktokens/direction/task_tokens/seed0/checkpoint.safetensors"
-    out: str | None = None             # default: the shipped location for its task
+    out: str | None = None             # default runs/exports/<task>.safetensors
+    to_assets: bool = False            # replace the shipped policy of its task (frozenfit/assets/tasktokens/)
 
 
 def run_export(cfg: TaskExportCommand) -> Path:
-    path = export_policy(cfg.run_checkpoint, cfg.out)
+    from frozenfit.common.checkpoint import load_checkpoint
+
+    if cfg.out:   # refuse the shipped assets before reading anything
+        export_target(cfg.out, cfg.out, Path(cfg.out), cfg.to_assets)
+    task = load_checkpoint(cfg.run_checkpoint).config.get("task", "task")
+    out = export_target(cfg.out, f"runs/exports/{task}.safetensors", shipped_policy(task), cfg.to_assets)
+    path = export_policy(cfg.run_checkpoint, out)
     print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)")
     return path

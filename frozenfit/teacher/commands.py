@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from frozenfit.common.assets import export_target
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.commands import render_recording
 from frozenfit.humanoid.model import PhysicsConfig
@@ -32,11 +33,13 @@ class TeacherExportConfig:
     """Strip a training checkpoint to a shippable teacher file."""
 
     run_checkpoint: str = "runs/teacher/checkpoint.safetensors"
-    out: str = str(SHIPPED_TEACHER)
+    out: str | None = None               # default runs/exports/teacher.safetensors
+    to_assets: bool = False              # replace the shipped teacher (frozenfit/assets/teacher.safetensors)
 
 
 def run_export(cfg: TeacherExportConfig) -> None:
-    path = export_teacher(cfg.run_checkpoint, cfg.out)
+    path = export_teacher(cfg.run_checkpoint, export_target(cfg.out, "runs/exports/teacher.safetensors",
+                                                            SHIPPED_TEACHER, cfg.to_assets))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 

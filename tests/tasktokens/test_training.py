@@ -249,3 +249,10 @@ def test_every_shipped_task_policy_loads_on_the_shipped_bfm(bfm):
     for task in found:
         actor = load_policy(shipped_policy(task), bfm)
         assert actor.meta["task"] == task
+
+
+def test_a_policy_of_another_task_is_refused(capsys):
+    from frozenfit.tasktokens.artifact import shipped_policy
+    for cmd in ("eval", "render"):
+        assert main(["tasktokens", cmd, "--task", "steering", "--policy", str(shipped_policy("direction"))]) == 2
+        assert "a policy for the direction task, not steering" in capsys.readouterr().err
