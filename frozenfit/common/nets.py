@@ -5,11 +5,11 @@ from __future__ import annotations
 from torch import nn
 
 
-def mlp(inp: int, hidden: tuple[int, ...], out: int) -> nn.Sequential:
-    """Linear layers with SiLU between them: ``inp -> hidden... -> out`` (no output activation)."""
+def mlp(inp: int, hidden: tuple[int, ...], out: int, act: type[nn.Module] = nn.SiLU) -> nn.Sequential:
+    """Linear layers with ``act`` between them: ``inp -> hidden... -> out`` (no output activation)."""
     layers: list[nn.Module] = []
     for h in hidden:
-        layers += [nn.Linear(inp, h), nn.SiLU()]
+        layers += [nn.Linear(inp, h), act()]
         inp = h
     layers.append(nn.Linear(inp, out))
     return nn.Sequential(*layers)

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
 from frozenfit.common.logging import RunLogger
 from frozenfit.errors import FrozenfitError
+from frozenfit.common.nets import mlp
 from frozenfit.common.normalizer import RunningNorm
 
 AGENT_KIND = "ppo-agent"
@@ -67,15 +68,6 @@ class PPOConfig:
     seed: int = 0
 
 
-def mlp(inp: int, hidden: tuple[int, ...], out: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for h in hidden:
-        layers += [nn.Linear(inp, h), nn.ELU()]
-        inp = h
-    layers.append(nn.Linear(inp, out))
-    return nn.Sequential(*layers)
-
-
 class Agent(nn.Module):
     """Gaussian actor + critic.
 
@@ -92,12 +84,12 @@ class Agent(nn.Module):
         self.obs_norm = RunningNorm(obs_dim)
         self.critic_norm = RunningNorm(max(critic_obs_dim, 1))
         self.custom_actor = actor is not None
-        self.actor = actor if actor is not None else mlp(obs_dim, cfg.actor_hidden, act_dim)
+        self.actor = actor if actor is not None else mlp(obs_dim, cfg.actor_hidden, act_dim, nn.ELU)
         if not self.custom_actor:
             nn.init.orthogonal_(self.actor[-1].weight, 0.01)
             nn.init.zeros_(self.actor[-1].bias)
         self.log_std = nn.Parameter(torch.full((act_dim,), cfg.init_log_std), requires_grad=cfg.learn_std)
-        self.critic = mlp(obs_dim + critic_obs_dim, cfg.critic_hidden, 1)
+        self.critic = mlp(obs_dim + critic_obs_dim, cfg.critic_hidden, 1, nn.ELU)
         self.value_norm = RunningNorm(())
 
     def _norm(self, x: torch.Tensor) -> torch.Tensor:
