@@ -1,4 +1,4 @@
-"""The package's layering: common < humanoid < rl < teacher < bfm < tasktokens (nern uses only
+"""The package's layering: common < humanoid < motion < rl < teacher < bfm < tasktokens (nern uses only
 common); no layer imports a higher one, no module imports private names of another package, and
 no import cycles between modules (function-level imports included)."""
 
@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "frozenfit"
-LAYERS = {"common": 0, "humanoid": 1, "rl": 2, "teacher": 3, "bfm": 4, "tasktokens": 5}
+LAYERS = {"common": 0, "humanoid": 1, "motion": 2, "rl": 3, "teacher": 4, "bfm": 5, "tasktokens": 6}
 
 
 def _modules() -> dict[str, list[tuple[str, list[str]]]]:
