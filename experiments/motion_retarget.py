@@ -5,7 +5,8 @@
 Per clip (and its mirror image): frames, the key-point error against the scaled source skeleton
 (mean and max, cm; frozenfit/motion/retarget.py), the (frame, joint) pairs clipped to our joint
 ranges, the per-key-point mean error, the quaternions the loader had to renormalise, and whether
-the clip is ``used`` for motion priors: at most 2 % of its (frame, joint) pairs clipped and no key
+physics lets it go (``physics_open_loop``: PD-tracked from its first frame with no policy, seconds
+before the first fall), and whether the clip is ``used`` for motion priors: at most 2 % of its (frame, joint) pairs clipped and no key
 point off by more than 15 cm (a clip our humanoid cannot represent would teach a prior the
 clipped motion instead). The figures decide whether our humanoid's kinematics are good enough
 (see the README's "Human motion data").
@@ -25,6 +26,7 @@ from frozenfit.common.results import write_result
 from frozenfit.humanoid.model import build_model, joint_table
 from frozenfit.humanoid.render import Recording, render_rollout, write_video
 from frozenfit.motion.clips import CLIPS, load_clip
+from frozenfit.motion.playback import track
 from frozenfit.motion.retarget import KEY_POINTS, retarget
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "motion"
@@ -53,7 +55,9 @@ def main() -> None:
                            "used": bool(clipped <= MAX_CLIPPED and r.error_cm.max() <= MAX_ERROR_CM),
                            "clipped_fraction": round(clipped, 4), "clipped_joints": r.clipped_joints,
                            "error_mean_cm_by_point": {k: round(float(v), 2) for k, v in zip(KEY_POINTS, r.error_cm.mean(0))},
-                           "repaired_quaternions": c.repaired}
+                           "repaired_quaternions": c.repaired,
+                           # PD-tracking the clip open-loop from its first frame (no policy): how long it stays up
+                           "physics_open_loop": track(r, 3.0, model)[1]}
             print(f"{c.name:28s} error {out[c.name]['error_mean_cm']:5.1f} / {out[c.name]['error_max_cm']:5.1f} cm, "
                   f"{r.limit_violations} clipped, used {out[c.name]['used']}", flush=True)
             if c is clip and name in VIDEO_CLIPS:    # loop the clip for a few seconds, moving on

@@ -81,7 +81,15 @@ def _humanoid_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
     return {"render": (c.RenderConfig, c.run_render, "write a GIF/MP4 of a recorded rollout (.npz)")}
 
 
+def _motion_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
+    from frozenfit.motion import commands as c
+
+    return {"render": (c.MotionRenderConfig, c.run_render, "render a retargeted DeepMimic clip (--physics: PD-tracked)"),
+            "list": (c.MotionListConfig, c.run_list, "the DeepMimic clips of the installed pybullet package")}
+
+
 SYSTEMS: dict[str, Callable[[], dict]] = {"nern": _nern_commands, "humanoid": _humanoid_commands,
+                                          "motion": _motion_commands,
                                           "teacher": _teacher_commands, "bfm": _bfm_commands,
                                           "tasktokens": _tasktokens_commands}
 

@@ -117,3 +117,21 @@ def test_a_missing_pybullet_names_the_extra(monkeypatch):
                         else real(name, *a, **k))
     with pytest.raises(FrozenfitError, match=r"frozenfit\[motion\]"):
         clips.data_dir()
+
+
+def test_playback_kinematic_and_under_physics(tmp_path, capsys):
+    from frozenfit.cli import main
+    from frozenfit.motion.playback import at_control_rate, looped, track
+    r = retarget(load_clip("walk"))
+    q = looped(r, 3.0)
+    assert len(q) == round(3.0 * r.fps) and q[-1, 0] > r.qpos[-1, 0] + 1.0    # looped, moving on
+    assert at_control_rate(r.qpos, r.fps).shape[1] == 23
+    qpos, summary = track(r, 0.6)
+    assert qpos.shape == (20, r.qpos.shape[1]) and np.isfinite(qpos).all()
+    assert summary["joint_error_deg"] < 15 and (summary["fell_after_s"] is None or summary["fell_after_s"] > 0.3)
+    out = tmp_path / "run.gif"
+    assert main(["motion", "render", "--clip", "run", "--physics", "--seconds", "0.3", "--width", "64",
+                 "--height", "48", "--out", str(out)]) == 0
+    assert out.stat().st_size > 0 and "physics" in capsys.readouterr().out
+    assert main(["motion", "render", "--clip", "moonwalk"]) == 2
+    assert main(["motion", "render", "--seconds", "0"]) == 2
