@@ -4,7 +4,7 @@ Every fit lives in ``runs/nern-studies/<name>`` and is recorded in ``finished.js
 restarted script skips it (and an interrupted one resumes from its last checkpoint). Scripts that
 need the same fit (e.g. the real-data run of the data-free study is the warm-up run of the
 schedule study) share it by name. A fit is reused only for the same settings *and* the same code
-(`code_digest`: the sources of frozenfit/nern and frozenfit/common); otherwise it is refitted from
+(`code_digest`: the sources of the frozenfit modules a fit loads); otherwise it is refitted from
 scratch, so a results file never mixes fits of different code. Each record names the commit and
 code digest it was fitted with.
 """
@@ -14,6 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
+from functools import lru_cache
 from pathlib import Path
 
 from frozenfit.common.logging import read_csv_log
@@ -22,17 +25,29 @@ from frozenfit.nern.fit import FitConfig, fit
 from frozenfit.nern.original import SHIPPED_ORIGINAL
 
 RUN_ROOT = Path("runs/nern-studies")
-PKG = Path(__file__).resolve().parents[1] / "frozenfit"
 
 
-def code_digest() -> str:
-    """Digest of the code a fit depends on (frozenfit/nern and frozenfit/common sources)."""
-    h = hashlib.sha256()
-    for p in sorted([*(PKG / "nern").glob("*.py"), *(PKG / "common").glob("*.py")]):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()[:16]
 RECORDED = ("hidden", "permutation", "iterations", "warmup", "schedule", "data_free", "alpha", "beta")
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """Digest of the code a fit runs: the sources of every frozenfit module that importing
+    `frozenfit.nern.fit` loads (frozenfit/nern and the parts of frozenfit/common it uses), listed
+    by a fresh interpreter so that what a script imports besides does not count."""
+    listing = subprocess.run(
+        [sys.executable, "-c", "import sys, frozenfit.nern.fit; print('\\n'.join(sorted("
+         "getattr(m, '__file__', '') or '' for n, m in sys.modules.items() if n.startswith('frozenfit'))))"],
+        capture_output=True, text=True, check=True).stdout.split()
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for path in listing:
+        h.update(str(Path(path).resolve().relative_to(root)).encode())
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()[:16]
+
+
+COMMIT = git_commit()   # the code this process runs (read at start: later edits do not count)
 
 
 def recipe(hidden: int = 160, permutation: str = "cross_filter", iterations: int = 4000,
@@ -64,7 +79,7 @@ def run_fit(name: str, cfg: FitConfig, root: Path = RUN_ROOT) -> dict:
                "final_iteration_acc": round(r.final_test_acc, 2), "best_iteration": r.best_iteration,
                "best_val_acc": round(r.reconstructed_val_acc, 2), "artifact": r.artifact,
                "artifact_bytes": r.artifact_bytes, "original_acc": round(r.original_test_acc, 2),
-               "wall_s": round(r.wall_s, 1), "code_digest": code, "commit": git_commit()}
+               "wall_s": round(r.wall_s, 1), "code_digest": code, "commit": COMMIT}
         finished = json.loads(done_path.read_text()) if done_path.exists() else {}
         finished[name] = rec
         done_path.write_text(json.dumps(finished, indent=1))

@@ -61,7 +61,29 @@ def thousands(x):
     return f"{x:,}"
 
 
+def clip(name: str, key: str):
+    return load("motion/retarget.json")["clips"][name][key]
+
+
+def up_for(name: str) -> str:
+    f = clip(name, "physics_open_loop")["fell_after_s"]
+    return "3 s (no fall)" if f is None else f"{f:.2f} s"
+
+
 CLAIMS = [
+    # human motion data
+    *[(f"| {c} | {{}} | {{}} / {{}} cm | {{}} | {{}} |", "motion/retarget.json",
+       [lambda d, c=c: str(clip(c, "frames")), lambda d, c=c: f1(clip(c, "error_mean_cm")),
+        lambda d, c=c: f1(clip(c, "error_max_cm")), lambda d, c=c: str(clip(c, "limit_violations")),
+        lambda d, c=c: up_for(c)])
+      for c in ("walk", "run", "jump", "walker_0walk_forward", "dance_b", "crawl", "getup_faceup", "backflip")],
+    ("{} cm at every leg point", "motion/retarget.json",
+     [lambda d: f1(clip("walk", "error_mean_cm_by_point")["right_thigh"])]),
+    ("{}–{} cm at the shoulders", "motion/retarget.json",
+     [lambda d: f1(clip("walk", "error_mean_cm_by_point")["right_upper_arm"]),
+      lambda d: f1(clip("walk", "error_mean_cm_by_point")["head"])]),
+    ("{} of {} clips (mirrors included) pass the `used` rule", "motion/retarget.json",
+     [lambda d: str(len(d["used"])), lambda d: str(len(d["clips"]))]),
     # NeRN on the embedded default
     ("ResNet-20 (1×1-conv shortcuts, {} represented conv parameters)", "nern/embedded.json",
      [lambda d: thousands(d["runs"][0]["represented_params"])]),
