@@ -75,3 +75,19 @@ def test_exports_refuse_the_shipped_assets_unless_asked(tmp_path, capsys):
                      "--out", str(ASSETS / shipped)]) == 2
         assert "inside the package's shipped assets" in capsys.readouterr().err
         assert (ASSETS / shipped).read_bytes() == before
+
+
+def test_task_and_method_options_list_their_values_and_bad_numbers_are_one_line(capsys):
+    import pytest
+    with pytest.raises(SystemExit):
+        main(["tasktokens", "train", "--help"])
+    out = capsys.readouterr().out
+    assert "direction,steering,reach" in out and "task_tokens,task_tokens_prior" in out
+    assert "Intra-op threads of torch" in out and "Show a progress bar" in out
+    for args, msg in ((["tasktokens", "eval", "--eval.episodes", "0"], "--eval.episodes must be positive"),
+                      (["tasktokens", "train", "--eval-episodes", "-5"], "--eval-episodes must be positive"),
+                      (["teacher", "render", "--seconds", "0"], "--seconds must be positive"),
+                      (["humanoid", "render", "--width", "0"], "--width must be positive")):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert msg in err and "Traceback" not in err

@@ -45,8 +45,11 @@ class PPOConfig:
     gae_lambda: float = 0.95
     lr: float = 3e-4
     lr_final: float = 5e-5            # linear annealing target at total_env_steps
-    lr_schedule: str = "linear"       # "linear" (lr -> lr_final) or "adaptive": scale lr by 1.5 when the
-    kl_target: float = 0.008          # update's KL is below kl_target / 2 or above 2 kl_target (rl_games)
+    lr_schedule: str = "linear"
+    """"linear" (lr -> lr_final) or "adaptive": the lr is scaled by 1.5 when the update's KL is
+    below kl_target / 2, and divided by 1.5 above 2 kl_target (rl_games)."""
+    kl_target: float = 0.008
+    """The adaptive schedule's KL target."""
     critic_lr: float | None = None    # a separate critic learning rate (annealed alongside); None: lr
     update_epochs: int = 4
     num_minibatches: int = 4

@@ -16,6 +16,7 @@ from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.render import Recording, render_rollout, write_video
 from frozenfit.tasktokens.artifact import export_policy, load_policy, shipped_policy
+from frozenfit.tasktokens.tasks import TaskName
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, eval_env, evaluate_actor
 
 
@@ -45,7 +46,7 @@ def policy_path(task: str, policy: str | None) -> Path:
 class TaskEvalCommand:
     """Success rate of a task policy in the paper's protocol (deterministic, 300-step episodes)."""
 
-    task: str = "direction"
+    task: TaskName = "direction"
     policy: str | None = None          # a task-policy file; default: the shipped one for the task
     bfm: str = str(SHIPPED_BFM)
     eval: TaskEvalConfig = field(default_factory=TaskEvalConfig)
@@ -64,7 +65,7 @@ def run_eval(cfg: TaskEvalCommand) -> dict:
 class TaskRenderCommand:
     """Render one humanoid doing the task with a task policy (default: the shipped one)."""
 
-    task: str = "direction"
+    task: TaskName = "direction"
     policy: str | None = None
     bfm: str = str(SHIPPED_BFM)
     out: str | None = None             # default runs/tasktokens-<task>.gif

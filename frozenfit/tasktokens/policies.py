@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Literal
 
 import torch
 from torch import nn
@@ -159,6 +159,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
                 "action_bound": 1.2}),
     Method("latent_policy", lambda b, lay, a, h: LatentActor(b, lay, h), seeds=1, warm_startable=True),
 )}
+
+MethodName = Literal[tuple(METHODS)]   # a config field of this type lists the methods in --help
 
 
 def method(name: str) -> Method:

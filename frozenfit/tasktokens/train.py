@@ -23,8 +23,8 @@ from frozenfit.humanoid.model import model_hash
 from frozenfit.rl.ppo import PPO, Agent, PPOConfig
 from frozenfit.tasktokens.env import make_env
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
-from frozenfit.tasktokens.policies import METHODS, build_actor, method, trainable_params
-from frozenfit.tasktokens.tasks import make_task, task_class, task_config
+from frozenfit.tasktokens.policies import METHODS, MethodName, build_actor, method, trainable_params
+from frozenfit.tasktokens.tasks import TaskName, make_task, task_class, task_config
 
 
 def task_tokens_ppo() -> PPOConfig:
@@ -41,24 +41,42 @@ def task_tokens_ppo() -> PPOConfig:
 class TaskTokensConfig:
     """One training run: a task, a method and a seed."""
 
-    task: str = "direction"
-    method: str = "task_tokens"
+    task: TaskName = "direction"
+    method: MethodName = "task_tokens"
     seed: int = 0
     bfm: str = str(SHIPPED_BFM)
-    encoder_hidden: tuple[int, ...] = (256, 256)   # (512, 512, 512): the reference's bigger variant
+    encoder_hidden: tuple[int, ...] = (256, 256)
+    """Task encoder MLP widths ((512, 512, 512): the reference's bigger variant)."""
     env: EnvConfig = field(default_factory=lambda: EnvConfig(num_envs=512, episode_seconds=30.0))
     ppo: PPOConfig = field(default_factory=task_tokens_ppo)
-    warm_start: int = 0             # DAgger iterations imitating the hand-made prompt before PPO
-                                    # (WARM_STARTABLE; warm_start.py); 0: the paper's cold start
-    eval_every: int = 10            # iterations; 0 disables the learning-curve evaluation
+    warm_start: int = 0
+    """DAgger iterations imitating the hand-made prompt before PPO (warm-startable methods,
+    warm_start.py); 0: the paper's cold start."""
+    eval_every: int = 10
+    """PPO iterations between learning-curve evaluations; 0 disables them."""
     eval_episodes: int = 256
-    run_dir: str | None = None      # default runs/tasktokens/<task>/<method>/seed<seed>
+    """Episodes per learning-curve evaluation."""
+    run_dir: str | None = None
+    """Default runs/tasktokens/<task>/<method>/seed<seed>."""
     resume: bool = False
-    stop_at: int | None = None      # stop (checkpointed) at this many env steps; the schedule still
-                                    # spans ppo.total_env_steps, so a run can be trained in chunks
-    task_set: tuple[str, ...] = ()  # task config overrides FIELD=VALUE, e.g. w_facing=0.5 grace_steps=40
+    """Continue from the run directory's checkpoint."""
+    stop_at: int | None = None
+    """Stop (checkpointed) at this many env steps; the schedule still spans ppo.total_env_steps,
+    so a run can be trained in chunks."""
+    task_set: tuple[str, ...] = ()
+    """Task config overrides FIELD=VALUE, e.g. w_facing=0.5 grace_steps=40."""
     torch_threads: int = 2
+    """Intra-op threads of torch."""
     progress: bool = True
+    """Show a progress bar."""
+
+    def __post_init__(self):
+        for name in ("eval_episodes", "torch_threads"):
+            if getattr(self, name) <= 0:
+                raise FrozenfitError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        for name in ("warm_start", "eval_every", "seed"):
+            if getattr(self, name) < 0:
+                raise FrozenfitError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(self, name)}")
 
     def directory(self) -> Path:
         return Path(self.run_dir or f"runs/tasktokens/{self.task}/{self.method}/seed{self.seed}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from frozenfit.errors import FrozenfitError
 from frozenfit.tasktokens.tasks.base import TokenTask
@@ -21,6 +22,8 @@ TASKS: dict[str, tuple[type[TokenTask], type]] = {
     "long_jump": (LongJumpTask, LongJumpConfig),
     "path_follow": (PathFollowTask, PathFollowConfig),
 }
+
+TaskName = Literal[tuple(TASKS)]    # a config field of this type lists the tasks in --help
 
 
 def task_class(name: str) -> type[TokenTask]:
