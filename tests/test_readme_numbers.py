@@ -157,6 +157,12 @@ CLAIMS = [
     ("**No prompt at all**, 20 s episodes: fall rate **{} %**", "bfm/eval.json",
      [lambda d: f1(d["no_prompt_fall_rate"])]),
     # Task Tokens prose (the table itself: tests/tasktokens/test_readme_table.py)
+    ("averages ~{} env steps/s on the 2-core VM with 512 environments (runs.json: {} steps in {} s of training for "
+     "Direction seed 0)", "tasktokens/runs.json",
+     [lambda d, k="direction@v1/task_tokens/seed0/steps500000/warm40/bfm-03db08bdcdd19715":
+      f"{round(d[k]['env_steps'] / d[k]['train_wall_s'], -1):,.0f}",
+      lambda d, k="direction@v1/task_tokens/seed0/steps500000/warm40/bfm-03db08bdcdd19715": f"{d[k]['env_steps']:,}",
+      lambda d, k="direction@v1/task_tokens/seed0/steps500000/warm40/bfm-03db08bdcdd19715": f"{d[k]['train_wall_s']:.0f}"]),
     *[(f"**{label}: {{}} ± {{}} %**", "tasktokens/summary.json",
        [lambda d, t=t: f1(tt(t, "task_tokens")), lambda d, t=t: f1(tt(t, "task_tokens", "success_std"))])
       for label, t in (("Direction", "direction"), ("Steering", "steering"), ("Reach", "reach"),
