@@ -87,7 +87,11 @@ def test_task_and_method_options_list_their_values_and_bad_numbers_are_one_line(
     for args, msg in ((["tasktokens", "eval", "--eval.episodes", "0"], "--eval.episodes must be positive"),
                       (["tasktokens", "train", "--eval-episodes", "-5"], "--eval-episodes must be positive"),
                       (["teacher", "render", "--seconds", "0"], "--seconds must be positive"),
-                      (["humanoid", "render", "--width", "0"], "--width must be positive")):
+                      (["humanoid", "render", "--width", "0"], "--width must be positive"),
+                      (["tasktokens", "render", "--frame-every", "0"], "--frame-every must be positive"),
+                      (["bfm", "play", "--seconds", "0"], "--seconds must be positive"),
+                      (["nern", "fit", "--iterations", "0"], "--iterations must be positive"),
+                      (["nern", "fit", "--hidden", "-4"], "--hidden must be positive")):
         assert main(args) == 2
         err = capsys.readouterr().err
         assert msg in err and "Traceback" not in err

@@ -10,6 +10,7 @@ from frozenfit.bfm.evaluate import BFMEvalConfig, evaluate_bfm
 from frozenfit.bfm.policy import SHIPPED_BFM, export_bfm, load_bfm
 from frozenfit.bfm.prompt import DEMO_PROMPTS, load_script, play
 from frozenfit.common.assets import export_target
+from frozenfit.common.checks import require
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.render import render_rollout, write_video
 from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
@@ -27,6 +28,9 @@ class PlayConfig:
     height: int = 240
     frame_every: int = 2
     physics: PhysicsConfig | None = None
+
+    def __post_init__(self):
+        require(self, positive=("seconds", "width", "height", "frame_every"))
 
 
 def run_play(cfg: PlayConfig) -> Path:

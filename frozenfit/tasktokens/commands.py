@@ -12,6 +12,7 @@ import torch
 
 from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm
 from frozenfit.common.assets import export_target
+from frozenfit.common.checks import require
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.render import Recording, render_rollout, write_video
@@ -75,6 +76,9 @@ class TaskRenderCommand:
     height: int = 240
     seed: int = 3
     physics: PhysicsConfig | None = None
+
+    def __post_init__(self):
+        require(self, positive=("seconds", "frame_every", "width", "height"), non_negative=("seed",))
 
 
 @torch.no_grad()
