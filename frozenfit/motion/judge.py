@@ -24,7 +24,7 @@ from torch import nn
 
 from frozenfit.humanoid.model import CONTROL_DT, JOINT_QPOS
 from frozenfit.motion.clips import load_clip, qconj, qmat, qmul
-from frozenfit.motion.playback import at_control_rate, looped
+from frozenfit.motion.playback import looped
 from frozenfit.motion.retarget import retarget
 
 JUDGE_CLIPS = ("walker_0walk_forward", "walker_turn_left0", "walker_turn_left1", "walker_turn_right0",
@@ -81,8 +81,7 @@ def clip_trajectory(name: str, seconds: float = 3.0, mirror: bool = False) -> np
     q = looped(r, seconds)
     t_src = np.arange(len(q)) / r.fps
     t = np.arange(0.0, t_src[-1] + 1e-9, CONTROL_DT)
-    out = np.stack([np.interp(t, t_src, q[:, c]) for c in range(q.shape[1])], 1)
-    out[:, JOINT_QPOS] = at_control_rate(q, r.fps)
+    out = np.stack([np.interp(t, t_src, q[:, c]) for c in range(q.shape[1])], 1)   # joints included
     quat = out[:, 3:7]
     out[:, 3:7] = quat / np.linalg.norm(quat, axis=1, keepdims=True)
     return out

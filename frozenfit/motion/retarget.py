@@ -115,10 +115,10 @@ def retarget(clip: Clip, model: mujoco.MjModel | None = None) -> Retargeted:
     scale = (0.42 + 0.41) / leg_length()       # our hip-to-ankle (thigh 0.42 + shin 0.41 m) over the source's
     qpos[:, :3] = clip.root_pos * scale
     qpos[:, 3:7] = clip.root_quat
-    _, _, sole = _key_positions(model, qpos)
+    pelvis, keys, sole = _key_positions(model, qpos)
     lift = -np.percentile(sole, 5)
     qpos[:, 2] += lift + np.maximum(0.0, -(sole + lift))     # feet on the floor, never through it
-    pelvis, keys, _ = _key_positions(model, qpos)
+    # (a vertical shift of the root leaves key points relative to the pelvis as they are)
     src = source_fk(clip)
     src_rel = np.stack([src[j] - src["root"] for j in KEY_POINTS.values()], 1) * scale
     error = np.linalg.norm((keys - pelvis[:, None]) - src_rel, axis=-1) * 100

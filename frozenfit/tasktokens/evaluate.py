@@ -23,7 +23,7 @@ from frozenfit.humanoid.model import PhysicsConfig, fallen
 from frozenfit.tasktokens.artifact import load_policy
 from frozenfit.tasktokens.env import ObsLayout, make_env
 from frozenfit.tasktokens.policies import PromptOnlyActor
-from frozenfit.tasktokens.tasks import make_task
+from frozenfit.tasktokens.tasks import make_task, task_class
 from frozenfit.tasktokens.tasks.base import TokenTask
 
 
@@ -106,7 +106,7 @@ def probe_setup(task: str, episodes: int, bfm: BFM, policy: Path | None = None, 
         actor = load_policy(policy, bfm)
         use_prior = bool(actor.meta["use_prior"])
     else:
-        actor = PromptOnlyActor(bfm, ObsLayout(bfm.history_len, make_task(task, 1).obs_dim))
+        actor = PromptOnlyActor(bfm, ObsLayout(bfm.history_len, task_class(task).obs_dim))
         use_prior = True
     t, env = eval_env(task, episodes, bfm.cfg.history_offsets, use_prior, seed, nthread=nthread)
     return t, env, actor
