@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import tyro
 
+from frozenfit.common.checks import check_numbers
 from frozenfit.errors import FrozenfitError
 
 
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # a config's own checks (positive counts, ...) run while tyro builds it
         cfg = tyro.cli(config_type, args=argv[2:], prog=f"frozenfit {argv[0]} {argv[1]}", description=doc)
+        check_numbers(cfg)  # every numeric option, nested configs included: one rule each
         run(cfg)
     except FrozenfitError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -14,6 +14,8 @@ run resumes with ``--resume``; logs go to CSV and TensorBoard.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -39,6 +41,7 @@ from frozenfit.teacher.policy import SHIPPED_TEACHER, Teacher, load_teacher
 @dataclass
 class DistillConfig:
     """A distillation run; the defaults are the committed BFM's recipe."""
+    ZERO_OK: ClassVar[tuple[str, ...]] = ('lr_final', 'weight_decay', 'prior_action_weight', 'kl_weight', 'kl_weight_start', 'kl_ramp_steps', 'beta_steps')  # see common.checks
 
     model: BFMConfig = field(default_factory=BFMConfig)
     masking: MaskingConfig = field(default_factory=MaskingConfig)

@@ -9,7 +9,7 @@ environments: no per-environment Python loop runs on the step path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 import torch
@@ -40,6 +40,7 @@ class Task(Protocol):
 @dataclass
 class EnvConfig:
     """Batched environment settings."""
+    ZERO_OK: ClassVar[tuple[str, ...]] = ('init_joint_noise',)  # see common.checks
 
     num_envs: int = 256
     episode_seconds: float = 20.0

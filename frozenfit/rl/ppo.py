@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import ClassVar, Any, Callable
 
 import numpy as np
 import torch
@@ -38,6 +38,9 @@ RESUME_IDENTITY = ("model_hash", "bfm_digest", "task", "method")  # config_extra
 @dataclass
 class PPOConfig:
     """PPO hyper-parameters and run bookkeeping."""
+    ZERO_OK: ClassVar[tuple[str, ...]] = ('lr_final', 'kl_target', 'value_clip', 'ent_coef', 'bounds_coef', 'target_kl')  # see common.checks
+    FRACTIONS: ClassVar[tuple[str, ...]] = ('gamma', 'gae_lambda')  # see common.checks
+    ANY_SIGN: ClassVar[tuple[str, ...]] = ('init_log_std',)  # see common.checks
 
     total_env_steps: int = 20_000_000
     num_steps: int = 32               # rollout length per environment

@@ -51,13 +51,16 @@ class TaskEvalCommand:
     policy: str | None = None          # a task-policy file; default: the shipped one for the task
     bfm: str = str(SHIPPED_BFM)
     eval: TaskEvalConfig = field(default_factory=TaskEvalConfig)
+    progress: bool = True              # a progress bar over the simulated steps (on stderr)
 
 
 def run_eval(cfg: TaskEvalCommand) -> dict:
     actor = load_task_policy(cfg.task, cfg.policy, cfg.bfm)
     r = evaluate_actor(actor, actor.meta["task"], actor.meta["use_prior"], tuple(actor.meta["history_offsets"]),
-                       cfg.eval)
-    r = {"task": actor.meta["task"], "method": actor.meta["method"], **r}
+                       cfg.eval, progress=cfg.progress)
+    r = {"task": actor.meta["task"], "method": actor.meta["method"], **r, "units": {"success": "%", "fall_rate": "%"}}
+    print(f"{r['task']} ({r['method']}): success {r['success']:.1f} %, falls {r['fall_rate']:.1f} % "
+          f"over {r['episodes']} episodes ({r['wall_s']:.1f} s)")
     print(json.dumps(r, indent=1))
     return r
 

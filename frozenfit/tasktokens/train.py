@@ -9,6 +9,8 @@ the learning curve (``eval/success`` in log.csv).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -40,6 +42,7 @@ def task_tokens_ppo() -> PPOConfig:
 @dataclass
 class TaskTokensConfig:
     """One training run: a task, a method and a seed."""
+    ZERO_OK: ClassVar[tuple[str, ...]] = ('warm_start', 'eval_every', 'stop_at')  # see common.checks
 
     task: TaskName = "direction"
     method: MethodName = "task_tokens"

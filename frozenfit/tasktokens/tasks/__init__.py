@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
+from frozenfit.common.checks import check_numbers
 from frozenfit.errors import FrozenfitError
 from frozenfit.tasktokens.tasks.base import TokenTask
 from frozenfit.tasktokens.tasks.direction import DirectionConfig, DirectionTask
@@ -65,4 +66,6 @@ def task_config(name: str, overrides: tuple[str, ...] | list[str] = ()):
         except ValueError as e:
             raise FrozenfitError(f"--task-set {item!r}: {key} wants a value like {default!r} ({e})") from None
         changes[key] = value
-    return dataclasses.replace(cfg, **changes)
+    cfg = dataclasses.replace(cfg, **changes)
+    check_numbers(cfg, option=lambda field: f"--task-set {field}")
+    return cfg
