@@ -16,7 +16,7 @@ def test_unknown_command_exits_2(capsys):
 def test_missing_file_is_one_clear_line(capsys, tmp_path):
     assert main(["nern", "eval", "--artifact", str(tmp_path / "nope.nern")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: checkpoint not found") and "Traceback" not in err
+    assert err.startswith("error: no artifact at") and "Traceback" not in err
 
 
 def test_wrong_checkpoint_kind_is_refused(capsys):
@@ -95,3 +95,13 @@ def test_task_and_method_options_list_their_values_and_bad_numbers_are_one_line(
         assert main(args) == 2
         err = capsys.readouterr().err
         assert msg in err and "Traceback" not in err
+
+
+def test_nern_eval_without_artifact_names_the_ones_there(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["nern", "eval", "--artifact", "runs/nern/best.nern"]) == 2
+    assert "`frozenfit nern fit` writes one" in capsys.readouterr().err
+    (tmp_path / "runs" / "nern-demo").mkdir(parents=True)
+    (tmp_path / "runs" / "nern-demo" / "best.nern").write_bytes(b"")
+    assert main(["nern", "eval", "--artifact", "runs/nern/best.nern"]) == 2
+    assert "runs/nern-demo/best.nern" in capsys.readouterr().err

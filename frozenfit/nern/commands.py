@@ -18,6 +18,7 @@ from frozenfit.nern.data import load_data
 from frozenfit.nern.fit import FitConfig, fit, representation_from_run
 from frozenfit.nern.original import (SHIPPED_ORIGINAL, TrainOriginalConfig, accuracy, load_original, save_original,
                                      train_original)
+from frozenfit.errors import FrozenfitError
 from frozenfit.nern.pruning import Method, Scope, prune_weights
 from frozenfit.nern.ptq import PTQ_KIND, export_ptq, load_ptq
 from frozenfit.nern.quantize import Scheme
@@ -34,6 +35,10 @@ class EvalConfig:
 
 
 def run_eval(cfg: EvalConfig) -> dict:
+    if not Path(cfg.artifact).is_file():
+        found = sorted(str(p) for p in Path("runs").glob("*/best.nern")) if Path("runs").is_dir() else []
+        raise FrozenfitError(f"no artifact at {cfg.artifact}" + (f"; artifacts under runs/: {', '.join(found)}"
+                                                                  if found else "; `frozenfit nern fit` writes one"))
     kind = read_metadata(cfg.artifact).get("kind")
     model, acfg = load_ptq(cfg.artifact) if kind == PTQ_KIND else load_artifact(cfg.artifact)
     data = load_data(acfg.get("dataset", "digits"), cfg.data_root)
@@ -165,7 +170,7 @@ def run_demo(cfg: DemoConfig) -> dict:
                                         f"validation, iteration {res.best_iteration})"),
         ("represented conv parameters", f"{res.represented_params:,}"),
         ("predictor parameters", f"{res.predictor_params:,}  ({pct:.1f} % of represented)"),
-        ("original network bytes", f"{res.original_bytes:,}"),
+        ("original tensor bytes", f"{res.original_bytes:,}  (fp32 tensors, no file header)"),
         ("NeRN artifact bytes", f"{res.artifact_bytes:,}  ({res.artifact})"),
         ("permutation time", f"{res.permutation_s:.1f} s ({cfg.permutation})"),
         ("learning curve", str(plot)),
