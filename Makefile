@@ -18,10 +18,10 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/frozenfit nern demo
-	MUJOCO_GL=egl $(BIN)/frozenfit teacher render --out runs/teacher-demo.gif --seconds 22
-	MUJOCO_GL=egl $(BIN)/frozenfit bfm play --out runs/bfm-demo.gif --seconds 22
+	MUJOCO_GL=egl $(BIN)/frozenfit teacher render --out runs/teacher-demo.mp4 --seconds 22
+	MUJOCO_GL=egl $(BIN)/frozenfit bfm play --out runs/bfm-demo.mp4 --seconds 22
 	$(BIN)/frozenfit tasktokens eval --task direction --eval.episodes 128
-	MUJOCO_GL=egl $(BIN)/frozenfit tasktokens render --task direction --out runs/tasktokens-direction.gif
+	MUJOCO_GL=egl $(BIN)/frozenfit tasktokens render --task direction --out runs/tasktokens-direction.mp4
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests

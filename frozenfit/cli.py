@@ -72,6 +72,7 @@ def _tasktokens_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
         "train": (TaskTokensConfig, train_task, "train a task encoder on the frozen BFM (or a baseline)"),
         "eval": (c.TaskEvalCommand, c.run_eval, "success rate of a task policy (paper protocol)"),
         "render": (c.TaskRenderCommand, c.run_render, "render a task policy doing its task"),
+        "compare": (c.TaskCompareCommand, c.run_compare, "render the methods side by side on the same episode"),
         "export": (c.TaskExportCommand, c.run_export, "strip a training checkpoint to a task-policy file"),
     }
 

@@ -20,12 +20,12 @@ from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
 class PlayConfig:
     """Render the BFM following a timed prompt script (default: the built-in demo script)."""
 
-    out: str = "bfm.gif"                 # .gif, or .mp4 with imageio-ffmpeg installed
+    out: str = "runs/bfm.mp4"            # .mp4 (H.264) or .gif
     checkpoint: str = str(SHIPPED_BFM)
     script: str | None = None            # JSON: [{"t": 0, "prompt": {"velocity": [1, 0]}}, ...]
     seconds: float = 22.0
-    width: int = 320
-    height: int = 240
+    width: int = 640
+    height: int = 360
     frame_every: int = 2
     physics: PhysicsConfig | None = None
 

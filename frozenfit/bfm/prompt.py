@@ -32,7 +32,7 @@ from frozenfit.bfm.model import BFM
 from frozenfit.bfm.tokens import PROMPTS, BFMInput, History
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv, StepResult
-from frozenfit.humanoid.model import PhysicsConfig
+from frozenfit.humanoid.model import PhysicsConfig, fallen
 from frozenfit.humanoid.observations import PROPRIO_DIM, root_heading
 from frozenfit.humanoid.render import Marker, Recording
 from frozenfit.teacher.evaluate import goal_markers
@@ -134,10 +134,10 @@ def keyframe_markers(kf: Keyframes, i: int) -> list[Marker]:
     if not bool(kf.active[i]) or not bool(kf.mask[i, 0] + kf.mask[i, 2]):
         return []
     p = np.array([*kf.xy[i].tolist(), float(kf.z[i])])
-    ms = [Marker(p, (0.6, 0.2, 0.9, 0.8), 0.06)]
+    ms = [Marker.of("keyframe", p, 0.06)]
     if kf.mask[i, 1] > 0:
         yaw = float(kf.yaw[i])
-        ms.append(Marker(p, (0.6, 0.2, 0.9, 0.8), 0.015, arrow_to=p + 0.5 * np.array([math.cos(yaw), math.sin(yaw), 0.0])))
+        ms.append(Marker.of("keyframe", p, 0.015, arrow_to=p + 0.5 * np.array([math.cos(yaw), math.sin(yaw), 0.0])))
     return ms
 
 
@@ -218,7 +218,7 @@ def play(bfm: BFM, script: list[tuple[float, Prompt]] | None = None, seconds: fl
     markers of what is prompted."""
     script = script or DEMO_PROMPTS
     ctl = BFMController(bfm, 1, episode_seconds=seconds + 1, physics=physics)
-    qpos, markers, current = [], [], None
+    qpos, markers, captions, status, current = [], [], [], [], None
     for t in range(int(seconds / ctl.env.dt)):
         now = t * ctl.env.dt
         row = [r for r in script if r[0] <= now][-1]
@@ -231,7 +231,30 @@ def play(bfm: BFM, script: list[tuple[float, Prompt]] | None = None, seconds: fl
             markers.append(goal_markers(ctl.task, ctl.env.frame, 0, bool(vis[0]), bool(vis[1]), bool(vis[2]))
                            + keyframe_markers(ctl.task.keyframes, 0))
             qpos.append(ctl.env.frame.qpos[0].double().numpy().copy())
+            captions.append("prompt: " + describe(row[1]))
+            status.append("fallen" if bool(fallen(ctl.env.frame.body_pos)[0]) else None)
         if bool(r.terminated[0]):
             break
     ctl.close()
-    return Recording(qpos=np.stack(qpos), fps=1.0 / (ctl.env.dt * frame_every), markers=markers)
+    return Recording(qpos=np.stack(qpos), fps=1.0 / (ctl.env.dt * frame_every), markers=markers,
+                     title="BFM (frozen, prompted)", captions=captions, status=status)
+
+
+def describe(p: Prompt) -> str:
+    """A prompt in words and numbers, for video captions."""
+    parts = []
+    if p.velocity is not None:
+        parts.append(f"velocity ({p.velocity[0]:+.1f}, {p.velocity[1]:+.1f}) m/s")
+    if p.facing is not None:
+        parts.append(f"face {math.degrees(p.facing):+.0f} deg")
+    for name in ("right_hand", "left_hand", "right_foot", "left_foot", "keyframe_pelvis", "keyframe_head"):
+        v = getattr(p, name)
+        if v is not None:
+            parts.append(f"{name.replace('_', ' ')} ({', '.join(f'{x:.2f}' for x in v)}) m")
+    if p.pelvis_height is not None:
+        parts.append(f"pelvis at {p.pelvis_height:.2f} m")
+    if p.keyframe_yaw is not None:
+        parts.append(f"keyframe yaw {math.degrees(p.keyframe_yaw):+.0f} deg")
+    if p.has_keyframe:
+        parts.append(f"in {p.keyframe_in:.1f} s")
+    return ", ".join(parts) if parts else "none (free)"

@@ -16,9 +16,9 @@ class RenderConfig:
     --save-recording`)."""
 
     recording: str = "rollout.npz"
-    out: str = "humanoid.gif"            # .gif, or .mp4 with imageio-ffmpeg installed
-    width: int = 320
-    height: int = 240
+    out: str = "runs/humanoid.mp4"       # .mp4 (H.264) or .gif
+    width: int = 640
+    height: int = 360
 
     def __post_init__(self):
         for name in ("width", "height"):

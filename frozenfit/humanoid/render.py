@@ -1,21 +1,39 @@
-"""Videos of the humanoid: MuJoCo's offscreen renderer (EGL/OSMesa), written with imageio.
+"""Videos of the humanoid: MuJoCo's offscreen renderer (EGL/OSMesa), captioned, written with imageio.
 
-`render_rollout` turns a recorded trajectory (root + joint positions per control step, plus
-optional goal markers) into frames; `write_video` writes GIF (always available) or MP4 (when
-imageio-ffmpeg is installed).
+`render_rollout` turns a recorded trajectory (root + joint positions per control step, goal
+markers, captions) into frames; `write_video` writes MP4 (H.264, via imageio-ffmpeg's bundled
+ffmpeg) or GIF. Every video uses one colour legend (`COLORS`): blue is always the travel command,
+orange the facing command, red a target, purple a prompt keyframe. The scene is a render-only copy
+of the physics model (`scene_model`): a light floor with a 1 m grid, a sky with a horizon, soft
+light; the camera looks along world +y from behind and above, so +x is screen-right and +y is
+screen-up (a 90-degree turn reads as one), and it follows the pelvis with a little lag.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import imageio.v3 as iio
 import mujoco
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from frozenfit.errors import FrozenfitError
-from frozenfit.humanoid.model import build_model
+from frozenfit.humanoid.model import BoxSpec, humanoid_xml
+
+# kind -> (rgba, legend text): the one colour legend of every video
+COLORS: dict[str, tuple[tuple[float, float, float, float], str]] = {
+    "velocity": ((0.15, 0.45, 1.0, 0.95), "travel command (length = speed)"),
+    "facing": ((1.0, 0.6, 0.05, 0.95), "facing command"),
+    "target": ((0.9, 0.1, 0.15, 0.95), "target"),
+    "path": ((0.3, 0.3, 0.3, 0.8), "path ahead"),
+    "foot": ((0.1, 0.7, 0.3, 0.9), "foot target"),
+    "keyframe": ((0.6, 0.2, 0.9, 0.85), "prompt keyframe"),
+}
+STATUS_COLORS = {"on track": (40, 160, 70), "success": (40, 160, 70), "failed": (200, 40, 40),
+                 "fallen": (200, 40, 40)}
 
 
 @dataclass
@@ -26,15 +44,26 @@ class Marker:
     rgba: tuple[float, float, float, float]
     size: float = 0.04
     arrow_to: np.ndarray | None = None
+    kind: str | None = None              # a COLORS key: names the marker in the legend
+
+    @staticmethod
+    def of(kind: str, pos, size: float = 0.04, arrow_to=None) -> "Marker":
+        """A marker in the legend's colour for ``kind``."""
+        return Marker(np.asarray(pos, float), COLORS[kind][0], size,
+                      None if arrow_to is None else np.asarray(arrow_to, float), kind)
 
 
 @dataclass
 class Recording:
-    """A rollout to render: qpos per control step and markers per step (optional)."""
+    """A rollout to render: qpos per frame, and per frame (optional) markers, a caption (the
+    command or target in words and numbers) and a status ("on track", "failed", ...)."""
 
     qpos: np.ndarray                     # (T, nq)
     fps: float
     markers: list[list[Marker]] = field(default_factory=list)
+    title: str = ""                      # e.g. "Direction - Task Tokens"
+    captions: list[str] = field(default_factory=list)
+    status: list[str | None] = field(default_factory=list)
 
     def save(self, path: str | Path) -> None:
         np.savez_compressed(path, qpos=self.qpos, fps=self.fps)
@@ -49,6 +78,30 @@ class Recording:
             return Recording(qpos=z["qpos"], fps=float(z["fps"]))
         except (OSError, KeyError, ValueError) as e:
             raise FrozenfitError(f"{path} is not a frozenfit recording (.npz with qpos and fps): {e}")
+
+
+def scene_model(box: BoxSpec | None = None) -> mujoco.MjModel:
+    """A render-only copy of the humanoid (and box): the same bodies and qpos layout as the physics
+    model, with a light gridded floor, a sky and a larger offscreen buffer. Physics never uses it."""
+    xml = humanoid_xml(box)
+    old_tex = next(line for line in xml.splitlines() if 'name="grid"' in line and "<texture" in line)
+    old_mat = next(line for line in xml.splitlines() if 'name="grid"' in line and "<material" in line)
+    xml = xml.replace(old_tex, '<texture name="grid" type="2d" builtin="checker" rgb1=".93 .93 .9" '
+                               'rgb2=".86 .86 .83" mark="edge" markrgb=".55 .55 .55" width="512" height="512"/>'
+                               '<texture type="skybox" builtin="gradient" rgb1=".78 .86 .95" rgb2=".98 .98 1" '
+                               'width="512" height="3072"/>')
+    xml = xml.replace(old_mat, '<material name="grid" texture="grid" texrepeat="1 1" texuniform="true" '
+                               'reflectance="0"/>')
+    xml = xml.replace('<global offwidth="640" offheight="480"/>',
+                      '<global offwidth="1920" offheight="1080"/><quality shadowsize="4096"/>'
+                      '<map znear="0.02" zfar="60" fogstart="8" fogend="30"/>'
+                      '<rgba fog=".9 .93 .97 1" haze=".9 .93 .97 1"/>')
+    model = mujoco.MjModel.from_xml_string(xml)
+    model.geom_rgba[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, "floor")] = 1.0   # the texture's own colours
+    model.vis.headlight.ambient[:] = 0.45
+    model.vis.headlight.diffuse[:] = 0.5
+    model.vis.headlight.specular[:] = 0.05
+    return model
 
 
 def _add_marker(scene: mujoco.MjvScene, m: Marker) -> None:
@@ -66,48 +119,131 @@ def _add_marker(scene: mujoco.MjvScene, m: Marker) -> None:
     scene.ngeom += 1
 
 
-def render_rollout(rec: Recording, width: int = 480, height: int = 360, model: mujoco.MjModel | None = None) -> list[np.ndarray]:
-    """RGB frames of a recording, with a camera following the pelvis."""
-    model = model or build_model()
-    # brighter, softer light than the model's default (render-only: the physics model is untouched)
-    model.vis.headlight.ambient[:] = 0.35
-    model.vis.headlight.diffuse[:] = 0.6
-    model.vis.headlight.specular[:] = 0.1
+def _font(px: int) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=px)
+    except TypeError:  # Pillow without FreeType: the fixed bitmap font
+        return ImageFont.load_default()
+
+
+def _rgb(rgba) -> tuple[int, int, int]:
+    return tuple(int(255 * c) for c in rgba[:3])
+
+
+def caption_frame(frame: np.ndarray, lines: list[str], status: str | None, legend: list[str]) -> np.ndarray:
+    """Draw the text panel (title, time, caption lines), a status badge and the colour legend of
+    the ``legend`` kinds onto an RGB frame."""
+    h, w = frame.shape[:2]
+    img = Image.fromarray(frame).convert("RGBA")
+    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    d = ImageDraw.Draw(layer)
+    px = max(11, h // 24)
+    font, pad = _font(px), max(4, px // 3)
+    lines = [s for s in lines if s]
+    if lines:
+        tw = max(d.textlength(s, font=font) for s in lines)
+        d.rectangle([0, 0, tw + 2 * pad, len(lines) * (px + pad) + pad], fill=(255, 255, 255, 200))
+        for k, s in enumerate(lines):
+            d.text((pad, pad + k * (px + pad)), s, font=font, fill=(20, 20, 20, 255))
+    if status:
+        tw = d.textlength(status, font=font)
+        x0 = w - tw - 3 * pad
+        d.rounded_rectangle([x0, pad, w - pad, pad + px + 2 * pad], radius=pad,
+                            fill=(*STATUS_COLORS.get(status, (90, 90, 90)), 230))
+        d.text((x0 + pad, 2 * pad), status, font=font, fill=(255, 255, 255, 255))
+    if legend:
+        small = _font(max(10, px * 4 // 5))
+        sp = max(10, px * 4 // 5)
+        items = [(COLORS[k][0], COLORS[k][1]) for k in legend]
+        widths = [sp + pad + d.textlength(text, font=small) for _, text in items]
+        x, y = pad, h - sp - 2 * pad
+        d.rectangle([0, y - pad, sum(widths) + 2 * pad * len(items) + pad, h], fill=(255, 255, 255, 200))
+        for (rgba, text), wd in zip(items, widths):
+            d.ellipse([x, y, x + sp, y + sp], fill=(*_rgb(rgba), 255))
+            d.text((x + sp + pad, y - 1), text, font=small, fill=(20, 20, 20, 255))
+            x += wd + 2 * pad
+    return np.asarray(Image.alpha_composite(img, layer).convert("RGB"))
+
+
+def render_rollout(rec: Recording, width: int = 640, height: int = 360, model: mujoco.MjModel | None = None,
+                   captions: bool = True) -> list[np.ndarray]:
+    """RGB frames of a recording with a camera following the pelvis; ``model`` is a render model
+    (`scene_model`; default the humanoid alone); ``captions`` draws the text and legend."""
+    model = model or scene_model()
     if rec.qpos.ndim != 2 or rec.qpos.shape[1] != model.nq:
         raise FrozenfitError(f"recording has qpos of shape {rec.qpos.shape}, the humanoid needs (T, {model.nq})")
+    if width > model.vis.global_.offwidth or height > model.vis.global_.offheight:
+        raise FrozenfitError(f"at most {model.vis.global_.offwidth}x{model.vis.global_.offheight} pixels, "
+                             f"got {width}x{height}")
     data = mujoco.MjData(model)
     cam = mujoco.MjvCamera()
     cam.type = mujoco.mjtCamera.mjCAMERA_FREE
-    cam.distance, cam.azimuth, cam.elevation = 4.0, 135.0, -15.0
+    cam.distance, cam.azimuth, cam.elevation = 5.0, 90.0, -20.0
+    legend = [k for k in COLORS if any(m.kind == k for ms in rec.markers for m in ms)]
     frames = []
     try:
         renderer = mujoco.Renderer(model, height, width)
     except Exception as e:  # no GL backend: say how to get one
         raise FrozenfitError(f"cannot open an offscreen OpenGL context ({e}); set MUJOCO_GL=egl or osmesa "
                              "before starting Python")
+    lookat = None
     with renderer:
         for t, q in enumerate(rec.qpos):
             data.qpos[:] = q
             mujoco.mj_kinematics(model, data)
-            cam.lookat[:] = [q[0], q[1], 0.9]
+            target = np.array([q[0], q[1], 0.9])
+            # follow with a lag (time constant ~0.5 s) so the floor's motion shows the speed
+            lookat = target if lookat is None else lookat + min(1.0, 2.0 / rec.fps) * (target - lookat)
+            cam.lookat[:] = lookat
             renderer.update_scene(data, cam)
             for marker in (rec.markers[t] if t < len(rec.markers) else []):
                 _add_marker(renderer.scene, marker)
-            frames.append(renderer.render().copy())
+            frame = renderer.render().copy()
+            if captions:
+                text = [rec.title, f"t = {t / rec.fps:4.1f} s"]
+                if t < len(rec.captions):
+                    text += rec.captions[t].split("\n")
+                frame = caption_frame(frame, text, rec.status[t] if t < len(rec.status) else None, legend)
+            frames.append(frame)
     return frames
 
 
+def side_by_side(videos: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """Tile equally sized videos in a grid (2 columns from 3 videos on), padding short ones with
+    their last frame."""
+    if not videos:
+        raise FrozenfitError("no videos to tile")
+    cols = len(videos) if len(videos) <= 2 else 2
+    rows = math.ceil(len(videos) / cols)
+    n = max(len(v) for v in videos)
+    h, w = videos[0][0].shape[:2]
+    out = []
+    for t in range(n):
+        canvas = np.full((rows * h, cols * w, 3), 255, np.uint8)
+        for k, v in enumerate(videos):
+            r, c = divmod(k, cols)
+            canvas[r * h:(r + 1) * h, c * w:(c + 1) * w] = v[min(t, len(v) - 1)]
+        out.append(canvas)
+    return out
+
+
 def write_video(frames: list[np.ndarray], path: str | Path, fps: float) -> Path:
-    """Write frames as GIF or MP4 (by extension); MP4 needs the imageio-ffmpeg package."""
+    """Write frames as MP4 (H.264, yuv420p: plays in browsers) or GIF, by extension."""
     path = Path(path)
+    if not frames:
+        raise FrozenfitError("no frames to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".gif":
         iio.imwrite(path, np.stack(frames), duration=1000.0 / fps, loop=0)
     elif path.suffix.lower() == ".mp4":
+        h, w = frames[0].shape[:2]
+        if h % 2 or w % 2:
+            raise FrozenfitError(f"MP4 (H.264) needs an even width and height, got {w}x{h}")
         try:
-            iio.imwrite(path, np.stack(frames), fps=fps, codec="libx264", plugin="FFMPEG")
-        except (ImportError, ValueError, OSError) as e:
-            raise FrozenfitError(f"MP4 needs imageio-ffmpeg ({e}); write a .gif instead")
+            iio.imwrite(path, np.stack(frames), fps=fps, codec="libx264", plugin="FFMPEG", macro_block_size=2,
+                        pixelformat="yuv420p", quality=7)
+        except (ImportError, ValueError, OSError, RuntimeError) as e:
+            raise FrozenfitError(f"cannot write MP4 ({e}); imageio-ffmpeg provides ffmpeg, or write a .gif")
     else:
-        raise FrozenfitError(f"unknown video format '{path.suffix}': use .gif or .mp4")
+        raise FrozenfitError(f"unknown video format '{path.suffix}': use .mp4 or .gif")
     return path

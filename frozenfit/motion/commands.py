@@ -20,12 +20,12 @@ class MotionRenderConfig:
     open-loop from its first frame."""
 
     clip: str = "run"                  # a clip name (see `frozenfit motion list`) or a DeepMimic .txt file
-    out: str | None = None             # default runs/motion-<clip>[-physics].gif
+    out: str | None = None             # default runs/motion-<clip>[-physics].mp4
     physics: bool = False
     mirror: bool = False               # the left-right mirror image
     seconds: float = 3.0               # a clip shorter than this is looped
-    width: int = 320
-    height: int = 240
+    width: int = 640
+    height: int = 360
 
     def __post_init__(self):
         for name in ("seconds", "width", "height"):
@@ -39,10 +39,10 @@ def run_render(cfg: MotionRenderConfig) -> Path:
     r = retarget(clip)
     if cfg.physics:
         qpos, summary = track(r, cfg.seconds)
-        rec = Recording(qpos, 1.0 / CONTROL_DT)
+        rec = Recording(qpos, 1.0 / CONTROL_DT, title=f"clip {clip.name}: PD-tracked open-loop (physics)")
     else:
-        rec, summary = Recording(looped(r, cfg.seconds), r.fps), {}
-    out = cfg.out or f"runs/motion-{clip.name}{'-physics' if cfg.physics else ''}.gif"
+        rec, summary = Recording(looped(r, cfg.seconds), r.fps, title=f"clip {clip.name}: retargeted poses"), {}
+    out = cfg.out or f"runs/motion-{clip.name}{'-physics' if cfg.physics else ''}.mp4"
     path = write_video(render_rollout(rec, cfg.width, cfg.height), out, rec.fps)
     print(f"wrote {path} ({clip.name}: retargeting error {r.error_cm.mean():.1f} cm mean, {r.limit_violations} "
           f"clipped joint values" + (f"; physics: {json.dumps(summary)}" if summary else "") + ")")

@@ -15,10 +15,12 @@ from frozenfit.common.assets import export_target
 from frozenfit.common.checks import require
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import PhysicsConfig
-from frozenfit.humanoid.render import Recording, render_rollout, write_video
+from frozenfit.humanoid.render import Recording, render_rollout, scene_model, side_by_side, write_video
 from frozenfit.tasktokens.artifact import export_policy, load_policy, shipped_policy
-from frozenfit.tasktokens.tasks import TaskName
+from frozenfit.tasktokens.env import ObsLayout
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, eval_env, evaluate_actor
+from frozenfit.tasktokens.policies import METHODS, PromptOnlyActor
+from frozenfit.tasktokens.tasks import TaskName, task_class
 
 
 def load_task_policy(task: str, policy: str | None, bfm_path: str):
@@ -72,11 +74,11 @@ class TaskRenderCommand:
     task: TaskName = "direction"
     policy: str | None = None
     bfm: str = str(SHIPPED_BFM)
-    out: str | None = None             # default runs/tasktokens-<task>.gif
+    out: str | None = None             # default runs/tasktokens-<task>.mp4 (.gif also works)
     seconds: float = 15.0
     frame_every: int = 2
-    width: int = 320
-    height: int = 240
+    width: int = 640
+    height: int = 360
     seed: int = 3
     physics: PhysicsConfig | None = None
 
@@ -86,11 +88,13 @@ class TaskRenderCommand:
 
 @torch.no_grad()
 def record(actor, task_name: str, use_prior: bool, history_offsets, seconds: float, frame_every: int = 2,
-           seed: int = 3, physics: PhysicsConfig | None = None) -> tuple[Recording, bool, mujoco.MjModel]:
-    """One evaluation-mode episode with markers of the task's targets; returns (recording, success,
-    the scene's model: the humanoid plus the task's objects, for rendering)."""
+           seed: int = 3, physics: PhysicsConfig | None = None,
+           title: str = "") -> tuple[Recording, bool, mujoco.MjModel]:
+    """One evaluation-mode episode with the task's markers, captions (its command or target) and
+    success state per frame; returns (recording, success, the render model: the humanoid plus the
+    task's objects)."""
     task, env = eval_env(task_name, 1, tuple(history_offsets), use_prior, seed, physics)
-    qpos, markers = [], []
+    qpos, markers, captions, status = [], [], [], []
     try:
         obs = env.reset()
         for t in range(int(seconds / env.dt)):
@@ -98,20 +102,74 @@ def record(actor, task_name: str, use_prior: bool, history_offsets, seconds: flo
             if t % frame_every == 0:
                 qpos.append(env.frame.qpos[0].double().numpy().copy())
                 markers.append(task.markers(env, 0))
+                captions.append(task.caption(env, 0))
+                status.append(task.status(0))
     finally:
         env.close()
-    return (Recording(qpos=np.stack(qpos), fps=1.0 / (env.dt * frame_every), markers=markers),
-            bool(task.success[0]), env.sim.model)
+    rec = Recording(qpos=np.stack(qpos), fps=1.0 / (env.dt * frame_every), markers=markers, title=title,
+                    captions=captions, status=status)
+    return rec, bool(task.success[0]), scene_model(getattr(task, "box", None))
+
+
+def _title(task: str, method: str) -> str:
+    return f"{task_class(task).label} - {METHODS[method].label if method in METHODS else method}"
 
 
 def run_render(cfg: TaskRenderCommand) -> Path:
     actor = load_task_policy(cfg.task, cfg.policy, cfg.bfm)
     m = actor.meta
     rec, ok, scene = record(actor, m["task"], m["use_prior"], m["history_offsets"], cfg.seconds, cfg.frame_every,
-                     cfg.seed, cfg.physics)
+                            cfg.seed, cfg.physics, _title(m["task"], m["method"]))
     path = write_video(render_rollout(rec, cfg.width, cfg.height, model=scene),
-                       cfg.out or f"runs/tasktokens-{m['task']}.gif", rec.fps)
+                       cfg.out or f"runs/tasktokens-{m['task']}.mp4", rec.fps)
     print(f"wrote {path} ({m['task']}, {m['method']}; episode {'succeeded' if ok else 'failed'})")
+    return path
+
+
+@dataclass
+class TaskCompareCommand:
+    """Render the methods side by side on the same episode (the same seed: the same targets): Task
+    Tokens (the shipped policy or --policy), the prompt alone, and any policy files given for
+    fine-tuning and PPO from scratch."""
+
+    task: TaskName = "direction"
+    policy: str | None = None          # the Task Tokens policy; default: the shipped one
+    finetune: str | None = None        # a fine-tuning policy file (`tasktokens train --method finetune`)
+    ppo_scratch: str | None = None     # a PPO-from-scratch policy file
+    bfm: str = str(SHIPPED_BFM)
+    out: str | None = None             # default runs/tasktokens-compare-<task>.mp4
+    seconds: float = 12.0
+    frame_every: int = 2
+    width: int = 480                   # of each panel
+    height: int = 270
+    seed: int = 3
+    physics: PhysicsConfig | None = None
+
+
+def run_compare(cfg: TaskCompareCommand) -> Path:
+    bfm = load_bfm(cfg.bfm)
+    actors = [load_task_policy(cfg.task, cfg.policy, cfg.bfm)]
+    if task_class(cfg.task).has_prior:
+        actors.append(PromptOnlyActor(bfm, ObsLayout(bfm.history_len, task_class(cfg.task).obs_dim)))
+        actors[-1].meta = {"task": cfg.task, "method": "prompt_only", "use_prior": True,
+                           "history_offsets": list(bfm.cfg.history_offsets)}
+    for method, path in (("finetune", cfg.finetune), ("ppo_scratch", cfg.ppo_scratch)):
+        if path:
+            actor = load_task_policy(cfg.task, path, cfg.bfm)
+            if actor.meta["method"] != method:
+                raise FrozenfitError(f"--{method.replace('_', '-')} {path} is a {actor.meta['method']} policy")
+            actors.append(actor)
+    panels, verdicts = [], []
+    for actor in actors:
+        m = actor.meta
+        rec, ok, scene = record(actor, cfg.task, m["use_prior"], m["history_offsets"], cfg.seconds,
+                                cfg.frame_every, cfg.seed, cfg.physics, _title(cfg.task, m["method"]))
+        panels.append(render_rollout(rec, cfg.width, cfg.height, model=scene))
+        verdicts.append(f"{m['method']}: {'succeeded' if ok else 'failed'}")
+    path = write_video(side_by_side(panels), cfg.out or f"runs/tasktokens-compare-{cfg.task}.mp4", rec.fps)
+    missing = [f"--{k.replace('_', '-')} FILE" for k in ("finetune", "ppo_scratch") if not getattr(cfg, k)]
+    print(f"wrote {path} (seed {cfg.seed}; {', '.join(verdicts)})"
+          + (f"; add {' and '.join(missing)} for the other baselines" if missing else ""))
     return path
 
 

@@ -145,19 +145,24 @@ class Method:
     warm_startable: bool = False     # can start by imitating the prompt (warm_start.py)
     owns_bfm: bool = False           # trains a private BFM copy: its policy file keeps those weights
     ppo: dict = field(default_factory=dict)   # PPOConfig fields this method overrides
+    label: str = ""                  # the name figures and videos show
 
 
 METHODS: dict[str, Method] = {m.name: m for m in (
-    Method("task_tokens", lambda b, lay, a, h: TaskTokenActor(b, lay, h), seeds=3, warm_startable=True),
-    Method("task_tokens_prior", lambda b, lay, a, h: TaskTokenActor(b, lay, h), seeds=1, use_prior=True),
-    Method("prompt_only", lambda b, lay, a, h: PromptOnlyActor(b, lay), seeds=1, trains=False, use_prior=True),
+    Method("task_tokens", lambda b, lay, a, h: TaskTokenActor(b, lay, h), seeds=3, warm_startable=True,
+           label="Task Tokens"),
+    Method("task_tokens_prior", lambda b, lay, a, h: TaskTokenActor(b, lay, h), seeds=1, use_prior=True,
+           label="Task Tokens + prompt"),
+    Method("prompt_only", lambda b, lay, a, h: PromptOnlyActor(b, lay), seeds=1, trains=False, use_prior=True,
+           label="prompt only"),
     Method("finetune", lambda b, lay, a, h: TaskTokenActor(b, lay, h, finetune=True), seeds=3,
-           warm_startable=True, owns_bfm=True),
+           warm_startable=True, owns_bfm=True, label="fine-tuning"),
     # from scratch the policy needs its own, learnable exploration noise
     Method("ppo_scratch", lambda b, lay, a, h: ScratchActor(lay, a), seeds=3,
            ppo={"learn_std": True, "init_log_std": -1.0, "lr": 3e-4, "lr_final": 5e-5, "bounds_coef": 1.0,
-                "action_bound": 1.2}),
-    Method("latent_policy", lambda b, lay, a, h: LatentActor(b, lay, h), seeds=1, warm_startable=True),
+                "action_bound": 1.2}, label="PPO from scratch"),
+    Method("latent_policy", lambda b, lay, a, h: LatentActor(b, lay, h), seeds=1, warm_startable=True,
+           label="latent policy"),
 )}
 
 MethodName = Literal[tuple(METHODS)]   # a config field of this type lists the methods in --help

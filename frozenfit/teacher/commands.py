@@ -47,11 +47,11 @@ def run_export(cfg: TeacherExportConfig) -> None:
 class TeacherRenderConfig:
     """Render a teacher (default: the shipped one) following the scripted demo goals."""
 
-    out: str = "runs/teacher.gif"        # .gif, or .mp4 with imageio-ffmpeg installed
+    out: str = "runs/teacher.mp4"        # .mp4 (H.264) or .gif
     checkpoint: str = str(SHIPPED_TEACHER)
     seconds: float = 22.0
-    width: int = 320
-    height: int = 240
+    width: int = 640
+    height: int = 360
     frame_every: int = 2                 # render every k-th control step
     save_recording: str | None = None    # also save the rollout as .npz (`frozenfit humanoid render`)
     physics: PhysicsConfig | None = None

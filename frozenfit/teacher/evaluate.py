@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
-from frozenfit.humanoid.model import PhysicsConfig
+from frozenfit.humanoid.model import PhysicsConfig, fallen
 from frozenfit.humanoid.render import Marker, Recording
 from frozenfit.humanoid.rotations import wrap_angle
 from frozenfit.humanoid.observations import root_heading
@@ -140,26 +140,26 @@ DEMO_SCRIPT = [  # (start s, speed m/s, move direction deg, facing deg, right ha
 
 def goal_markers(task: GoalTask, frame, i: int = 0, velocity: bool = True, facing: bool = True,
                  body: bool = True) -> list[Marker]:
-    """Markers for environment ``i``'s goals: velocity arrow (green), facing arrow (blue), active
-    hand (red) and foot (orange) targets."""
+    """Markers for environment ``i``'s goals: velocity arrow (blue), facing arrow (orange),
+    active hand (red) and foot (green) targets: the legend of `frozenfit.humanoid.render.COLORS`."""
     p = frame.body_pos[i, 0].numpy().astype(float)
     ms = []
     spd, mv, face = float(task.speed[i]), float(task.move_yaw[i]), float(task.facing_yaw[i])
     if velocity and spd > 0:
         d = np.array([math.cos(mv), math.sin(mv), 0.0]) * 0.3 * spd
-        ms.append(Marker(p + [0, 0, 0.9], (0.2, 0.9, 0.2, 1), 0.02, arrow_to=p + [0, 0, 0.9] + d))
+        ms.append(Marker.of("velocity", p + [0, 0, 0.9], 0.02, arrow_to=p + [0, 0, 0.9] + d))
     if facing:
         fd = np.array([math.cos(face), math.sin(face), 0.0]) * 0.5
-        ms.append(Marker(p + [0, 0, 1.2], (0.2, 0.4, 1.0, 1), 0.015, arrow_to=p + [0, 0, 1.2] + fd))
+        ms.append(Marker.of("facing", p + [0, 0, 1.2], 0.015, arrow_to=p + [0, 0, 1.2] + fd))
     if body:
         yaw = float(root_heading(frame)[i])
         c, s = math.cos(yaw), math.sin(yaw)
-        for targets, mask, rgba in ((task.hand_target, task.hand_mask, (1, 0.2, 0.2, 0.8)),
-                                    (task.foot_target, task.foot_mask, (1, 0.6, 0.1, 0.8))):
+        for targets, mask, kind in ((task.hand_target, task.hand_mask, "target"),
+                                    (task.foot_target, task.foot_mask, "foot")):
             for j in range(2):
                 if mask[i, j] > 0:
                     x, y, z = targets[i, j].tolist()
-                    ms.append(Marker(p + [c * x - s * y, s * x + c * y, z], rgba, 0.05))
+                    ms.append(Marker.of(kind, p + [c * x - s * y, s * x + c * y, z], 0.05))
     return ms
 
 
@@ -169,7 +169,7 @@ def play_script(teacher: Teacher, seconds: float = 22.0, physics: PhysicsConfig 
     task = GoalTask(teacher.goal_cfg, 1, resample=False)
     env = HumanoidEnv(EnvConfig(num_envs=1, episode_seconds=seconds + 1, physics=physics or PhysicsConfig()), task)
     env.reset()
-    qpos, markers = [], []
+    qpos, markers, captions, status = [], [], [], []
     for t in range(int(seconds / env.dt)):
         now = t * env.dt
         _, spd, mv, face, hand = [row for row in DEMO_SCRIPT if row[0] <= now][-1]
@@ -182,7 +182,11 @@ def play_script(teacher: Teacher, seconds: float = 22.0, physics: PhysicsConfig 
             f = env.frame
             markers.append(goal_markers(task, f))
             qpos.append(f.qpos[0].double().numpy().copy())
+            captions.append(f"goal: {spd:.1f} m/s toward {mv:+d} deg, face {face:+d} deg"
+                            + (f"\nright hand at {hand} m (pelvis frame)" if hand else ""))
+            status.append("fallen" if bool(fallen(f.body_pos)[0]) else None)
         if bool(r.terminated[0]):
             break
     env.close()
-    return Recording(qpos=np.stack(qpos), fps=1.0 / (env.dt * frame_every), markers=markers)
+    return Recording(qpos=np.stack(qpos), fps=1.0 / (env.dt * frame_every), markers=markers,
+                     title="teacher (goal-conditioned PPO)", captions=captions, status=status)

@@ -33,3 +33,29 @@ def test_render_rejects_bad_input(tmp_path):
         render_rollout(Recording(np.zeros((2, 5)), fps=10.0), 32, 24)
     with pytest.raises(FrozenfitError, match="unknown video format"):
         write_video([np.zeros((4, 4, 3), np.uint8)], tmp_path / "v.avi", 10)
+
+
+def test_mp4_captions_legend_and_tiling(tmp_path):
+    import imageio.v3 as iio
+    from frozenfit.humanoid.render import COLORS, side_by_side
+    m = build_model()
+    q = np.repeat(nominal_qpos(m)[None], 4, 0)
+    ms = [[Marker.of("velocity", [0, 0, 0.9], 0.02, arrow_to=[1, 0, 0.9]), Marker.of("target", [0.5, 0, 1.0])]] * 4
+    rec = Recording(q, fps=10.0, markers=ms, title="Direction - Task Tokens", captions=["go +0 deg at 1.0 m/s"] * 4,
+                    status=["on track", "on track", "failed", "failed"])
+    plain = render_rollout(rec, 320, 180, captions=False)
+    framed = render_rollout(rec, 320, 180)
+    assert Marker.of("facing", [0, 0, 0]).rgba == COLORS["facing"][0]
+    # the text panel is drawn top-left, the status badge top-right, the legend along the bottom
+    diff = np.abs(framed[0].astype(int) - plain[0].astype(int)).sum(-1)
+    assert diff[:20, :40].sum() > 0 and diff[:20, -20:].sum() > 0 and diff[-10:, :40].sum() > 0
+    assert diff[80:140, 150:250].sum() == 0          # the scene itself is untouched
+    # the badge's colour follows the status
+    assert np.abs(framed[0][5:15, -15:].astype(int) - framed[3][5:15, -15:].astype(int)).sum() > 0
+    path = write_video(framed, tmp_path / "v.mp4", rec.fps)
+    back = iio.imread(path, plugin="FFMPEG")
+    assert back.shape == (4, 180, 320, 3)
+    tiled = side_by_side([framed, framed[:2], framed])
+    assert len(tiled) == 4 and tiled[0].shape == (360, 640, 3)
+    with pytest.raises(FrozenfitError, match="even width and height"):
+        write_video([np.zeros((5, 4, 3), np.uint8)], tmp_path / "odd.mp4", 10)

@@ -7,7 +7,7 @@ from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig
 from frozenfit.tasktokens.artifact import export_policy, load_policy
 from frozenfit.tasktokens.env import make_env
-from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
+from frozenfit.tasktokens.evaluate import TaskEvalConfig, eval_env, evaluate_actor
 from frozenfit.tasktokens.policies import TaskTokenActor, trainable_params
 from frozenfit.tasktokens.tasks import make_task
 from frozenfit.bfm.policy import bfm_digest
@@ -256,3 +256,40 @@ def test_a_policy_of_another_task_is_refused(capsys):
     for cmd in ("eval", "render"):
         assert main(["tasktokens", cmd, "--task", "steering", "--policy", str(shipped_policy("direction"))]) == 2
         assert "a policy for the direction task, not steering" in capsys.readouterr().err
+
+
+def test_every_task_captions_its_target_and_judges_status():
+    from frozenfit.humanoid.render import COLORS
+    from frozenfit.tasktokens.tasks import TASKS
+    for name in TASKS:
+        task, env = eval_env(name, 2, (2, 5, 10), True, seed=0)
+        try:
+            env.reset()
+            for _ in range(3):
+                env.step(torch.zeros(env.num_envs, env.num_actions))
+            text = task.caption(env, 0)
+            assert text and any(ch.isdigit() for ch in text), (name, text)
+            assert task.label and task.status(0) in ("on track", "failed", "success", "not yet")
+            assert all(m.kind in COLORS for m in task.markers(env, 0)), name
+        finally:
+            env.close()
+    task, env = eval_env("direction", 1, (2, 5, 10), True, seed=0)
+    task.success[0] = False
+    assert task.status(0) == "failed"
+    env.close()
+
+
+def test_compare_renders_methods_side_by_side(tmp_path, bfm, capsys):
+    import imageio.v3 as iio
+    train_task(_cfg(tmp_path, iters=1))
+    out = tmp_path / "p.safetensors"
+    assert main(["tasktokens", "export", "--run-checkpoint",
+                 str(tmp_path / "task_tokens" / "checkpoint.safetensors"), "--out", str(out)]) == 0
+    video = tmp_path / "cmp.mp4"
+    assert main(["tasktokens", "compare", "--policy", str(out), "--seconds", "0.3", "--width", "96",
+                 "--height", "64", "--out", str(video)]) == 0
+    assert "prompt_only" in capsys.readouterr().out
+    assert iio.imread(video, plugin="FFMPEG").shape[1:] == (64, 192, 3)
+    assert main(["tasktokens", "compare", "--policy", str(out), "--finetune", str(out), "--seconds", "0.3",
+                 "--out", str(video)]) == 2
+    assert "is a task_tokens policy" in capsys.readouterr().err

@@ -23,6 +23,7 @@ class TokenTask:
     """Base class: episode bookkeeping and finished-episode success statistics."""
 
     name = "task"
+    label = ""            # the name figures and videos show
     obs_dim = 0
     has_prior = False
     # bumped when the observation, reward, schedule or prompt changes: a policy trained on another
@@ -106,6 +107,19 @@ class TokenTask:
     def markers(self, env, i: int) -> list:
         """Goal markers of environment ``i`` for videos (`frozenfit.humanoid.render.Marker`)."""
         return []
+
+    # True where success is judged on the episode's last frame (Strike, Long jump), not kept frame by frame
+    judged_at_end = False
+
+    def caption(self, env, i: int) -> str:
+        """Environment ``i``'s current command or target in words and numbers, for videos."""
+        return ""
+
+    def status(self, i: int) -> str:
+        """Environment ``i``'s success state as the task judges it so far, for videos."""
+        if self.judged_at_end:
+            return "success" if bool(self.success[i]) else "not yet"
+        return "on track" if bool(self.success[i]) else "failed"
 
     def config_dict(self) -> dict:
         """The task's config (ranges, success thresholds, reward scales) as recorded with every run."""

@@ -49,6 +49,7 @@ def direction_reward(vel: torch.Tensor, d: torch.Tensor, s: torch.Tensor) -> tup
 
 class DirectionTask(RetargetingTask):
     name = "direction"
+    label = "Direction"
     obs_dim = 3
     has_prior = True
 
@@ -86,7 +87,15 @@ class DirectionTask(RetargetingTask):
         pelvis = env.frame.body_pos[i, 0].numpy().astype(float)
         d = self.direction()[i].numpy()
         tip = pelvis + np.array([d[0], d[1], 0.0]) * max(float(self.speed[i]), 0.2)
-        return [Marker(pelvis, (0.2, 0.4, 1.0, 0.9), 0.03, arrow_to=tip)]
+        return [Marker.of("velocity", pelvis, 0.03, arrow_to=tip)]
+
+    def caption(self, env, i: int) -> str:
+        s = float(self.speed[i])
+        along = float((env.root_planar_vel[i] * self.direction()[i]).sum())
+        if s == 0:
+            return f"stand still (moving {float(env.root_planar_vel[i].norm()):.1f} m/s)"
+        return (f"go {math.degrees(float(self.dir_yaw[i])):+.0f} deg at {s:.1f} m/s "
+                f"(now {along:.1f} m/s along it; within {100 * self.cfg.max_rel_error:.0f} %)")
 
     def prior(self, env):
         """Velocity along d at the commanded speed, facing d."""

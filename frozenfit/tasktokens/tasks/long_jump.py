@@ -55,6 +55,7 @@ def jump_reward(progress_before: torch.Tensor, progress_after: torch.Tensor, for
 
 class LongJumpTask(TokenTask):
     name = "long_jump"
+    label = "Long jump"
     obs_dim = 4
     has_prior = True
 
@@ -139,14 +140,27 @@ class LongJumpTask(TokenTask):
         return super().terminated(env) | self.landed | self.fault
 
     def markers(self, env, i: int) -> list:
-        """Green spheres at the ends of the take-off line, a yellow one at the goal."""
+        """Path-coloured spheres at the ends of the take-off line, a target one at the goal."""
         c = self.cfg
         out = []
-        for x, y, rgba in ((0.0, c.corridor, (0.2, 0.9, 0.2, 0.9)), (0.0, -c.corridor, (0.2, 0.9, 0.2, 0.9)),
-                           (c.goal_past_line, 0.0, (1.0, 0.9, 0.1, 0.9))):
+        for x, y, kind in ((0.0, c.corridor, "path"), (0.0, -c.corridor, "path"), (c.goal_past_line, 0.0, "target")):
             p = rotate_z(torch.tensor([x, y]), self.track_yaw[i]) + self.origin[i]
-            out.append(Marker(np.array([float(p[0]), float(p[1]), 0.05]), rgba, 0.06))
+            out.append(Marker.of(kind, np.array([float(p[0]), float(p[1]), 0.05]), 0.06))
         return out
+
+    judged_at_end = True
+
+    def caption(self, env, i: int) -> str:
+        if bool(self.fault[i]):
+            state = "fault (crossed the line on foot or left the corridor)"
+        elif bool(self.landed[i]):
+            state = f"landed: {float(self.length[i]):.2f} m"
+        else:
+            state = "in the air" if bool(self.airborne[i]) else "running up"
+        return f"run up and jump more than {self.cfg.success_length:.1f} m from the line: {state}"
+
+    def status(self, i: int) -> str:
+        return "failed" if bool(self.fault[i]) else super().status(i)
 
     def goal_world(self) -> torch.Tensor:
         """World xy (N, 2) of the goal, ``goal_past_line`` metres past the line on the track's centre."""

@@ -47,6 +47,7 @@ def path_reward(root_xy: torch.Tensor, target_xy: torch.Tensor) -> torch.Tensor:
 
 class PathFollowTask(TokenTask):
     name = "path_follow"
+    label = "Path following"
     has_prior = True
 
     def __init__(self, num_envs: int, cfg: PathFollowConfig | None = None):
@@ -102,9 +103,13 @@ class PathFollowTask(TokenTask):
         """A red sphere on the target, small white ones on the next observed points."""
         c = self.cfg
         pts = self.target_at(env, torch.arange(c.obs_points) * c.obs_dt)[i].numpy()
-        out = [Marker(np.array([*pts[0], 0.05]), (1.0, 0.2, 0.2, 0.9), 0.08)]
-        out += [Marker(np.array([*p, 0.03]), (1.0, 1.0, 1.0, 0.7), 0.03) for p in pts[1:]]
+        out = [Marker.of("target", np.array([*pts[0], 0.05]), 0.08)]
+        out += [Marker.of("path", np.array([*p, 0.03]), 0.03) for p in pts[1:]]
         return out
+
+    def caption(self, env, i: int) -> str:
+        return (f"keep with the moving target: {float(self.distance(env)[i]):.2f} m from it "
+                f"(within {self.cfg.success_radius:.1f})")
 
     def prior(self, env):
         """Velocity toward the target ``prior_lookahead`` seconds ahead (capped at 3 m/s), facing it."""

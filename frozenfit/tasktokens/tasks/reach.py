@@ -58,6 +58,7 @@ class ReachConfig:
 
 class ReachTask(RetargetingTask):
     name = "reach"
+    label = "Reach"
     obs_dim = 3
     has_prior = True
     # 2: the prompt stops where the point is within arm's length in 3-D (was: planar);
@@ -96,7 +97,12 @@ class ReachTask(RetargetingTask):
 
     def markers(self, env, i: int) -> list:
         """A red sphere at the target."""
-        return [Marker(self.target[i].numpy().astype(float), (1.0, 0.2, 0.2, 0.9), 0.05)]
+        return [Marker.of("target", self.target[i].numpy().astype(float), 0.05)]
+
+    def caption(self, env, i: int) -> str:
+        x, y, z = self.target[i].tolist()
+        return (f"right hand to ({x:.1f}, {y:.1f}, {z:.2f}) m: {float(self.hand_error(env)[i]):.2f} m away "
+                f"(within {self.cfg.success_radius:.2f})")
 
     def prior(self, env):
         """A right-hand target the BFM can reach, at the point when it is within arm's length.

@@ -38,6 +38,7 @@ class SteeringConfig(DirectionConfig):
 
 class SteeringTask(DirectionTask):
     name = "steering"
+    label = "Steering"
     obs_dim = 5
 
     def __init__(self, num_envs: int, cfg: SteeringConfig | None = None):
@@ -72,8 +73,13 @@ class SteeringTask(DirectionTask):
         """The direction arrow plus an orange arrow at head height along the facing target."""
         head = env.frame.body_pos[i, 2].numpy().astype(float)
         f = self.facing()[i].numpy()
-        return super().markers(env, i) + [Marker(head, (1.0, 0.55, 0.1, 0.9), 0.03,
-                                                 arrow_to=head + 0.6 * np.array([f[0], f[1], 0.0]))]
+        return super().markers(env, i) + [Marker.of("facing", head, 0.03,
+                                                    arrow_to=head + 0.6 * np.array([f[0], f[1], 0.0]))]
+
+    def caption(self, env, i: int) -> str:
+        err = math.degrees(float(wrap_angle(root_heading(env.frame)[i] - self.face_yaw[i]).abs()))
+        return (super().caption(env, i) + f"\nface {math.degrees(float(self.face_yaw[i])):+.0f} deg "
+                f"(off by {err:.0f} deg; within {self.cfg.max_heading_error_deg:.0f})")
 
     def prior(self, env):
         """Velocity along d at the commanded speed, facing f."""

@@ -61,6 +61,7 @@ def strike_reward(up_z: torch.Tensor, toward_speed: torch.Tensor, toppled: torch
 
 class StrikeTask(TokenTask):
     name = "strike"
+    label = "Strike"
     obs_dim = 15
     has_prior = True
 
@@ -123,10 +124,16 @@ class StrikeTask(TokenTask):
         self.success = self.frame_success(env)      # judged on the last frame of the episode
 
     def markers(self, env, i: int) -> list:
-        """An orange arrow from the pelvis toward the box."""
+        """A red arrow from the pelvis toward the box (the target)."""
         pelvis = env.frame.body_pos[i, 0].numpy().astype(float)
         tip = pelvis + np.array([*self.to_box(env)[0][i].numpy(), 0.0]) * 0.6
-        return [Marker(pelvis, (1.0, 0.5, 0.1, 0.9), 0.025, arrow_to=tip)]
+        return [Marker.of("target", pelvis, 0.025, arrow_to=tip)]
+
+    judged_at_end = True
+
+    def caption(self, env, i: int) -> str:
+        state = "toppled" if bool(self.frame_success(env)[i]) else "standing"
+        return f"topple the box: {float(self.to_box(env)[1][i]):.1f} m away, {state}"
 
     def prior(self, env):
         """Walk toward the box at ``prior_speed``, facing it, while farther than ``prior_radius``;
