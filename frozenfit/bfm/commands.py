@@ -28,13 +28,18 @@ class PlayConfig:
     height: int = 360
     frame_every: int = 2
     physics: PhysicsConfig | None = None
+    interactive: bool = False            # steer it from the keyboard in MuJoCo's viewer for --seconds
+                                         # (needs a display; MUJOCO_GL=glfw)
 
     def __post_init__(self):
         require(self, positive=("seconds", "width", "height", "frame_every"))
 
 
-def run_play(cfg: PlayConfig) -> Path:
+def run_play(cfg: PlayConfig) -> Path | dict:
     bfm = load_bfm(cfg.checkpoint)
+    if cfg.interactive:
+        from frozenfit.bfm.interactive import run_interactive
+        return run_interactive(bfm, cfg.seconds, cfg.physics)
     script = load_script(cfg.script) if cfg.script else DEMO_PROMPTS
     rec = play(bfm, script, cfg.seconds, cfg.physics, cfg.frame_every)
     frames = render_rollout(rec, cfg.width, cfg.height)

@@ -104,7 +104,8 @@ def scene_model(box: BoxSpec | None = None) -> mujoco.MjModel:
     return model
 
 
-def _add_marker(scene: mujoco.MjvScene, m: Marker) -> None:
+def add_marker(scene: mujoco.MjvScene, m: Marker) -> None:
+    """Append ``m`` to a scene (an offscreen frame's, or the interactive viewer's user scene)."""
     if scene.ngeom >= scene.maxgeom:
         return
     g = scene.geoms[scene.ngeom]
@@ -197,7 +198,7 @@ def render_rollout(rec: Recording, width: int = 640, height: int = 360, model: m
             cam.lookat[:] = lookat
             renderer.update_scene(data, cam)
             for marker in (rec.markers[t] if t < len(rec.markers) else []):
-                _add_marker(renderer.scene, marker)
+                add_marker(renderer.scene, marker)
             frame = renderer.render().copy()
             if captions:
                 text = [rec.title, f"t = {t / rec.fps:4.1f} s"]
