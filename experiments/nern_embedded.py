@@ -63,6 +63,8 @@ def main(args: Args) -> None:
         rec = {k: v for k, v in rec.items() if k not in ("history", "original_test_acc")}
         histories[mode] = [h for h in read_csv_log(run_dir / "logs" / "log.csv") if "val_acc" in h]
         rec["final_rmse"] = round(histories[mode][-1]["rmse_all"], 5)
+        # the learning curve travels with the result: the plot never needs runs/ again
+        rec["curve"] = [[int(h["step"]), round(h["val_acc"], 2), round(h["rmse_all"], 6)] for h in histories[mode]]
         runs.append(rec)
 
     import matplotlib

@@ -13,6 +13,8 @@ Writes results/nern/size_accuracy.json and results/nern/size_accuracy.png.
 
 from __future__ import annotations
 
+import json
+
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,8 @@ class Args:
     iterations: int = 6000
     warmup: int = 5000
     fits_only: bool = False
+    plot_only: bool = False
+    """Redraw size_accuracy.png from the results file; fit and measure nothing."""
     out: str = "results/nern/size_accuracy.json"
     work_dir: str = "runs/nern-studies/size-accuracy"
 
@@ -93,31 +97,42 @@ def plot(points: list[dict], original_acc: float, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(9, 5))
+    # left: every point; right: the top of the axis, where the interesting points sit
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [1, 1.25]})
     markers = {"fp32": "o", "fp16": "s", "int8_tensor": "^", "int8_channel": "v", "int4_channel": "D"}
-    for perm, color in (("cross_filter", "tab:blue"), ("none", "tab:orange")):
-        for scheme, mk in markers.items():
-            pts = [p for p in points if p["family"] == "nern" and p["permutation"] == perm and p["scheme"] == scheme]
-            if pts:
-                ax.scatter([p["bytes"] / 1024 for p in pts], [p["accuracy"] for p in pts], marker=mk,
-                           color=color, alpha=0.8, label=f"NeRN {perm} {scheme}")
-    ptq = [p for p in points if p["family"] == "ptq"]
-    ax.plot([p["bytes"] / 1024 for p in ptq], [p["accuracy"] for p in ptq], "k*-", ms=11, label="PTQ of the original")
-    for p in ptq:
-        ax.annotate(p["scheme"], (p["bytes"] / 1024, p["accuracy"]), textcoords="offset points", xytext=(4, -12), fontsize=8)
+    ptq = sorted((p for p in points if p["family"] == "ptq"), key=lambda p: p["bytes"])
+    top = original_acc - 4
+    for a, zoomed in ((ax, False), (zoom, True)):
+        for perm, color in (("cross_filter", "tab:blue"), ("none", "tab:orange")):
+            for scheme, mk in markers.items():
+                pts = [p for p in points if p["family"] == "nern" and p["permutation"] == perm
+                       and p["scheme"] == scheme and (not zoomed or p["accuracy"] >= top)]
+                if pts:
+                    a.scatter([p["bytes"] / 1024 for p in pts], [p["accuracy"] for p in pts], marker=mk,
+                              color=color, alpha=0.8, label=f"NeRN {perm} {scheme}")
+        a.plot([p["bytes"] / 1024 for p in ptq], [p["accuracy"] for p in ptq], "k*-", ms=11, label="PTQ of the original")
+        a.axhline(original_acc, color="grey", ls="--", lw=1, label="original fp32")
+        a.set(xscale="log", xlabel="file size (KiB, exact, log scale)", ylabel="test accuracy (%)")
+    # PTQ labels alternate above and below their point, so neighbours (int8 per tensor / per channel) stay apart
+    for k, p in enumerate(ptq):
+        zoom.annotate(p["scheme"], (p["bytes"] / 1024, p["accuracy"]), textcoords="offset points",
+                      xytext=(-10, 9 if k % 2 else -15), fontsize=8)
     for p in points:
-        if p["family"] == "nern" and p["scheme"] == "int8_channel":
-            ax.annotate(f"h={p['hidden']}", (p["bytes"] / 1024, p["accuracy"]), textcoords="offset points",
-                        xytext=(4, 4), fontsize=8)
-    ax.axhline(original_acc, color="grey", ls="--", lw=1, label="original fp32")
-    ax.set(xscale="log", xlabel="file size (KiB, exact, log scale)", ylabel="test accuracy (%)",
-           title="ResNet-20 / digits: NeRN artifacts vs post-training quantisation",
-           ylim=(max(0, min(p["accuracy"] for p in points) - 2), 100.5))
-    ax.legend(fontsize=7, ncol=2, loc="lower right")
+        if p["family"] == "nern" and p["scheme"] == "int8_channel" and p["accuracy"] >= top:
+            zoom.annotate(f"h={p['hidden']}", (p["bytes"] / 1024, p["accuracy"]), textcoords="offset points",
+                          xytext=(5, 3), fontsize=7, color="tab:blue" if p["permutation"] == "cross_filter" else "tab:orange")
+    ax.set(title="all files", ylim=(max(0, min(p["accuracy"] for p in points) - 2), 100.5))
+    zoom.set(title=f"zoom: accuracy >= {top:.1f}%", ylim=(top, original_acc + 0.6))
+    zoom.legend(fontsize=7, ncol=2, loc="lower right")
+    fig.suptitle("ResNet-20 / digits: NeRN artifacts vs post-training quantisation")
     save_figure(fig, path)
 
 
 def main(args: Args) -> None:
+    if args.plot_only:   # redraw the figure from the committed results file
+        r = json.loads(Path(args.out).read_text())
+        plot(r["points"], r["original_acc"], Path(args.out).with_suffix(".png"))
+        return
     t0 = time.time()
     runs = size_runs(args)
     if args.fits_only:

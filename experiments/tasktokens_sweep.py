@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,19 +311,29 @@ def ood(runs: dict, specs: list[RunSpec], episodes: int) -> None:
                 result.setdefault(s.task, {}).setdefault(s.method, {}).setdefault(name, []).append(
                     {"scale": v, "success": r["success"]})
     write_result(OUT / "ood.json", {"ood": result, "runs": [s.key for s in cases], "episodes": episodes})
+    plot_ood(result, episodes)
+
+
+def plot_ood(result: dict, episodes: int) -> None:
+    """ood.png from ood.json's "ood": one row per task, gravity and friction side by side, one legend."""
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(len(result), 2, figsize=(9, 3.2 * len(result)), squeeze=False)
+    fig, axes = plt.subplots(len(result), 2, figsize=(10, 3.4 * len(result)), squeeze=False, sharey="row")
     for i, (task, methods) in enumerate(result.items()):
         for j, name in enumerate(("gravity", "friction")):
             ax = axes[i][j]
             for method, d in methods.items():
-                ax.plot([p["scale"] for p in d[name]], [p["success"] for p in d[name]], "o-", label=method)
-            ax.set_title(f"{task}: {name} scale")
-            ax.set_xlabel(f"{name} (x default)")
-            ax.set_ylabel("success (%)")
-            ax.legend(fontsize=7)
-    fig.tight_layout()
-    save_figure(fig, OUT / "ood.png")
+                ax.plot([p["scale"] for p in d[name]], [p["success"] for p in d[name]], "o-",
+                        label=METHODS[method].label or method)
+            ax.axvline(1.0, color="grey", ls=":", lw=1)
+            ax.set_title(f"{task_class(task).label}, {name}", fontsize=10)
+            ax.set_xlabel(f"{name} scale (x the training value; dotted: trained)")
+            if j == 0:
+                ax.set_ylabel("success (%)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    fig.suptitle(f"Out of distribution: seed-0 policies, {episodes} episodes per point")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    save_figure(fig, OUT / "ood.png", layout=False)
 
 
 def main() -> None:
@@ -338,7 +349,14 @@ def main() -> None:
     ap.add_argument("--list", action="store_true", help="print the runs the table needs (recorded or missing); train nothing")
     ap.add_argument("--ood", action="store_true")
     ap.add_argument("--ood-episodes", type=int, default=256, help="episodes per OOD point")
+    ap.add_argument("--replot", action="store_true", help="redraw ood.png from ood.json; train nothing")
     a = ap.parse_args()
+    if a.replot:
+        r = json.loads((OUT / "ood.json").read_text())
+        # files written before "episodes" was recorded say it in their command line
+        episodes = r.get("episodes") or int(re.search(r"--ood-episodes (\d+)", r["command"]).group(1))
+        plot_ood(r["ood"], episodes)
+        return
     for name in ("steps", "episodes"):
         if getattr(a, name) <= 0:
             ap.error(f"--{name} must be positive")

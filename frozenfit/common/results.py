@@ -106,10 +106,13 @@ def write_result(path: str | Path, payload: dict[str, Any], wall_s: float | None
     return path
 
 
-def save_figure(fig, path: str | Path) -> Path:
-    """Save a matplotlib figure (PNG), creating the folder."""
+def save_figure(fig, path: str | Path, layout: bool = True) -> Path:
+    """Save a matplotlib figure (PNG), creating the folder; ``layout`` runs tight_layout first (no
+    label overlaps a neighbouring panel; pass False for a figure that has laid itself out)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if layout:
+        fig.tight_layout()
     fig.savefig(path, dpi=120, bbox_inches="tight")
     import matplotlib.pyplot as plt
     plt.close(fig)

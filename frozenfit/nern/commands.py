@@ -162,7 +162,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     res = fit(FitConfig(original=original, hidden=cfg.hidden, permutation=cfg.permutation,
                         iterations=cfg.iterations, warmup=cfg.warmup, alpha=cfg.alpha, beta=cfg.beta,
                         out_dir=cfg.out_dir))
-    plot = plot_fit_history(res.history, Path(cfg.out_dir) / "fit_curve.png", res.original_val_acc)
+    plot = plot_fit_history(res.history, Path(cfg.out_dir) / "fit_curve.png", res.original_val_acc, cfg.warmup)
     pct = 100 * res.predictor_params / res.represented_params
     rows = [
         ("original test accuracy", f"{res.original_test_acc:.2f} %"),
@@ -182,8 +182,10 @@ def run_demo(cfg: DemoConfig) -> dict:
     return {k: v for k, v in rows}
 
 
-def plot_fit_history(history: list[dict[str, float]], path: Path, original_val: float | None = None) -> Path:
-    """Validation accuracy and full-table RMSE against iterations, from a fit's eval rows."""
+def plot_fit_history(history: list[dict[str, float]], path: Path, original_val: float | None = None,
+                     warmup: int | None = None) -> Path:
+    """Validation accuracy and full-table RMSE against iterations, from a fit's eval rows, with a
+    line where distillation starts (after ``warmup`` reconstruction-only iterations)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -195,8 +197,11 @@ def plot_fit_history(history: list[dict[str, float]], path: Path, original_val: 
     a.plot(steps, [r["val_acc"] for r in history], marker="o", label="reconstructed")
     if original_val is not None:
         a.axhline(original_val, color="k", ls="--", label="original")
+    b.semilogy(steps, [r["rmse_all"] for r in history], marker="o")
+    if warmup:
+        for ax in (a, b):
+            ax.axvline(warmup, color="grey", ls=":", label="distillation starts")
     a.set(xlabel="iteration", ylabel="validation accuracy (%)", title="accuracy")
     a.legend()
-    b.semilogy(steps, [r["rmse_all"] for r in history], marker="o")
     b.set(xlabel="iteration", ylabel="RMSE over all kernels", title="reconstruction error")
     return save_figure(fig, path)

@@ -111,7 +111,8 @@ def record(actor, task_name: str, use_prior: bool, history_offsets, seconds: flo
     return rec, bool(task.success[0]), scene_model(getattr(task, "box", None))
 
 
-def _title(task: str, method: str) -> str:
+def video_title(task: str, method: str) -> str:
+    """The title a video of ``method`` on ``task`` shows, e.g. "Direction - Task Tokens"."""
     return f"{task_class(task).label} - {METHODS[method].label if method in METHODS else method}"
 
 
@@ -119,7 +120,7 @@ def run_render(cfg: TaskRenderCommand) -> Path:
     actor = load_task_policy(cfg.task, cfg.policy, cfg.bfm)
     m = actor.meta
     rec, ok, scene = record(actor, m["task"], m["use_prior"], m["history_offsets"], cfg.seconds, cfg.frame_every,
-                            cfg.seed, cfg.physics, _title(m["task"], m["method"]))
+                            cfg.seed, cfg.physics, video_title(m["task"], m["method"]))
     path = write_video(render_rollout(rec, cfg.width, cfg.height, model=scene),
                        cfg.out or f"runs/tasktokens-{m['task']}.mp4", rec.fps)
     print(f"wrote {path} ({m['task']}, {m['method']}; episode {'succeeded' if ok else 'failed'})")
@@ -163,7 +164,7 @@ def run_compare(cfg: TaskCompareCommand) -> Path:
     for actor in actors:
         m = actor.meta
         rec, ok, scene = record(actor, cfg.task, m["use_prior"], m["history_offsets"], cfg.seconds,
-                                cfg.frame_every, cfg.seed, cfg.physics, _title(cfg.task, m["method"]))
+                                cfg.frame_every, cfg.seed, cfg.physics, video_title(cfg.task, m["method"]))
         panels.append(render_rollout(rec, cfg.width, cfg.height, model=scene))
         verdicts.append(f"{m['method']}: {'succeeded' if ok else 'failed'}")
     path = write_video(side_by_side(panels), cfg.out or f"runs/tasktokens-compare-{cfg.task}.mp4", rec.fps)
