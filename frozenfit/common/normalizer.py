@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from frozenfit.common.distributed import Shard, global_moments
+
 
 class RunningNorm(nn.Module):
     """Normalises inputs by running statistics; `update` is explicit so frozen copies stay frozen."""
@@ -19,9 +21,10 @@ class RunningNorm(nn.Module):
         self.clip, self.eps = clip, eps
 
     @torch.no_grad()
-    def update(self, x: torch.Tensor) -> None:
-        x = x.reshape(-1, *self.mean.shape).double()
-        b_mean, b_var, b = x.mean(0), x.var(0, unbiased=False), x.shape[0]
+    def update(self, x: torch.Tensor, shard: Shard = Shard()) -> None:
+        """Merge the batch ``x`` into the statistics; under data parallelism (``shard``) the batch is
+        every rank's rows, so all ranks keep identical statistics."""
+        b_mean, b_var, b = global_moments(x.reshape(-1, *self.mean.shape), shard)
         total = self.count + b
         delta = b_mean - self.mean
         m2 = self.var * self.count + b_var * b + delta ** 2 * self.count * b / total

@@ -179,7 +179,7 @@ def render_rollout(rec: Recording, width: int = 640, height: int = 360, model: m
     data = mujoco.MjData(model)
     cam = mujoco.MjvCamera()
     cam.type = mujoco.mjtCamera.mjCAMERA_FREE
-    cam.distance, cam.azimuth, cam.elevation = 5.0, 90.0, -20.0
+    cam.distance, cam.azimuth, cam.elevation = 5.0, 90.0, -30.0
     legend = [k for k in COLORS if any(m.kind == k for ms in rec.markers for m in ms)]
     frames = []
     try:

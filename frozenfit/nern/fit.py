@@ -28,7 +28,7 @@ from frozenfit.common.timing import PhaseTimer, phase
 from frozenfit.errors import FrozenfitError
 from frozenfit.nern.artifact import export_artifact, load_artifact
 from frozenfit.nern.data import DataSplits, InfiniteLoader, load_data, noise_batch
-from frozenfit.nern.distributed import Shard, average_gradients, barrier, init_from_env, split_batch
+from frozenfit.common.distributed import Shard, average_gradients, barrier, init_from_env, split_batch
 from frozenfit.nern.layers import KernelTable, discover_convs
 from frozenfit.nern.losses import feature_map_distillation, kl_distillation, reconstruction_rmse
 from frozenfit.nern.models import DISTILL_DEFAULTS, default_fmd_modules

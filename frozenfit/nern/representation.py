@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
-from frozenfit.nern.distributed import Shard, gather_rows
+from frozenfit.common.distributed import Shard, gather_rows
 from frozenfit.nern.encoding import positional_encoding
 from frozenfit.nern.layers import ConvLayer, KernelTable
 from frozenfit.nern.permutation import (LayerPermutation, Mode, permutations_from_tables, permute_table,

@@ -4,6 +4,9 @@ Rollout -> GAE -> clipped policy + clipped value loss (+ bounds loss) over minib
 Observation normalisation, value normalisation, advantage normalisation, grad-norm clipping,
 fixed or learnable action std, a linearly annealed learning rate with a KL early stop,
 time-limit bootstrapping, atomic checkpoints with `--resume`, CSV + TensorBoard logs, tqdm.
+Under ``torchrun`` (``shard``) every rank steps its own environments and one update equals the
+single-process update on the union of the ranks' batches (`frozenfit.common.distributed`); rank 0
+alone logs and writes the one checkpoint, which holds every rank's random state.
 
 The actor is any module mapping observations to action means. Only parameters with
 ``requires_grad`` are optimised, so a frozen backbone inside the actor stays untouched; the
@@ -23,6 +26,7 @@ from torch import nn
 from tqdm import tqdm
 
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
+from frozenfit.common.distributed import Shard, all_mean, average_gradients, broadcast_params, gather_bytes, global_moments
 from frozenfit.common.logging import RunLogger
 from frozenfit.errors import FrozenfitError
 from frozenfit.common.nets import mlp
@@ -102,13 +106,14 @@ class Agent(nn.Module):
         return self.obs_norm(x) if self.norm_obs else x
 
     @torch.no_grad()
-    def update_normalizers(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None) -> None:
+    def update_normalizers(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None,
+                           shard: Shard = Shard()) -> None:
         if self.norm_obs:
-            self.obs_norm.update(obs)
+            self.obs_norm.update(obs, shard)
             if critic_obs is not None:
-                self.critic_norm.update(critic_obs)
+                self.critic_norm.update(critic_obs, shard)
         if hasattr(self.actor, "update_normalizers"):  # a custom actor owning trainable-input statistics
-            self.actor.update_normalizers(obs)
+            self.actor.update_normalizers(obs, shard)
 
     def action_mean(self, obs: torch.Tensor) -> torch.Tensor:
         return self.actor(obs) if self.custom_actor else self.actor(self._norm(obs))
@@ -146,8 +151,8 @@ class PPO:
     """Trains ``agent`` on ``env`` (a batched env with reset() and step() -> StepResult)."""
 
     def __init__(self, env, agent: Agent, cfg: PPOConfig, run_dir: str | Path,
-                 config_extra: dict[str, Any] | None = None):
-        self.env, self.agent, self.cfg = env, agent, cfg
+                 config_extra: dict[str, Any] | None = None, shard: Shard = Shard()):
+        self.env, self.agent, self.cfg, self.shard = env, agent, cfg, shard
         self.run_dir = Path(run_dir)
         self.params = [p for p in agent.parameters() if p.requires_grad]
         groups: list[dict] = [{"params": self.params, "scale": 1.0}]
@@ -171,11 +176,18 @@ class PPO:
                 "critic_obs_dim": self.agent.critic_obs_dim, **self.config_extra}
 
     def save(self, path: Path) -> Path:
+        """Write the checkpoint (every rank calls this: the random states are gathered; rank 0 writes)."""
         task = getattr(self.env, "task", None)
+        torch_rngs = gather_bytes(torch.get_rng_state(), self.shard)
+        env_rngs = gather_bytes(self.env.gen.get_state(), self.shard)
         state = {"optimizer": self.opt.state_dict(), "iteration": self.iteration,
                  "global_step": self.global_step, "wall_s": self.wall_s, "adaptive_lr": self.adaptive_lr,
-                 "torch_rng": torch.get_rng_state(), "env_rng": self.env.gen.get_state(),
+                 "torch_rng": torch_rngs[0], "env_rng": env_rngs[0], "world": self.shard.world,
                  "task": task.state_dict() if hasattr(task, "state_dict") else {}}
+        if self.shard.world > 1:   # every rank's own random streams continue after a resume
+            state.update(torch_rng_ranks=[t.clone() for t in torch_rngs[1:]], env_rng_ranks=[t.clone() for t in env_rngs[1:]])
+        if not self.shard.is_main:
+            return path
         return save_checkpoint(path, AGENT_KIND, AGENT_VERSION, self.checkpoint_config(),
                                self.agent.state_dict(), state=state)
 
@@ -192,8 +204,12 @@ class PPO:
         self.opt.load_state_dict(s["optimizer"])
         self.iteration, self.global_step, self.wall_s = s["iteration"], s["global_step"], s["wall_s"]
         self.adaptive_lr = s.get("adaptive_lr", self.cfg.lr)
-        torch.set_rng_state(s["torch_rng"])
-        self.env.gen.set_state(s["env_rng"])
+        if s.get("world", 1) != self.shard.world:
+            raise FrozenfitError(f"{path} was written by {s.get('world', 1)} processes; resume it with as many "
+                                 f"(this run has {self.shard.world})")
+        r = self.shard.rank
+        torch.set_rng_state(s["torch_rng_ranks"][r - 1] if r else s["torch_rng"])
+        self.env.gen.set_state(s["env_rng_ranks"][r - 1] if r else s["env_rng"])
         task = getattr(self.env, "task", None)
         if s["task"] and hasattr(task, "load_state_dict"):
             task.load_state_dict(s["task"])
@@ -213,17 +229,19 @@ class PPO:
             if not last_path.exists():
                 raise FrozenfitError(f"--resume: no checkpoint at {last_path}")
             self.resume(last_path)
-        logger = RunLogger(self.run_dir, resume_from=self.global_step if resume else None)
+        shard = self.shard
+        broadcast_params(list(agent.parameters()) + list(agent.buffers()), shard)   # identical start
+        logger = RunLogger(self.run_dir, resume_from=self.global_step if resume else None) if shard.is_main else None
         n, T = env.num_envs, cfg.num_steps
-        batch = n * T
+        batch = n * T                       # this rank's; the global batch is world x batch
         mb = batch // cfg.num_minibatches
         obs = env.reset()
         cdim = agent.critic_obs_dim
         cobs = env.critic_obs() if cdim else None  # extra critic inputs, e.g. task observations
         ep_ret, ep_len = torch.zeros(n), torch.zeros(n)
         stats: dict[str, float] = {}
-        bar = tqdm(total=cfg.total_env_steps, initial=self.global_step, unit="step", disable=not progress,
-                   dynamic_ncols=True)
+        bar = tqdm(total=cfg.total_env_steps, initial=self.global_step, unit="step",
+                   disable=not (progress and shard.is_main), dynamic_ncols=True)
         while self.global_step < cfg.total_env_steps:
             t_iter = time.perf_counter()
             b_obs = torch.zeros(T, n, agent.obs_dim)
@@ -269,13 +287,13 @@ class PPO:
                     ep_ret[done], ep_len[done] = 0, 0
                 obs = r.obs
                 cobs = env.critic_obs() if cdim else None
-                agent.update_normalizers(obs, cobs)
+                agent.update_normalizers(obs, cobs, shard)
             t_upd = time.perf_counter()
             with torch.no_grad():
                 next_val = agent.value_norm.denormalize(agent.value(obs, cobs))
             adv, returns = _gae(b_rew, b_val, next_val, b_done, cfg.gamma, cfg.gae_lambda)
             if cfg.norm_value:
-                agent.value_norm.update(returns)
+                agent.value_norm.update(returns, shard)
             stats = self._update(b_obs.reshape(batch, -1), b_cobs.reshape(batch, -1) if cdim else None,
                                  b_act.reshape(batch, -1), b_logp.reshape(-1),
                                  adv.reshape(-1), returns.reshape(-1), b_val.reshape(-1), mb)
@@ -286,11 +304,11 @@ class PPO:
                     self.adaptive_lr = max(1e-6, self.adaptive_lr / 1.5)
                 elif stats["approx_kl"] < cfg.kl_target / 2:
                     self.adaptive_lr = min(1e-2, self.adaptive_lr * 1.5)
-            self.global_step += batch
+            self.global_step += batch * shard.world
             self.iteration += 1
             self.wall_s += time.perf_counter() - t_iter
             stats.update({f"reward/{k}": v / T for k, v in term_sums.items()})
-            stats["env_steps_per_s"] = batch / (time.perf_counter() - t_iter)
+            stats["env_steps_per_s"] = batch * shard.world / (time.perf_counter() - t_iter)
             if episodes:
                 stats["episode/return"] = float(np.mean(finished_ret))
                 stats["episode/length"] = float(np.mean(finished_len))
@@ -298,21 +316,24 @@ class PPO:
             stats["nan_resets"] = float(getattr(env, "nan_resets", 0))
             if on_iteration is not None:
                 on_iteration(self, stats)
-            logger.log(self.global_step, **stats)
-            bar.update(batch)
+            if logger is not None:
+                logger.log(self.global_step, **stats)
+            bar.update(batch * shard.world)
             bar.set_postfix(ret=f"{stats.get('episode/return', float('nan')):.1f}",
                             fall=f"{stats.get('episode/fall_rate', float('nan')):.2f}",
                             sps=f"{stats['env_steps_per_s']:.0f}")
             if self.iteration % cfg.checkpoint_every == 0 or self.global_step >= cfg.total_env_steps:
                 self.save(last_path)
         bar.close()
-        logger.close()
+        if logger is not None:
+            logger.close()
         return stats
 
     def _update(self, obs, cobs, act, old_logp, adv, returns, old_val, mb) -> dict[str, float]:
         cfg, agent = self.cfg, self.agent
         for g in self.opt.param_groups:
             g["lr"] = self._lr() * g.get("scale", 1.0)
+        shard = self.shard
         vn = agent.value_norm if cfg.norm_value else None
         ret_n = vn(returns) if vn is not None else returns
         old_val_n = vn(old_val) if vn is not None else old_val
@@ -330,7 +351,10 @@ class PPO:
                 logp = dist.log_prob(act[i]).sum(-1)
                 ratio = torch.exp(logp - old_logp[i])
                 a = adv[i]
-                a = (a - a.mean()) / (a.std() + 1e-8)
+                # statistics of the global minimbatch (every rank's share; unbiased std as torch's)
+                a_mean, a_var, a_n = global_moments(a[:, None], shard)
+                a_std = (a_var * a_n / max(a_n - 1, 1)).sqrt().to(a.dtype)
+                a = (a - a_mean.to(a.dtype)) / (a_std + 1e-8)
                 pg = torch.max(-a * ratio, -a * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
                 v = agent.value(obs[i], cobs[i] if cobs is not None else None)
                 v_clip = old_val_n[i] + (v - old_val_n[i]).clamp(-cfg.value_clip, cfg.value_clip)
@@ -344,6 +368,7 @@ class PPO:
                                          "the rewards and observations")
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
+                average_gradients(self.params, shard)      # the mean over ranks: the global minibatch's gradient
                 nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
                 self.opt.step()
                 with torch.no_grad():
@@ -356,7 +381,8 @@ class PPO:
                 log["loss/bounds"] += b_loss.item()
                 log["approx_kl"] += kl
                 count += 1
-            if kl_epoch / cfg.num_minibatches > cfg.target_kl:
+            # every rank takes the same decision (else the next all-reduce would wait forever)
+            if all_mean([kl_epoch], shard)[0] / cfg.num_minibatches > cfg.target_kl:
                 break
         out = {k: v / max(count, 1) for k, v in log.items()}
         out["action_std"] = float(agent.log_std.detach().exp().mean())

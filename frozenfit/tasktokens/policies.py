@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from frozenfit.bfm.model import BFM
+from frozenfit.common.distributed import Shard
 from frozenfit.common.nets import mlp
 from frozenfit.common.normalizer import RunningNorm
 from frozenfit.errors import FrozenfitError
@@ -65,8 +66,8 @@ class TaskTokenActor(nn.Module):
         return list(self.encoder.parameters())
 
     @torch.no_grad()
-    def update_normalizers(self, obs: torch.Tensor) -> None:
-        self.encoder.norm.update(self.layout.encoder_input(obs))
+    def update_normalizers(self, obs: torch.Tensor, shard: Shard = Shard()) -> None:
+        self.encoder.norm.update(self.layout.encoder_input(obs), shard)
 
     def train(self, mode: bool = True):  # the BFM has no dropout/batch-norm, but keep it in eval
         super().train(mode)
@@ -107,8 +108,8 @@ class LatentActor(nn.Module):
         return list(self.net.parameters())
 
     @torch.no_grad()
-    def update_normalizers(self, obs: torch.Tensor) -> None:
-        self.norm.update(self.layout.scratch_input(obs))
+    def update_normalizers(self, obs: torch.Tensor, shard: Shard = Shard()) -> None:
+        self.norm.update(self.layout.scratch_input(obs), shard)
 
 
 class ScratchActor(nn.Module):
@@ -125,8 +126,8 @@ class ScratchActor(nn.Module):
         return self.net(self.norm(self.layout.scratch_input(obs)))
 
     @torch.no_grad()
-    def update_normalizers(self, obs: torch.Tensor) -> None:
-        self.norm.update(self.layout.scratch_input(obs))
+    def update_normalizers(self, obs: torch.Tensor, shard: Shard = Shard()) -> None:
+        self.norm.update(self.layout.scratch_input(obs), shard)
 
 
 def trainable_params(module: nn.Module) -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from frozenfit.bfm.policy import SHIPPED_BFM, bfm_digest, load_bfm
+from frozenfit.common.distributed import init_from_env, rank_env_config
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig
 from frozenfit.common.logging import RunLogger
@@ -100,11 +101,14 @@ def method_ppo(cfg: TaskTokensConfig) -> PPOConfig:
 
 
 def build(cfg: TaskTokensConfig):
-    torch.manual_seed(cfg.seed)
-    torch.set_num_threads(cfg.torch_threads)
+    """BFM, environments, agent and PPO; under ``torchrun`` this process's share (data-parallel PPO)."""
+    shard = init_from_env()
+    torch.manual_seed(cfg.seed)   # the same warm start and initial weights on every rank
+    torch.set_num_threads(max(1, cfg.torch_threads // shard.world))
     bfm = load_bfm(cfg.bfm)
-    task = make_task(cfg.task, cfg.env.num_envs, task_config(cfg.task, cfg.task_set))
-    env, adapter = make_env(task, replace(cfg.env, seed=cfg.seed), bfm.cfg.history_offsets, cfg.use_prior)
+    env_cfg = rank_env_config(replace(cfg.env, seed=cfg.seed), shard)
+    task = make_task(cfg.task, env_cfg.num_envs, task_config(cfg.task, cfg.task_set))
+    env, adapter = make_env(task, env_cfg, bfm.cfg.history_offsets, cfg.use_prior)
     ppo_cfg = method_ppo(cfg)
     actor = build_actor(cfg.method, bfm, adapter.layout, env.num_actions, cfg.encoder_hidden)
     agent = Agent(env.obs_dim, env.num_actions, ppo_cfg, actor=actor)
@@ -112,7 +116,9 @@ def build(cfg: TaskTokensConfig):
              "env": asdict(cfg.env), "model_hash": model_hash(), "bfm_digest": bfm_digest(bfm),
              "history_offsets": list(bfm.cfg.history_offsets), "use_prior": cfg.use_prior,
              "warm_start": cfg.warm_start, "task_version": task.version, "task_config": task.config_dict()}
-    return bfm, env, agent, PPO(env, agent, ppo_cfg, cfg.directory(), config_extra=extra)
+    if shard.world > 1:   # identical weights (PPO broadcasts rank 0's), each rank's own exploration noise
+        torch.manual_seed(cfg.seed + 1000 * shard.rank)
+    return bfm, env, agent, PPO(env, agent, ppo_cfg, cfg.directory(), config_extra=extra, shard=shard)
 
 
 class _Stop(Exception):
@@ -150,7 +156,7 @@ def train_task(cfg: TaskTokensConfig) -> dict:
         rate = env.task.task.pop_success_rate()
         if rate is not None:
             stats["train/success"] = 100.0 * rate
-        if cfg.eval_every and p.iteration % cfg.eval_every == 0:
+        if cfg.eval_every and p.iteration % cfg.eval_every == 0 and p.shard.is_main:
             r = evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg, task_cfg)
             stats["eval/success"] = r["success"]
             stats["eval/fall_rate"] = r["fall_rate"]
@@ -169,7 +175,7 @@ def train_task(cfg: TaskTokensConfig) -> dict:
     try:
         if not method(cfg.method).trains:  # the prompt alone: nothing to train
             return evaluate_actor(agent.actor, cfg.task, cfg.use_prior, history, eval_cfg, task_cfg)
-        if cfg.eval_every and not cfg.resume:
+        if cfg.eval_every and not cfg.resume and ppo.shard.is_main:
             log_eval(0)
         if cfg.warm_start and not cfg.resume:
             if not method(cfg.method).warm_startable:
@@ -184,7 +190,7 @@ def train_task(cfg: TaskTokensConfig) -> dict:
             ppo.wall_s += time.perf_counter() - t0
             ppo.save(cfg.directory() / "checkpoint.safetensors")   # a resumed run never warm-starts twice
             print(f"warm start: imitation loss {losses[0]:.4f} -> {losses[-1]:.4f} in {len(losses)} iterations")
-            if cfg.eval_every:
+            if cfg.eval_every and ppo.shard.is_main:
                 log_eval(ppo.global_step)
         stats = ppo.train(resume=cfg.resume, on_iteration=on_iteration, progress=cfg.progress)
     except _Stop as stop:

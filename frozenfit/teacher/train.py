@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from frozenfit.common.distributed import init_from_env, rank_env_config
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
 from frozenfit.humanoid.model import model_hash
 from frozenfit.rl.ppo import PPO, Agent, PPOConfig
@@ -27,13 +28,16 @@ class TeacherConfig:
 
 
 def build(cfg: TeacherConfig) -> tuple[HumanoidEnv, Agent, PPO]:
-    torch.manual_seed(cfg.ppo.seed)
-    torch.set_num_threads(cfg.torch_threads)
-    task = GoalTask(cfg.goals, cfg.env.num_envs)
-    env = HumanoidEnv(cfg.env, task)
+    """Environments, agent and PPO; under ``torchrun`` this process's share (data-parallel PPO)."""
+    shard = init_from_env()
+    torch.manual_seed(cfg.ppo.seed + 1000 * shard.rank)   # each rank explores with its own noise
+    torch.set_num_threads(max(1, cfg.torch_threads // shard.world))
+    env_cfg = rank_env_config(cfg.env, shard)
+    task = GoalTask(cfg.goals, env_cfg.num_envs)
+    env = HumanoidEnv(env_cfg, task)
     agent = Agent(env.obs_dim, env.num_actions, cfg.ppo)
     extra = {"env": asdict(cfg.env), "goals": asdict(cfg.goals), "model_hash": model_hash()}
-    return env, agent, PPO(env, agent, cfg.ppo, cfg.run_dir, config_extra=extra)
+    return env, agent, PPO(env, agent, cfg.ppo, cfg.run_dir, config_extra=extra, shard=shard)
 
 
 def curriculum(ppo: PPO, stats: dict) -> None:

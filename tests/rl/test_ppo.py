@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
@@ -169,3 +170,27 @@ def test_adaptive_lr_follows_the_kl(tmp_path):
         assert lrs[0] == lr and len(set(lrs)) > 1
     with pytest.raises(FrozenfitError, match="lr_schedule"):
         PPO(PointEnv(), Agent(2, 2, cfg), _cfg(lr_schedule="cosine"), tmp_path)
+
+
+def test_two_process_update_equals_the_single_process_update_on_the_same_global_batch(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    from frozenfit.common.distributed import Shard
+    from ddp_update_worker import one_update
+
+    out = tmp_path / "ddp.safetensors"
+    worker = Path(__file__).with_name("ddp_update_worker.py")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(worker), str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    ddp, single, half = load_file(str(out)), one_update(Shard()), one_update(Shard(), rows=128)
+    diff = max((ddp[k] - single[k]).abs().max().item() for k in single)
+    other = max((half[k] - single[k]).abs().max().item() for k in single)
+    assert diff < 1e-5, diff                              # equal up to float summation order
+    assert other > 100 * max(diff, 1e-7), (diff, other)   # half the batch is a different update
+    for k in ("obs_norm.mean", "obs_norm.var", "obs_norm.count", "value_norm.var"):
+        assert torch.allclose(ddp[k], single[k], atol=1e-9), k

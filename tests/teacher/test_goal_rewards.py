@@ -110,3 +110,29 @@ def test_curriculum_grows_only_on_sustained_good_tracking():
     assert task.cur_max_speed == 1.25
     iteration(0.9)  # the count starts again after growing
     assert task.cur_max_speed == 1.25
+
+
+def test_teacher_trains_data_parallel_under_torchrun_and_resumes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from frozenfit.common.checkpoint import load_checkpoint
+
+    run = tmp_path / "run"
+    base = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "frozenfit.cli",
+            "teacher", "train", "--env.num-envs", "16", "--ppo.num-steps", "24", "--ppo.checkpoint-every", "1",
+            "--run-dir", str(run), "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for steps, extra in ((768, []), (1536, ["--resume"])):
+        p = subprocess.run(base + ["--ppo.total-env-steps", str(steps), *extra], capture_output=True, text=True,
+                           timeout=300, env=env)
+        assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
+    ck = load_checkpoint(run / "checkpoint.safetensors")
+    # the global step counts both ranks' environments; one checkpoint holds both ranks' random states
+    assert ck.state["global_step"] == 1536 and ck.state["world"] == 2 and len(ck.state["torch_rng_ranks"]) == 1
+    rows = (run / "log.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["384", "768", "1152", "1536"]
+    from frozenfit.cli import main
+    assert main(["teacher", "train", "--env.num-envs", "16", "--ppo.num-steps", "24", "--ppo.total-env-steps", "2304",
+                 "--run-dir", str(run), "--no-progress", "--resume"]) == 2   # 2 processes wrote it: resume with 2

@@ -1,6 +1,7 @@
-"""Data-parallel NeRN fitting under ``torchrun`` (gloo on CPU, NCCL-free).
+"""Data parallelism under ``torchrun`` (gloo on CPU, NCCL-free): the process group, batch
+slices, gradient and statistics all-reduces that NeRN's fit and PPO share.
 
-Every rank holds the full predictor and draws the same kernel subset and the same global image
+NeRN: every rank holds the full predictor and draws the same kernel subset and the same global image
 batch from identically seeded generators, so ranks stay in lockstep without communicating
 indices. Per step each rank
 * predicts its share of the grad-free kernels and all-gathers the rest (the dominant cost on
@@ -9,6 +10,11 @@ indices. Per step each rank
 * all-reduces the predictor's gradient (one flat buffer), so the step equals the single-process
   step on the global batch: the losses are batch means, the slices are equal.
 Only rank 0 writes checkpoints, artifacts and logs.
+
+PPO (`frozenfit.rl.ppo`): every rank steps its own environments; each update's minibatch is the
+union of the ranks' local minibatches, so advantage statistics, normaliser statistics, the KL
+early stop and the gradients are all-reduced, and one update equals the single-process update on
+the same global batch.
 """
 
 from __future__ import annotations
@@ -42,6 +48,16 @@ def init_from_env() -> Shard:
     if not dist.is_initialized():
         dist.init_process_group("gloo")
     return Shard(dist.get_rank(), dist.get_world_size())
+
+
+def rank_env_config(env_cfg, shard: Shard):
+    """This rank's share of an environment config: num_envs / world environments (the config's
+    count is the global one), its own seed, and the simulation threads divided among ranks."""
+    from dataclasses import replace
+    if env_cfg.num_envs % shard.world:
+        raise FrozenfitError(f"--env.num-envs {env_cfg.num_envs} must be divisible by the {shard.world} processes")
+    return replace(env_cfg, num_envs=env_cfg.num_envs // shard.world, seed=env_cfg.seed + 1000 * shard.rank,
+                   nthread=max(1, env_cfg.nthread // shard.world))
 
 
 def split_batch(x: torch.Tensor, shard: Shard) -> torch.Tensor:
@@ -81,3 +97,42 @@ def average_gradients(params: list[torch.nn.Parameter], shard: Shard) -> None:
 def barrier(shard: Shard) -> None:
     if shard.world > 1:
         dist.barrier()
+
+
+def all_mean(values: list[float], shard: Shard) -> list[float]:
+    """The mean over ranks of a few scalars (one all-reduce); unchanged on one process."""
+    if shard.world == 1:
+        return values
+    t = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(t)
+    return (t / shard.world).tolist()
+
+
+def global_moments(x: torch.Tensor, shard: Shard) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(mean, biased variance, count) over dim 0 of the rows of every rank (float64)."""
+    x = x.double()
+    if shard.world == 1:
+        return x.mean(0), x.var(0, unbiased=False), x.shape[0]
+    s = torch.stack([x.sum(0), (x * x).sum(0)])
+    n = torch.tensor(float(x.shape[0]), dtype=torch.float64)
+    dist.all_reduce(s)
+    dist.all_reduce(n)
+    mean = s[0] / n
+    return mean, (s[1] / n - mean * mean).clamp(min=0), int(n)
+
+
+def gather_bytes(t: torch.Tensor, shard: Shard) -> list[torch.Tensor]:
+    """Every rank's equally sized uint8 tensor (e.g. an RNG state), on every rank."""
+    if shard.world == 1:
+        return [t]
+    parts = [torch.empty_like(t) for _ in range(shard.world)]
+    dist.all_gather(parts, t.contiguous())
+    return parts
+
+
+def broadcast_params(params: list[torch.Tensor], shard: Shard) -> None:
+    """Rank 0's values of ``params`` on every rank (the ranks start identical)."""
+    if shard.world == 1:
+        return
+    for p in params:
+        dist.broadcast(p.data, 0)
