@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ from frozenfit.bfm.masking import MaskingConfig, PromptedGoalTask
 from frozenfit.bfm.model import BFM, BFMConfig, kl_divergence
 from frozenfit.bfm.policy import RUN_KIND, RUN_VERSION, load_bfm
 from frozenfit.bfm.tokens import PROMPTS, BFMInput, History
+from frozenfit.common.distributed import (all_mean, average_gradients, broadcast_params, gather_bytes,
+                                          init_from_env, rank_env_config)
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
 from frozenfit.common.logging import RunLogger
 from frozenfit.errors import FrozenfitError
@@ -116,24 +119,30 @@ class Distiller:
         if cfg.minibatch > cfg.num_envs * cfg.num_steps:
             raise FrozenfitError(f"minibatch {cfg.minibatch} exceeds the rollout batch {cfg.num_envs * cfg.num_steps}")
         self.cfg = cfg
+        self.shard = shard = init_from_env()     # rank 0 of 1 unless launched by torchrun
+        if cfg.minibatch % shard.world:
+            raise FrozenfitError(f"--minibatch {cfg.minibatch} must be divisible by the {shard.world} processes")
         torch.manual_seed(cfg.seed)
-        torch.set_num_threads(cfg.torch_threads)
+        torch.set_num_threads(max(1, cfg.torch_threads // shard.world))
         if cfg.masking.p_keyframe > 0 and "keyframe" not in cfg.model.prompts:
             raise FrozenfitError("--masking.p-keyframe > 0 needs 'keyframe' in --model.prompts")
         self.teacher: Teacher = load_teacher(cfg.teacher)
         goals = self.teacher.goal_cfg
         goals.hand_prob = cfg.hand_prob
-        self.task = PromptedGoalTask(goals, cfg.masking, cfg.num_envs)
+        env_cfg = rank_env_config(EnvConfig(num_envs=cfg.num_envs, episode_seconds=self.teacher.env_cfg.episode_seconds,
+                                            seed=cfg.seed), shard)
+        self.num_envs = env_cfg.num_envs           # this rank's
+        self.task = PromptedGoalTask(goals, cfg.masking, self.num_envs)
         self.task.cur_max_speed = goals.max_speed  # the teacher finished its curriculum
-        env_cfg = EnvConfig(num_envs=cfg.num_envs, episode_seconds=self.teacher.env_cfg.episode_seconds,
-                            seed=cfg.seed)
         self.env = HumanoidEnv(env_cfg, self.task)
         self.bfm = BFM(cfg.model)
         self.fresh: list[str] = []
         if cfg.init_from and not cfg.resume:
             self.fresh = init_from_bfm(self.bfm, cfg.init_from)
         self.opt = torch.optim.Adam(self.bfm.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.history = History(cfg.num_envs, cfg.model.history_offsets, self.env.dt)
+        self.history = History(self.num_envs, cfg.model.history_offsets, self.env.dt)
+        if shard.world > 1:   # identical weights (rank 0's are broadcast), each rank's own DAgger coin flips
+            torch.manual_seed(cfg.seed + 1000 * shard.rank)
         self.global_step, self.iteration, self.wall_s = 0, 0, 0.0
         self.run_dir = Path(cfg.run_dir)
 
@@ -144,8 +153,15 @@ class Distiller:
                 "init_from": self.cfg.init_from}
 
     def save(self, path: Path) -> Path:
+        """Every rank calls this (the random states are gathered); rank 0 writes the one checkpoint."""
+        torch_rngs = gather_bytes(torch.get_rng_state(), self.shard)
+        env_rngs = gather_bytes(self.env.gen.get_state(), self.shard)
         state = {"optimizer": self.opt.state_dict(), "global_step": self.global_step, "iteration": self.iteration,
-                 "wall_s": self.wall_s, "torch_rng": torch.get_rng_state(), "env_rng": self.env.gen.get_state()}
+                 "wall_s": self.wall_s, "torch_rng": torch_rngs[0], "env_rng": env_rngs[0], "world": self.shard.world}
+        if self.shard.world > 1:
+            state.update(torch_rng_ranks=[t.clone() for t in torch_rngs[1:]], env_rng_ranks=[t.clone() for t in env_rngs[1:]])
+        if not self.shard.is_main:
+            return path
         return save_checkpoint(path, RUN_KIND, RUN_VERSION, self.run_config(), self.bfm.state_dict(), state=state)
 
     def resume(self, path: Path) -> None:
@@ -157,8 +173,12 @@ class Distiller:
         s = ck.state
         self.opt.load_state_dict(s["optimizer"])
         self.global_step, self.iteration, self.wall_s = s["global_step"], s["iteration"], s["wall_s"]
-        torch.set_rng_state(s["torch_rng"])
-        self.env.gen.set_state(s["env_rng"])
+        if s.get("world", 1) != self.shard.world:
+            raise FrozenfitError(f"{path} was written by {s.get('world', 1)} processes; resume it with as many "
+                                 f"(this run has {self.shard.world})")
+        r = self.shard.rank
+        torch.set_rng_state(s["torch_rng_ranks"][r - 1] if r else s["torch_rng"])
+        self.env.gen.set_state(s["env_rng_ranks"][r - 1] if r else s["env_rng"])
 
     # -- training -------------------------------------------------------------------------------
     def student_input(self, obs: torch.Tensor) -> BFMInput:
@@ -178,7 +198,7 @@ class Distiller:
             xs.append(x)
             tobs.append(obs)
             labels.append(a_teacher)
-            use_teacher = (torch.rand(cfg.num_envs) < beta)[:, None]
+            use_teacher = (torch.rand(self.num_envs) < beta)[:, None]
             r = env.step(torch.where(use_teacher, a_teacher, a_student))
             self.history.push(env.frame)
             done = torch.nonzero(r.terminated | r.truncated).flatten()
@@ -191,28 +211,30 @@ class Distiller:
         stats = {f"reward/{k}": v for k, v in term_sums.items()}
         if episodes:
             stats["rollout/fall_rate"] = falls / episodes
-        stats["rollout/falls_per_1k_steps"] = 1000 * falls / (cfg.num_steps * cfg.num_envs)
+        stats["rollout/falls_per_1k_steps"] = 1000 * falls / (cfg.num_steps * self.num_envs)
         return obs, BFMInput.cat(xs), torch.cat(tobs), torch.cat(labels), stats
 
     def _update(self, x: BFMInput, tobs: torch.Tensor, labels: torch.Tensor, sched: dict) -> dict[str, float]:
         cfg = self.cfg
         for g in self.opt.param_groups:
             g["lr"] = sched["lr"]
-        self.bfm.update_normalizers(x, tobs)
+        self.bfm.update_normalizers(x, tobs, self.shard)
         n = len(x)
+        mb = cfg.minibatch // self.shard.world    # this rank's share of the global minibatch
         sums: dict[str, float] = {}
         count = 0
         for _ in range(cfg.epochs):
             perm = torch.randperm(n)
-            for i in range(0, n - cfg.minibatch + 1, cfg.minibatch):
-                j = perm[i:i + cfg.minibatch]
+            for i in range(0, n - mb + 1, mb):
+                j = perm[i:i + mb]
                 loss, parts = distill_loss(self.bfm, x.index(j), tobs[j], labels[j],
                                            cfg.prior_action_weight, sched["kl_weight"])
-                if not torch.isfinite(loss):
+                if not math.isfinite(all_mean([float(loss.detach())], self.shard)[0]):   # every rank stops together
                     raise FrozenfitError(f"distillation loss is {float(loss)} at step {self.global_step}; "
                                          "lower --lr or resume from the last checkpoint")
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
+                average_gradients(list(self.bfm.parameters()), self.shard)
                 parts["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.bfm.parameters(), cfg.max_grad_norm))
                 self.opt.step()
                 for k, v in parts.items():
@@ -227,12 +249,14 @@ class Distiller:
             if not last.exists():
                 raise FrozenfitError(f"--resume: no checkpoint at {last}")
             self.resume(last)
-        logger = RunLogger(self.run_dir, resume_from=self.global_step if cfg.resume else None)
+        shard = self.shard
+        broadcast_params(list(self.bfm.parameters()) + list(self.bfm.buffers()), shard)   # identical start
+        logger = RunLogger(self.run_dir, resume_from=self.global_step if cfg.resume else None) if shard.is_main else None
         obs = self.env.reset()
         self.history.reset(self.env.frame)
-        batch = cfg.num_envs * cfg.num_steps
-        bar = tqdm(total=cfg.total_env_steps, initial=self.global_step, unit="step", disable=not cfg.progress,
-                   dynamic_ncols=True)
+        batch = self.num_envs * cfg.num_steps * shard.world     # global
+        bar = tqdm(total=cfg.total_env_steps, initial=self.global_step, unit="step",
+                   disable=not (cfg.progress and shard.is_main), dynamic_ncols=True)
         stats: dict[str, float] = {}
         while self.global_step < cfg.total_env_steps:
             t0 = time.perf_counter()
@@ -250,14 +274,16 @@ class Distiller:
             stats["nan_resets"] = float(self.env.nan_resets)
             for i, name in enumerate(PROMPTS):
                 stats[f"prompt/{name}_visible"] = float(x.visible[:, i].float().mean())
-            logger.log(self.global_step, **stats)
+            if logger is not None:
+                logger.log(self.global_step, **stats)
             bar.update(batch)
             bar.set_postfix(loss=f"{stats['loss/action_prior']:.4f}", fall=f"{stats['rollout/falls_per_1k_steps']:.2f}",
                             sps=f"{stats['env_steps_per_s']:.0f}")
             if self.iteration % cfg.checkpoint_every == 0 or self.global_step >= cfg.total_env_steps:
                 self.save(last)
         bar.close()
-        logger.close()
+        if logger is not None:
+            logger.close()
         return stats
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from torch import nn
 from frozenfit.bfm.tokens import HISTORY_DIM, PROMPT_SLICES, PROMPTS, BFMInput
 from frozenfit.humanoid.observations import NUM_JOINTS, PROPRIO_DIM
 from frozenfit.common.nets import mlp
+from frozenfit.common.distributed import Shard
 from frozenfit.common.normalizer import RunningNorm
 from frozenfit.teacher.goals import GOAL_OBS_DIM
 
@@ -158,15 +159,15 @@ class BFM(nn.Module):
         return self.decode(x.state, mu)
 
     @torch.no_grad()
-    def update_normalizers(self, x: BFMInput, teacher_obs: torch.Tensor) -> None:
-        """Running statistics from a rollout; prompt statistics only from samples that show the prompt."""
-        self.tokenizers["state"].norm.update(x.state)
-        self.tokenizers["history"].norm.update(x.history.reshape(-1, x.history.shape[-1]))
+    def update_normalizers(self, x: BFMInput, teacher_obs: torch.Tensor, shard: Shard = Shard()) -> None:
+        """Running statistics from a rollout (every rank's, under data parallelism); prompt
+        statistics only from samples that show the prompt."""
+        self.tokenizers["state"].norm.update(x.state, shard)
+        self.tokenizers["history"].norm.update(x.history.reshape(-1, x.history.shape[-1]), shard)
         for i, name in enumerate(PROMPTS):
-            seen = x.visible[:, i].bool()
-            if seen.any() and name in self.tokenizers:
-                self.tokenizers[name].norm.update(x.goal[seen][:, PROMPT_SLICES[name]])
-        self.encoder_norm.update(teacher_obs)
+            if name in self.tokenizers:   # called on every rank, even with no sample showing it here
+                self.tokenizers[name].norm.update(x.goal[x.visible[:, i].bool()][:, PROMPT_SLICES[name]], shard)
+        self.encoder_norm.update(teacher_obs, shard)
 
 
 def kl_divergence(mu_q, logvar_q, mu_p, logvar_p) -> torch.Tensor:

@@ -112,11 +112,15 @@ def global_moments(x: torch.Tensor, shard: Shard) -> tuple[torch.Tensor, torch.T
     """(mean, biased variance, count) over dim 0 of the rows of every rank (float64)."""
     x = x.double()
     if shard.world == 1:
+        if x.shape[0] == 0:
+            return x.new_zeros(x.shape[1:]), x.new_zeros(x.shape[1:]), 0
         return x.mean(0), x.var(0, unbiased=False), x.shape[0]
     s = torch.stack([x.sum(0), (x * x).sum(0)])
     n = torch.tensor(float(x.shape[0]), dtype=torch.float64)
     dist.all_reduce(s)
     dist.all_reduce(n)
+    if n == 0:
+        return s[0], s[1], 0
     mean = s[0] / n
     return mean, (s[1] / n - mean * mean).clamp(min=0), int(n)
 

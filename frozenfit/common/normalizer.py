@@ -25,6 +25,8 @@ class RunningNorm(nn.Module):
         """Merge the batch ``x`` into the statistics; under data parallelism (``shard``) the batch is
         every rank's rows, so all ranks keep identical statistics."""
         b_mean, b_var, b = global_moments(x.reshape(-1, *self.mean.shape), shard)
+        if b == 0:   # nothing seen (on any rank)
+            return
         total = self.count + b
         delta = b_mean - self.mean
         m2 = self.var * self.count + b_var * b + delta ** 2 * self.count * b / total

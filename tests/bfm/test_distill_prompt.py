@@ -216,3 +216,26 @@ def test_a_bfm_that_acts_as_the_teacher_scores_a_ratio_of_one(tiny_bfm, monkeypa
         assert m["error"] == pytest.approx(m["teacher_error"], nan_ok=True), name   # keyframe: none due in 1.2 s
     assert 0 <= r["no_prompt_fall_rate"] <= 1
     assert {"velocity_error_mps", "facing_error_deg", "hands_error_m"} <= set(r["combined"])
+
+
+def test_distillation_runs_data_parallel_under_torchrun_and_resumes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    model = ["--model.width", "32", "--model.layers", "1", "--model.heads", "2", "--model.ff", "64",
+             "--model.tokenizer-hidden", "32", "--model.latent", "8", "--model.encoder-hidden", "32",
+             "--model.decoder-hidden", "32"]
+    base = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "frozenfit.cli",
+            "bfm", "distill", *model, "--num-envs", "16", "--num-steps", "4", "--minibatch", "32",
+            "--checkpoint-every", "1", "--beta-steps", "64", "--run-dir", str(run), "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for steps, extra in ((128, []), (256, ["--resume"])):
+        p = subprocess.run(base + ["--total-env-steps", str(steps), *extra], capture_output=True, text=True,
+                           timeout=300, env=env)
+        assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
+    ck = load_checkpoint(run / "checkpoint.safetensors")
+    assert ck.state["global_step"] == 256 and ck.state["world"] == 2
+    rows = (run / "log.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["64", "128", "192", "256"]
