@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup clean results-nern results-humanoid results-bfm results-tasktokens
+.PHONY: demo test setup clean results-nern results-humanoid results-bfm results-tasktokens results-tasktokens-ood results-videos results-ux
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -46,12 +46,25 @@ results-bfm: $(STAMP)
 	MUJOCO_GL=egl $(BIN)/python experiments/bfm_results.py
 
 # The Task Tokens sweep at the README's budget (0.5 M env steps; resumable: recorded runs are
-# skipped, an interrupted one resumes) and the OOD study -> results/tasktokens/; then the ceilings
-# and the shipped policies' held-out figures.
+# skipped, an interrupted one resumes) -> results/tasktokens/; then the ceilings and the shipped
+# policies' held-out figures. Trains nothing the table has recorded.
 results-tasktokens: $(STAMP)
-	$(BIN)/python experiments/tasktokens_sweep.py --steps 500000 --ood
+	$(BIN)/python experiments/tasktokens_sweep.py --steps 500000
 	$(BIN)/python experiments/tasktokens_ceiling.py
 	MUJOCO_GL=egl $(BIN)/python experiments/tasktokens_ship.py --remeasure
+
+# The OOD study (ood.json): it needs the seed-0 policy files of six recorded runs, which only the
+# machine that trained them has in runs/; elsewhere it trains those runs again for their weights.
+results-tasktokens-ood: $(STAMP)
+	$(BIN)/python experiments/tasktokens_sweep.py --steps 500000 --ood --ood-episodes 256
+
+# The videos and their still frames (results/videos/).
+results-videos: $(STAMP)
+	MUJOCO_GL=egl $(BIN)/python experiments/videos.py
+
+# Commands next to a busy core (results/ux/contention.json).
+results-ux: $(STAMP)
+	$(BIN)/python benchmarks/contention.py
 
 clean:
 	rm -rf $(VENV) runs
