@@ -14,12 +14,11 @@ run resumes with ``--resume``; logs go to CSV and TensorBoard.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 import torch
@@ -29,8 +28,8 @@ from frozenfit.bfm.masking import MaskingConfig, PromptedGoalTask
 from frozenfit.bfm.model import BFM, BFMConfig, kl_divergence
 from frozenfit.bfm.policy import RUN_KIND, RUN_VERSION, load_bfm
 from frozenfit.bfm.tokens import PROMPTS, BFMInput, History
-from frozenfit.common.distributed import (all_mean, average_gradients, broadcast_params, gather_bytes,
-                                          init_from_env, rank_env_config)
+from frozenfit.common.distributed import (all_mean, average_gradients, broadcast_params, init_from_env,
+                                          random_states, rank_env_config, restore_random_states)
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
 from frozenfit.common.logging import RunLogger
 from frozenfit.errors import FrozenfitError
@@ -44,7 +43,7 @@ from frozenfit.teacher.policy import SHIPPED_TEACHER, Teacher, load_teacher
 @dataclass
 class DistillConfig:
     """A distillation run; the defaults are the committed BFM's recipe."""
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('lr_final', 'weight_decay', 'prior_action_weight', 'kl_weight', 'kl_weight_start', 'kl_ramp_steps', 'beta_steps')  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("lr_final", "weight_decay", "prior_action_weight", "kl_weight", "kl_weight_start", "kl_ramp_steps", "beta_steps")  # see common.checks
 
     model: BFMConfig = field(default_factory=BFMConfig)
     masking: MaskingConfig = field(default_factory=MaskingConfig)
@@ -154,12 +153,8 @@ class Distiller:
 
     def save(self, path: Path) -> Path:
         """Every rank calls this (the random states are gathered); rank 0 writes the one checkpoint."""
-        torch_rngs = gather_bytes(torch.get_rng_state(), self.shard)
-        env_rngs = gather_bytes(self.env.gen.get_state(), self.shard)
         state = {"optimizer": self.opt.state_dict(), "global_step": self.global_step, "iteration": self.iteration,
-                 "wall_s": self.wall_s, "torch_rng": torch_rngs[0], "env_rng": env_rngs[0], "world": self.shard.world}
-        if self.shard.world > 1:
-            state.update(torch_rng_ranks=[t.clone() for t in torch_rngs[1:]], env_rng_ranks=[t.clone() for t in env_rngs[1:]])
+                 "wall_s": self.wall_s, **random_states(self.env.gen, self.shard)}
         if not self.shard.is_main:
             return path
         return save_checkpoint(path, RUN_KIND, RUN_VERSION, self.run_config(), self.bfm.state_dict(), state=state)
@@ -173,12 +168,7 @@ class Distiller:
         s = ck.state
         self.opt.load_state_dict(s["optimizer"])
         self.global_step, self.iteration, self.wall_s = s["global_step"], s["iteration"], s["wall_s"]
-        if s.get("world", 1) != self.shard.world:
-            raise FrozenfitError(f"{path} was written by {s.get('world', 1)} processes; resume it with as many "
-                                 f"(this run has {self.shard.world})")
-        r = self.shard.rank
-        torch.set_rng_state(s["torch_rng_ranks"][r - 1] if r else s["torch_rng"])
-        self.env.gen.set_state(s["env_rng_ranks"][r - 1] if r else s["env_rng"])
+        restore_random_states(s, self.env.gen, self.shard, path)
 
     # -- training -------------------------------------------------------------------------------
     def student_input(self, obs: torch.Tensor) -> BFMInput:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import ClassVar, Callable
+from typing import Callable, ClassVar
 
 import torch
 
@@ -42,7 +42,7 @@ MODALITIES: dict[str, tuple[str, str, str]] = {
 
 @dataclass
 class BFMEvalConfig:
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('settle_seconds',)  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("settle_seconds",)  # see common.checks
     episodes: int = 256               # per modality and policy
     seconds: float = 10.0             # single-modality and combined episodes
     no_prompt_seconds: float = 20.0

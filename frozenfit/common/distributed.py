@@ -140,3 +140,24 @@ def broadcast_params(params: list[torch.Tensor], shard: Shard) -> None:
         return
     for p in params:
         dist.broadcast(p.data, 0)
+
+
+def random_states(gen: torch.Generator, shard: Shard) -> dict:
+    """torch's and ``gen``'s (the environments') random states of every rank, for one checkpoint:
+    rank 0's under the single-process keys, the others' in lists. Every rank must call it."""
+    torch_rngs = gather_bytes(torch.get_rng_state(), shard)
+    env_rngs = gather_bytes(gen.get_state(), shard)
+    out = {"torch_rng": torch_rngs[0], "env_rng": env_rngs[0], "world": shard.world}
+    if shard.world > 1:
+        out.update(torch_rng_ranks=[t.clone() for t in torch_rngs[1:]], env_rng_ranks=[t.clone() for t in env_rngs[1:]])
+    return out
+
+
+def restore_random_states(state: dict, gen: torch.Generator, shard: Shard, path) -> None:
+    """This rank's random streams from a checkpoint's ``random_states``; written by as many ranks."""
+    if state.get("world", 1) != shard.world:
+        raise FrozenfitError(f"{path} was written by {state.get('world', 1)} processes; resume it with as many "
+                             f"(this run has {shard.world})")
+    r = shard.rank
+    torch.set_rng_state(state["torch_rng_ranks"][r - 1] if r else state["torch_rng"])
+    gen.set_state(state["env_rng_ranks"][r - 1] if r else state["env_rng"])

@@ -40,7 +40,7 @@ class Task(Protocol):
 @dataclass
 class EnvConfig:
     """Batched environment settings."""
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('init_joint_noise',)  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("init_joint_noise",)  # see common.checks
 
     num_envs: int = 256
     episode_seconds: float = 20.0

@@ -76,7 +76,7 @@ def run_export(cfg: ExportConfig) -> int:
 @dataclass
 class PruneConfig:
     """One-shot pruning of the original's conv weights, scored by a NeRN artifact's reconstruction."""
-    FRACTIONS: ClassVar[tuple[str, ...]] = ('ratio',)  # see common.checks
+    FRACTIONS: ClassVar[tuple[str, ...]] = ("ratio",)  # see common.checks
 
     artifact: str
     """NeRN artifact of the original (needed for --method nern)."""
@@ -138,7 +138,7 @@ def run_ptq(cfg: PTQConfig) -> dict:
 @dataclass
 class DemoConfig:
     """NeRN on the embedded default: load (or train) the shipped ResNet-20, fit, report, plot."""
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('alpha', 'beta', 'warmup')  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("alpha", "beta", "warmup")  # see common.checks
 
     iterations: int = 6000
     warmup: int = 5000

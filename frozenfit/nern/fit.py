@@ -44,8 +44,8 @@ STATE_KIND = "nern-fit-state"
 @dataclass
 class FitConfig:
     """Fit NeRN to a trained CNN (defaults: the shipped ResNet-20 on the embedded digits)."""
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('kernel_size', 'alpha', 'beta', 'warmup', 'weight_decay', 'min_lr')  # see common.checks
-    FRACTIONS: ClassVar[tuple[str, ...]] = ('betas', 'lookahead_alpha')  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("kernel_size", "alpha", "beta", "warmup", "weight_decay", "min_lr")  # see common.checks
+    FRACTIONS: ClassVar[tuple[str, ...]] = ("betas", "lookahead_alpha")  # see common.checks
 
     original: str | None = None
     """Original CNN checkpoint (default: the shipped ResNet-20 trained on digits)."""

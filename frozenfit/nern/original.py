@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import time
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 from pathlib import Path
 
 import torch
@@ -29,7 +28,7 @@ SHIPPED_ORIGINAL = ASSETS / "resnet20_digits.safetensors"
 @dataclass
 class TrainOriginalConfig:
     """Train the CNN that NeRN will represent (SGD + Nesterov, cosine LR, best-on-val kept)."""
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('weight_decay',)  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("weight_decay",)  # see common.checks
 
     model: str = "resnet20"
     """resnet20 | resnet56 | resnet18"""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import ClassVar, Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
@@ -26,7 +26,8 @@ from torch import nn
 from tqdm import tqdm
 
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
-from frozenfit.common.distributed import Shard, all_mean, average_gradients, broadcast_params, gather_bytes, global_moments
+from frozenfit.common.distributed import (Shard, all_mean, average_gradients, broadcast_params, global_moments,
+                                          random_states, restore_random_states)
 from frozenfit.common.logging import RunLogger
 from frozenfit.errors import FrozenfitError
 from frozenfit.common.nets import mlp
@@ -42,9 +43,9 @@ RESUME_IDENTITY = ("model_hash", "bfm_digest", "task", "method")  # config_extra
 @dataclass
 class PPOConfig:
     """PPO hyper-parameters and run bookkeeping."""
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('lr_final', 'kl_target', 'value_clip', 'ent_coef', 'bounds_coef', 'target_kl')  # see common.checks
-    FRACTIONS: ClassVar[tuple[str, ...]] = ('gamma', 'gae_lambda')  # see common.checks
-    ANY_SIGN: ClassVar[tuple[str, ...]] = ('init_log_std',)  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("lr_final", "kl_target", "value_clip", "ent_coef", "bounds_coef", "target_kl")  # see common.checks
+    FRACTIONS: ClassVar[tuple[str, ...]] = ("gamma", "gae_lambda")  # see common.checks
+    ANY_SIGN: ClassVar[tuple[str, ...]] = ("init_log_std",)  # see common.checks
 
     total_env_steps: int = 20_000_000
     num_steps: int = 32               # rollout length per environment
@@ -178,14 +179,10 @@ class PPO:
     def save(self, path: Path) -> Path:
         """Write the checkpoint (every rank calls this: the random states are gathered; rank 0 writes)."""
         task = getattr(self.env, "task", None)
-        torch_rngs = gather_bytes(torch.get_rng_state(), self.shard)
-        env_rngs = gather_bytes(self.env.gen.get_state(), self.shard)
         state = {"optimizer": self.opt.state_dict(), "iteration": self.iteration,
                  "global_step": self.global_step, "wall_s": self.wall_s, "adaptive_lr": self.adaptive_lr,
-                 "torch_rng": torch_rngs[0], "env_rng": env_rngs[0], "world": self.shard.world,
+                 **random_states(self.env.gen, self.shard),   # every rank's streams continue after a resume
                  "task": task.state_dict() if hasattr(task, "state_dict") else {}}
-        if self.shard.world > 1:   # every rank's own random streams continue after a resume
-            state.update(torch_rng_ranks=[t.clone() for t in torch_rngs[1:]], env_rng_ranks=[t.clone() for t in env_rngs[1:]])
         if not self.shard.is_main:
             return path
         return save_checkpoint(path, AGENT_KIND, AGENT_VERSION, self.checkpoint_config(),
@@ -204,12 +201,7 @@ class PPO:
         self.opt.load_state_dict(s["optimizer"])
         self.iteration, self.global_step, self.wall_s = s["iteration"], s["global_step"], s["wall_s"]
         self.adaptive_lr = s.get("adaptive_lr", self.cfg.lr)
-        if s.get("world", 1) != self.shard.world:
-            raise FrozenfitError(f"{path} was written by {s.get('world', 1)} processes; resume it with as many "
-                                 f"(this run has {self.shard.world})")
-        r = self.shard.rank
-        torch.set_rng_state(s["torch_rng_ranks"][r - 1] if r else s["torch_rng"])
-        self.env.gen.set_state(s["env_rng_ranks"][r - 1] if r else s["env_rng"])
+        restore_random_states(s, self.env.gen, self.shard, path)
         task = getattr(self.env, "task", None)
         if s["task"] and hasattr(task, "load_state_dict"):
             task.load_state_dict(s["task"])

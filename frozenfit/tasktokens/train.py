@@ -9,10 +9,9 @@ the learning curve (``eval/success`` in log.csv).
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import time
 from dataclasses import asdict, dataclass, field, replace
+from typing import ClassVar
 from pathlib import Path
 
 import torch
@@ -43,7 +42,7 @@ def task_tokens_ppo() -> PPOConfig:
 @dataclass
 class TaskTokensConfig:
     """One training run: a task, a method and a seed."""
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('warm_start', 'eval_every', 'stop_at')  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("warm_start", "eval_every", "stop_at")  # see common.checks
 
     task: TaskName = "direction"
     method: MethodName = "task_tokens"

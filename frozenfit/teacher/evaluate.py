@@ -9,11 +9,10 @@ instantaneous pelvis speed swing by several tenths of a m/s).
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import math
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -30,7 +29,7 @@ from frozenfit.teacher.policy import Teacher
 
 @dataclass
 class EvalConfig:
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('settle_seconds',)  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("settle_seconds",)  # see common.checks
     episodes: int = 512
     speeds: int = 16                 # speed grid points over [0, max_speed]
     max_speed: float = 3.0

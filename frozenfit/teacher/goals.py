@@ -12,10 +12,9 @@ the state so tests can check each formula on hand-made numbers.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -29,8 +28,8 @@ from frozenfit.humanoid.rotations import quat_to_tan_norm, wrap_angle
 @dataclass
 class GoalConfig:
     """Goal sampling, curriculum and reward weights of the teacher task."""
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('start_max_speed',)  # see common.checks
-    FRACTIONS: ClassVar[tuple[str, ...]] = ('curriculum_threshold',)  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("start_max_speed",)  # see common.checks
+    FRACTIONS: ClassVar[tuple[str, ...]] = ("curriculum_threshold",)  # see common.checks
 
     max_speed: float = 3.0            # fastest command once the curriculum is done
     start_max_speed: float = 1.0      # curriculum starts here ...

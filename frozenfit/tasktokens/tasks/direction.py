@@ -9,10 +9,9 @@ grace period from every target change, every frame must have |e| <= 0.2.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -25,7 +24,7 @@ from frozenfit.tasktokens.tasks.base import RetargetingTask
 
 @dataclass
 class DirectionConfig:
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('grace_steps',)  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("grace_steps",)  # see common.checks
     # The paper samples U[1.2, 6] m/s; our BFM's teacher tracks up to 3.0 m/s (results/teacher),
     # so the default range stops there (the measured reason the README states).
     speed: tuple[float, float] = (1.2, 3.0)

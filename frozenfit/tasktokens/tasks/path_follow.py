@@ -11,10 +11,9 @@ stays within ``success_radius`` of the target on every frame.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -27,7 +26,7 @@ from frozenfit.tasktokens.tasks.base import TokenTask
 
 @dataclass
 class PathFollowConfig:
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('grace_steps',)  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("grace_steps",)  # see common.checks
     node_seconds: float = 1.0
     num_nodes: int = 40                       # covers a 30 s training episode plus the look-ahead
     speed: tuple[float, float] = (0.5, 2.5)   # m/s per segment (our BFM's teacher tops out at 3)

@@ -12,9 +12,8 @@ target appears, the hand stays within 0.2 m of it on every frame.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -29,7 +28,7 @@ from frozenfit.humanoid.model import HAND_IDX, SHOULDER_OFFSET
 
 @dataclass
 class ReachConfig:
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('grace_steps', 'face_left', 'crouch_margin', 'min_planar')  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("grace_steps", "face_left", "crouch_margin", "min_planar")  # see common.checks
     xy_range: float = 0.75
     z_range: tuple[float, float] = (0.6, 1.6)   # paper: (0.05, 1.6); see the module docstring
     change_steps: tuple[int, int] = (90, 119)

@@ -11,10 +11,9 @@ paper draws f freely. This is a reduced range, stated with the results.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -29,7 +28,7 @@ from frozenfit.teacher.goals import facing_cone
 
 @dataclass
 class SteeringConfig(DirectionConfig):
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('grace_steps',)  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("grace_steps",)  # see common.checks
     grace_steps: int = 80
     max_heading_error_deg: float = 45.0
     w_direction: float = 0.7      # reward scales

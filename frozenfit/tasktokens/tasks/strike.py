@@ -12,10 +12,9 @@ the end of the episode.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -30,7 +29,7 @@ from frozenfit.tasktokens.tasks.base import TokenTask
 
 @dataclass
 class StrikeConfig:
-    ZERO_OK: ClassVar[tuple[str, ...]] = ('prior_radius',)  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("prior_radius",)  # see common.checks
     box: BoxSpec = field(default_factory=BoxSpec)
     near_prob: float = 0.5
     near: tuple[float, float] = (0.5, 1.5)     # m, box centre from the pelvis
