@@ -71,6 +71,10 @@ def up_for(name: str) -> str:
 
 
 CLAIMS = [
+    # data-parallel training
+    ("batch (largest difference {})", "rl/ddp.json", [lambda d: f"{d['equivalence_max_abs_diff']:.1e}"]),
+    ("trains at {} env steps/s with 1 process and {} with 2", "rl/ddp.json",
+     [lambda d: f"{d['scaling']['1']:,.0f}", lambda d: f"{d['scaling']['2']:,.0f}"]),
     # running next to other work
     ("takes\n{}× its idle time and a short training run {}×", "ux/contention.json",
      [lambda d: f1(d["eval"]["ratio"]), lambda d: f1(d["train"]["ratio"])]),
