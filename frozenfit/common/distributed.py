@@ -19,7 +19,9 @@ the same global batch.
 
 from __future__ import annotations
 
+import atexit
 import os
+from datetime import timedelta
 from dataclasses import dataclass
 
 import torch
@@ -47,7 +49,20 @@ def init_from_env() -> Shard:
         return Shard()
     if not dist.is_initialized():
         dist.init_process_group("gloo")
+        # tear the group down before the interpreter does: gloo's threads still running at exit
+        # abort the process ("terminate called without an active exception")
+        atexit.register(_shutdown)
     return Shard(dist.get_rank(), dist.get_world_size())
+
+
+def _shutdown() -> None:
+    if not dist.is_initialized():
+        return
+    try:   # no rank leaves while another still talks to it; a rank that died mid-run costs 60 s, not a hang
+        dist.monitored_barrier(timeout=timedelta(seconds=60))
+    except RuntimeError:
+        pass
+    dist.destroy_process_group()
 
 
 def rank_env_config(env_cfg, shard: Shard):

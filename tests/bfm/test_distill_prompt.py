@@ -14,6 +14,7 @@ from frozenfit.cli import main
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.observations import root_heading
+from torchrun_helper import run_torchrun
 
 TINY = BFMConfig(width=32, layers=1, heads=2, ff=64, tokenizer_hidden=32, latent=8,
                  encoder_hidden=(32,), decoder_hidden=(32,))
@@ -220,7 +221,6 @@ def test_a_bfm_that_acts_as_the_teacher_scores_a_ratio_of_one(tiny_bfm, monkeypa
 
 def test_distillation_runs_data_parallel_under_torchrun_and_resumes(tmp_path):
     import os
-    import subprocess
     import sys
 
     run = tmp_path / "run"
@@ -232,8 +232,7 @@ def test_distillation_runs_data_parallel_under_torchrun_and_resumes(tmp_path):
             "--checkpoint-every", "1", "--beta-steps", "64", "--run-dir", str(run), "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for steps, extra in ((128, []), (256, ["--resume"])):
-        p = subprocess.run(base + ["--total-env-steps", str(steps), *extra], capture_output=True, text=True,
-                           timeout=300, env=env)
+        p = run_torchrun(base + ["--total-env-steps", str(steps), *extra], env, 300)
         assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
     ck = load_checkpoint(run / "checkpoint.safetensors")
     assert ck.state["global_step"] == 256 and ck.state["world"] == 2

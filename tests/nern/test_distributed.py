@@ -1,11 +1,11 @@
 """Data-parallel fit under torchrun (2 CPU processes, gloo) equals the single-process step."""
 
 import os
-import subprocess
 import sys
 
 from frozenfit.common.checkpoint import load_checkpoint
 from frozenfit.nern.fit import FitConfig, fit
+from torchrun_helper import run_torchrun
 
 ARGS = {"iterations": 1, "warmup": 0, "alpha": 1.0, "beta": 1.0, "lr": 0.05, "batch_size": 32, "kernel_batch": 512,
         "permutation": "none", "hidden": 16, "eval_every": 1, "checkpoint_every": 1}
@@ -26,7 +26,7 @@ def test_two_rank_step_matches_single_process_on_the_same_global_batch(tmp_path,
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
            "-m", "frozenfit.cli", "nern", "fit", f"--original={path}", f"--out-dir={ddp}", "--no-progress", *flags]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    proc = run_torchrun(cmd, env, 240)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert "data-parallel fit: 2 ranks (gloo), 16 images per rank" in proc.stdout
 

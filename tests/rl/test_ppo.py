@@ -8,6 +8,7 @@ from frozenfit.common.checkpoint import save_checkpoint
 from frozenfit.errors import FrozenfitError
 from frozenfit.common.normalizer import RunningNorm
 from frozenfit.rl.ppo import PPO, Agent, PPOConfig, _gae
+from torchrun_helper import run_torchrun
 
 
 @dataclass
@@ -174,7 +175,6 @@ def test_adaptive_lr_follows_the_kl(tmp_path):
 
 def test_two_process_update_equals_the_single_process_update_on_the_same_global_batch(tmp_path):
     import os
-    import subprocess
     import sys
 
     from safetensors.torch import load_file
@@ -185,7 +185,7 @@ def test_two_process_update_equals_the_single_process_update_on_the_same_global_
     out = tmp_path / "ddp.safetensors"
     worker = Path(__file__).with_name("ddp_update_worker.py")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(worker), str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = run_torchrun(cmd, {**os.environ, "OMP_NUM_THREADS": "1"}, 240)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     ddp, single, half = load_file(str(out)), one_update(Shard()), one_update(Shard(), rows=128)
     diff = max((ddp[k] - single[k]).abs().max().item() for k in single)

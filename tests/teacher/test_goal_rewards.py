@@ -5,6 +5,7 @@ import torch
 
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
 from frozenfit.teacher.goals import GoalConfig, GoalTask, reward_terms
+from torchrun_helper import run_torchrun
 
 
 def _state(**over):
@@ -114,7 +115,6 @@ def test_curriculum_grows_only_on_sustained_good_tracking():
 
 def test_teacher_trains_data_parallel_under_torchrun_and_resumes(tmp_path):
     import os
-    import subprocess
     import sys
 
     from frozenfit.common.checkpoint import load_checkpoint
@@ -125,8 +125,7 @@ def test_teacher_trains_data_parallel_under_torchrun_and_resumes(tmp_path):
             "--run-dir", str(run), "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for steps, extra in ((768, []), (1536, ["--resume"])):
-        p = subprocess.run(base + ["--ppo.total-env-steps", str(steps), *extra], capture_output=True, text=True,
-                           timeout=300, env=env)
+        p = run_torchrun(base + ["--ppo.total-env-steps", str(steps), *extra], env, 300)
         assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
     ck = load_checkpoint(run / "checkpoint.safetensors")
     # the global step counts both ranks' environments; one checkpoint holds both ranks' random states
