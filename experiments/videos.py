@@ -20,7 +20,7 @@ import imageio.v3 as iio
 
 from tasktokens_sweep import DEFAULT_STEPS, DEFAULT_WARM, RunSpec
 
-from frozenfit.bfm.policy import SHIPPED_BFM, bfm_digest, load_bfm
+from frozenfit.bfm.policy import bfm_digest, load_bfm
 from frozenfit.bfm.prompt import play
 from frozenfit.common.results import git_commit, machine_info, portable_path, write_result
 from frozenfit.humanoid.render import render_rollout, write_video
@@ -62,16 +62,17 @@ def main() -> None:
 
 def render_all(rows: dict, seed: int) -> dict:
     """The teacher, BFM and per-task videos and their stills."""
+    bfm = load_bfm()
     rec = play_script(load_teacher())
     frames = render_rollout(rec)
     rows["teacher"] = {"video": str(write_video(frames, VIDEOS / "teacher.mp4", rec.fps)), "still": still(frames, "teacher"),
                        "shows": "the shipped teacher on its scripted goals", "seconds": round(len(frames) / rec.fps, 1)}
-    rec = play(load_bfm())
+    rec = play(bfm)
     frames = render_rollout(rec)
     rows["bfm"] = {"video": str(write_video(frames, VIDEOS / "bfm.mp4", rec.fps)), "still": still(frames, "bfm"),
                    "shows": "the shipped BFM on its prompt script", "seconds": round(len(frames) / rec.fps, 1)}
     for task in TASKS:
-        actor = load_task_policy(task, None, str(SHIPPED_BFM))
+        actor = load_task_policy(task, None, bfm)
         m = actor.meta
         rec, ok, scene = record(actor, task, m["use_prior"], m["history_offsets"], 15.0, 2, seed,
                                 title=video_title(task, m["method"]))

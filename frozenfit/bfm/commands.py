@@ -10,7 +10,7 @@ from frozenfit.bfm.evaluate import BFMEvalConfig, evaluate_bfm
 from frozenfit.bfm.policy import SHIPPED_BFM, export_bfm, load_bfm
 from frozenfit.bfm.prompt import DEMO_PROMPTS, load_script, play
 from frozenfit.common.assets import export_target
-from frozenfit.common.checks import require
+from frozenfit.common.checks import check_numbers
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.render import render_rollout, write_video
 from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
@@ -32,7 +32,7 @@ class PlayConfig:
                                          # (needs a display; MUJOCO_GL=glfw)
 
     def __post_init__(self):
-        require(self, positive=("seconds", "width", "height", "frame_every"))
+        check_numbers(self)   # the Python API gets the command line's checks
 
 
 def run_play(cfg: PlayConfig) -> Path | dict:

@@ -4,8 +4,8 @@
 numeric option of every command is validated in one place:
 
 - by default a number (or each number of a tuple) must be > 0 and finite;
-- `seed`, `*_seed`, `threads`, `*_threads`, `nthread`, `w_*` (reward weights) and the names a
-  class lists in ``ZERO_OK`` may be 0;
+- `seed`, `*_seed`, `threads` and `nthread` (0: automatic), `w_*` (reward weights) and the names a
+  class lists in ``ZERO_OK`` may be 0 (`torch_threads` may not: torch needs at least one);
 - `p_*`, `*_prob` and the names in ``FRACTIONS`` must lie in [0, 1];
 - names in ``ANY_SIGN`` (a log standard deviation, say) need only be finite;
 - ``None`` means "the default" and passes.
@@ -21,18 +21,6 @@ from typing import Callable
 from frozenfit.errors import FrozenfitError
 
 
-def require(cfg, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = ()) -> None:
-    """Refuse a config whose ``positive`` fields are not > 0 or ``non_negative`` ones are < 0 (None
-    means 'default' and passes), naming the command-line option."""
-    for names, ok, what in ((positive, lambda v: v > 0, "positive"), (non_negative, lambda v: v >= 0, "0 or more")):
-        for name in names:
-            v = getattr(cfg, name)
-            if v is None:
-                continue
-            if (isinstance(v, float) and math.isnan(v)) or not ok(v):
-                raise FrozenfitError(f"--{name.replace('_', '-')} must be {what}, got {v}")
-
-
 def _rule(cls: type, name: str) -> str:
     """'positive', 'zero_ok', 'fraction' or 'any' for field ``name`` of dataclass ``cls``."""
     if name in getattr(cls, "ANY_SIGN", ()):
@@ -40,7 +28,7 @@ def _rule(cls: type, name: str) -> str:
     if name in getattr(cls, "FRACTIONS", ()) or name.startswith("p_") or name.endswith("_prob"):
         return "fraction"
     if (name in getattr(cls, "ZERO_OK", ()) or name in ("seed", "threads", "nthread") or name.endswith("_seed")
-            or name.endswith("_threads") or name.startswith("w_")):
+            or name.startswith("w_")):
         return "zero_ok"
     return "positive"
 

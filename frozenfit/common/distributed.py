@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import atexit
 import os
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
@@ -68,7 +68,6 @@ def _shutdown() -> None:
 def rank_env_config(env_cfg, shard: Shard):
     """This rank's share of an environment config: num_envs / world environments (the config's
     count is the global one), its own seed, and the simulation threads divided among ranks."""
-    from dataclasses import replace
     if env_cfg.num_envs % shard.world:
         raise FrozenfitError(f"--env.num-envs {env_cfg.num_envs} must be divisible by the {shard.world} processes")
     return replace(env_cfg, num_envs=env_cfg.num_envs // shard.world, seed=env_cfg.seed + 1000 * shard.rank,

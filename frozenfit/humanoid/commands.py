@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from frozenfit.common.checks import check_numbers
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.render import Recording, render_rollout, write_video
 
@@ -21,9 +22,7 @@ class RenderConfig:
     height: int = 360
 
     def __post_init__(self):
-        for name in ("width", "height"):
-            if getattr(self, name) <= 0:
-                raise FrozenfitError(f"--{name} must be positive, got {getattr(self, name)}")
+        check_numbers(self)   # the Python API gets the command line's checks
 
 
 def render_recording(rec: Recording, out: str, width: int, height: int) -> Path:

@@ -12,6 +12,7 @@ screen-up (a 90-degree turn reads as one), and it follows the pelvis with a litt
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,6 +121,7 @@ def add_marker(scene: mujoco.MjvScene, m: Marker) -> None:
     scene.ngeom += 1
 
 
+@lru_cache(maxsize=8)   # the same sizes on every frame: read the font file once
 def _font(px: int) -> ImageFont.ImageFont:
     try:
         return ImageFont.load_default(size=px)

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from frozenfit.errors import FrozenfitError
+from frozenfit.common.checks import check_numbers
 from frozenfit.humanoid.model import CONTROL_DT
 from frozenfit.humanoid.render import Recording, render_rollout, write_video
 from frozenfit.motion.clips import CLIPS, load_clip
@@ -28,9 +28,7 @@ class MotionRenderConfig:
     height: int = 360
 
     def __post_init__(self):
-        for name in ("seconds", "width", "height"):
-            if getattr(self, name) <= 0:
-                raise FrozenfitError(f"--{name} must be positive, got {getattr(self, name)}")
+        check_numbers(self)   # the Python API gets the command line's checks
 
 
 def run_render(cfg: MotionRenderConfig) -> Path:

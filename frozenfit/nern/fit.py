@@ -21,7 +21,7 @@ from torch import nn
 from tqdm import tqdm
 
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
-from frozenfit.common.checks import require
+from frozenfit.common.checks import check_numbers
 from frozenfit.common.logging import RunLogger, read_csv_log
 from frozenfit.common.seeding import seed_everything
 from frozenfit.common.timing import PhaseTimer, phase
@@ -92,10 +92,7 @@ class FitConfig:
     progress: bool = True
 
     def __post_init__(self):
-        require(self, positive=("hidden", "iterations", "batch_size", "kernel_batch", "lr", "eval_every",
-                                "checkpoint_every", "lookahead_k"),
-                non_negative=("warmup", "alpha", "beta", "kernel_size", "seed", "threads", "weight_decay",
-                              "p_magnitude", "min_lr"))
+        check_numbers(self)   # the Python API gets the command line's checks
 
 
 @dataclass

@@ -10,9 +10,10 @@ import mujoco
 import numpy as np
 import torch
 
+from frozenfit.bfm.model import BFM
 from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm
 from frozenfit.common.assets import export_target
-from frozenfit.common.checks import require
+from frozenfit.common.checks import check_numbers
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.render import Recording, render_rollout, scene_model, side_by_side, write_video
@@ -23,10 +24,10 @@ from frozenfit.tasktokens.policies import METHODS, PromptOnlyActor
 from frozenfit.tasktokens.tasks import TaskName, task_class
 
 
-def load_task_policy(task: str, policy: str | None, bfm_path: str):
-    """The actor of ``policy`` (default: the shipped one for ``task``) on the BFM at ``bfm_path``;
-    a policy trained for another task than ``task`` is refused."""
-    actor = load_policy(policy_path(task, policy), load_bfm(bfm_path))
+def load_task_policy(task: str, policy: str | None, bfm: str | BFM):
+    """The actor of ``policy`` (default: the shipped one for ``task``) on ``bfm`` (a loaded BFM, or
+    its file); a policy trained for another task than ``task`` is refused."""
+    actor = load_policy(policy_path(task, policy), load_bfm(bfm) if isinstance(bfm, str) else bfm)
     if actor.meta["task"] != task:
         raise FrozenfitError(f"{policy} is a policy for the {actor.meta['task']} task, not {task}: "
                              f"pass --task {actor.meta['task']} or another --policy")
@@ -83,7 +84,7 @@ class TaskRenderCommand:
     physics: PhysicsConfig | None = None
 
     def __post_init__(self):
-        require(self, positive=("seconds", "frame_every", "width", "height"), non_negative=("seed",))
+        check_numbers(self)   # the Python API gets the command line's checks
 
 
 @torch.no_grad()
@@ -148,15 +149,15 @@ class TaskCompareCommand:
 
 
 def run_compare(cfg: TaskCompareCommand) -> Path:
-    bfm = load_bfm(cfg.bfm)
-    actors = [load_task_policy(cfg.task, cfg.policy, cfg.bfm)]
+    bfm = load_bfm(cfg.bfm)   # once: every panel's policy runs on it (fine-tuning's own copy aside)
+    actors = [load_task_policy(cfg.task, cfg.policy, bfm)]
     if task_class(cfg.task).has_prior:
         actors.append(PromptOnlyActor(bfm, ObsLayout(bfm.history_len, task_class(cfg.task).obs_dim)))
         actors[-1].meta = {"task": cfg.task, "method": "prompt_only", "use_prior": True,
                            "history_offsets": list(bfm.cfg.history_offsets)}
     for method, path in (("finetune", cfg.finetune), ("ppo_scratch", cfg.ppo_scratch)):
         if path:
-            actor = load_task_policy(cfg.task, path, cfg.bfm)
+            actor = load_task_policy(cfg.task, path, bfm)
             if actor.meta["method"] != method:
                 raise FrozenfitError(f"--{method.replace('_', '-')} {path} is a {actor.meta['method']} policy")
             actors.append(actor)

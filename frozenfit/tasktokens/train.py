@@ -18,6 +18,7 @@ import torch
 
 from frozenfit.bfm.policy import SHIPPED_BFM, bfm_digest, load_bfm
 from frozenfit.common.distributed import init_from_env, rank_env_config
+from frozenfit.common.checks import check_numbers
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig
 from frozenfit.common.logging import RunLogger
@@ -74,12 +75,7 @@ class TaskTokensConfig:
     """Show a progress bar."""
 
     def __post_init__(self):
-        for name in ("eval_episodes", "torch_threads"):
-            if getattr(self, name) <= 0:
-                raise FrozenfitError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        for name in ("warm_start", "eval_every", "seed"):
-            if getattr(self, name) < 0:
-                raise FrozenfitError(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(self, name)}")
+        check_numbers(self)   # the Python API gets the command line's checks
 
     def directory(self) -> Path:
         return Path(self.run_dir or f"runs/tasktokens/{self.task}/{self.method}/seed{self.seed}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from frozenfit.common.assets import export_target
-from frozenfit.errors import FrozenfitError
+from frozenfit.common.checks import check_numbers
 from frozenfit.humanoid.commands import render_recording
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.teacher.evaluate import EvalConfig, evaluate_teacher, play_script
@@ -57,9 +57,7 @@ class TeacherRenderConfig:
     physics: PhysicsConfig | None = None
 
     def __post_init__(self):
-        for name in ("seconds", "width", "height", "frame_every"):
-            if getattr(self, name) <= 0:
-                raise FrozenfitError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        check_numbers(self)   # the Python API gets the command line's checks
 
 
 def run_render(cfg: TeacherRenderConfig) -> Path:
