@@ -9,6 +9,8 @@ the BFM's own batched simulator; the viewer shows its state in real time.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -68,6 +70,10 @@ def run_interactive(bfm: BFM, seconds: float, physics: PhysicsConfig | None = No
     """Open the viewer and run the BFM for ``seconds`` (or until the window closes); returns a
     summary: keys pressed, distance travelled, falls."""
     from frozenfit.teacher.evaluate import goal_markers
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        # checked here: without a display MuJoCo's viewer exits the process with a GLFW message
+        raise FrozenfitError("--interactive needs a display (DISPLAY is not set): run it on a desktop, over "
+                             "ssh -X, or under Xvfb; `bfm play` without it writes a video")
     try:
         import mujoco.viewer
     except ImportError as e:

@@ -77,3 +77,12 @@ def test_viewer_under_xvfb_takes_keys(tmp_path):
     assert travelled > 0.5, out
     # the screenshot shows the scene: a sky above, a floor below, not one flat colour
     assert shot.std() > 10 and shot[:40].mean() > shot[-40:].mean() - 60
+
+
+def test_interactive_without_a_display_is_one_line(monkeypatch, capsys):
+    from frozenfit.cli import main
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main(["bfm", "play", "--interactive", "--seconds", "1"]) == 2
+    assert "--interactive needs a display" in capsys.readouterr().err
