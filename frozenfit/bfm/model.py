@@ -78,7 +78,12 @@ class Block(nn.Module):
         q, k, v = self.qkv(self.ln1(x)).reshape(n, t, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)
         if first_only:
             q, x, t = q[:, :, :1], x[:, :1], 1
-        a = F.scaled_dot_product_attention(q, k, v, attn_mask=keep[:, None, None, :])
+        if torch.is_autocast_enabled("cpu"):
+            # bfloat16: plain batched matmuls beat the fused CPU kernel ~2x on these few-token sets
+            s = (q @ k.transpose(-1, -2)) * (w // self.heads) ** -0.5
+            a = s.masked_fill(~keep[:, None, None, :], float("-inf")).softmax(-1).to(v.dtype) @ v
+        else:
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=keep[:, None, None, :])
         x = x + self.proj(a.transpose(1, 2).reshape(n, t, w))
         return x + self.ff(self.ln2(x))
 
@@ -111,8 +116,10 @@ class BFM(nn.Module):
         return len(self.cfg.history_offsets)
 
     # -- tokens ------------------------------------------------------------------------------------
-    def tokens(self, x: BFMInput, extra_tokens: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """The token set (N, T, width) and which tokens are kept (N, T) bool; state token first."""
+    def input_tokens(self, x: BFMInput) -> tuple[torch.Tensor, torch.Tensor]:
+        """The tokens of the model's own inputs (N, T, width) and which are kept (N, T) bool; state
+        token first. They depend on ``x`` alone, so a caller adapting a frozen BFM can compute them
+        once per sample (`TaskTokenActor.cache`)."""
         x.check(self.history_len)
         n = len(x)
         tk, emb = self.tokenizers, self.type_embed
@@ -125,20 +132,33 @@ class BFM(nn.Module):
                 raise ValueError(f"this BFM was distilled without '{name}' prompts (it reads {self.cfg.prompts})")
             seq.append((tk[name](x.goal[:, PROMPT_SLICES[name]]) + emb[name])[:, None])
             keep.append(x.visible[:, i:i + 1].bool())
-        if extra_tokens is not None:
-            if extra_tokens.dim() == 2:
-                extra_tokens = extra_tokens[:, None]
-            if extra_tokens.shape[0] != n or extra_tokens.shape[-1] != self.cfg.width:
-                raise ValueError(f"extra tokens must be (N, K, {self.cfg.width}) with N={n}, "
-                                 f"got {tuple(extra_tokens.shape)}")
-            seq.append(extra_tokens)
-            keep.append(torch.ones(n, extra_tokens.shape[1], dtype=torch.bool))
         return torch.cat(seq, 1), torch.cat(keep, 1)
+
+    def append_tokens(self, h: torch.Tensor, keep: torch.Tensor,
+                      extra_tokens: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The token set with tokens supplied from outside (N, width) or (N, K, width) appended."""
+        if extra_tokens is None:
+            return h, keep
+        n = h.shape[0]
+        if extra_tokens.dim() == 2:
+            extra_tokens = extra_tokens[:, None]
+        if extra_tokens.shape[0] != n or extra_tokens.shape[-1] != self.cfg.width:
+            raise ValueError(f"extra tokens must be (N, K, {self.cfg.width}) with N={n}, "
+                             f"got {tuple(extra_tokens.shape)}")
+        return (torch.cat([h, extra_tokens.to(h.dtype)], 1),
+                torch.cat([keep, torch.ones(n, extra_tokens.shape[1], dtype=torch.bool)], 1))
+
+    def tokens(self, x: BFMInput, extra_tokens: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The whole token set and its keep mask: the input tokens, then any extra tokens."""
+        return self.append_tokens(*self.input_tokens(x), extra_tokens)
 
     # -- the three parts -----------------------------------------------------------------------------
     def prior(self, x: BFMInput, extra_tokens: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(mu, log var) of the prior over the latent, read at the state token."""
-        h, keep = self.tokens(x, extra_tokens)
+        return self.prior_from_tokens(*self.tokens(x, extra_tokens))
+
+    def prior_from_tokens(self, h: torch.Tensor, keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The prior given a token set (`tokens`)."""
         for i, block in enumerate(self.blocks):
             h = block(h, keep, first_only=i == len(self.blocks) - 1)
         mu, logvar = self.prior_head(self.out_norm(h[:, 0])).chunk(2, -1)

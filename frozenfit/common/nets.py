@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from torch import nn
 
 
-def mlp(inp: int, hidden: tuple[int, ...], out: int, act: type[nn.Module] = nn.SiLU) -> nn.Sequential:
+def mlp(inp: int, hidden: tuple[int, ...], out: int, act: Callable[[], nn.Module] = nn.SiLU) -> nn.Sequential:
     """Linear layers with ``act`` between them: ``inp -> hidden... -> out`` (no output activation)."""
     layers: list[nn.Module] = []
     for h in hidden:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -75,8 +75,19 @@ class PPOConfig:
     critic_hidden: tuple[int, ...] = (256, 256)
     norm_obs: bool = True
     norm_value: bool = True
+    precision: Literal["fp32", "bf16"] = "fp32"
+    """"fp32", or "bf16": the actor's and critic's forward (and so backward) passes run under CPU
+    bfloat16 autocast, in the rollout and the update alike, so PPO's probability ratio compares a
+    network with itself; weights, optimiser, advantages and log-probabilities stay fp32. Fast only
+    on CPUs with AMX or AVX-512-BF16."""
     checkpoint_every: int = 20        # iterations
     seed: int = 0
+
+
+def _elu() -> nn.Module:
+    """ELU in place: its backward reads its output, so overwriting the input is safe and saves
+    one activation-sized allocation per layer in every minibatch."""
+    return nn.ELU(inplace=True)
 
 
 class Agent(nn.Module):
@@ -95,12 +106,12 @@ class Agent(nn.Module):
         self.obs_norm = RunningNorm(obs_dim)
         self.critic_norm = RunningNorm(max(critic_obs_dim, 1))
         self.custom_actor = actor is not None
-        self.actor = actor if actor is not None else mlp(obs_dim, cfg.actor_hidden, act_dim, nn.ELU)
+        self.actor = actor if actor is not None else mlp(obs_dim, cfg.actor_hidden, act_dim, _elu)
         if not self.custom_actor:
             nn.init.orthogonal_(self.actor[-1].weight, 0.01)
             nn.init.zeros_(self.actor[-1].bias)
         self.log_std = nn.Parameter(torch.full((act_dim,), cfg.init_log_std), requires_grad=cfg.learn_std)
-        self.critic = mlp(obs_dim + critic_obs_dim, cfg.critic_hidden, 1, nn.ELU)
+        self.critic = mlp(obs_dim + critic_obs_dim, cfg.critic_hidden, 1, _elu)
         self.value_norm = RunningNorm(())
 
     def _norm(self, x: torch.Tensor) -> torch.Tensor:
@@ -117,14 +128,47 @@ class Agent(nn.Module):
             self.actor.update_normalizers(obs, shard)
 
     def action_mean(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.actor(obs) if self.custom_actor else self.actor(self._norm(obs))
+        return self.mean_from(self.actor_input(obs))
 
     def value(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None) -> torch.Tensor:
         """Normalised value prediction."""
+        return self.value_from(self.critic_input(obs, critic_obs))
+
+    # The update reads every stored sample in several epochs; what depends on the sample alone
+    # (normalised inputs -- the statistics do not move during an update -- and a custom actor's
+    # `cache`, e.g. a frozen BFM's input tokens) is computed once by these and indexed per minibatch.
+    def actor_input(self, obs: torch.Tensor, cache: bool = False) -> tuple[torch.Tensor, ...]:
+        if not self.custom_actor:
+            return (self._mlp_input(self._norm(obs)),)
+        extra = self.actor.cache(obs) if cache and hasattr(self.actor, "cache") else None
+        return (obs,) if extra is None else (obs, *extra)
+
+    def batch_inputs(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None):
+        """(actor inputs, critic input) of a stored batch; one tensor when both read the same."""
+        actor_in = self.actor_input(obs, cache=True)
+        shared = not self.custom_actor and not self.critic_obs_dim
+        return actor_in, actor_in[0] if shared else self.critic_input(obs, critic_obs)
+
+    def critic_input(self, obs: torch.Tensor, critic_obs: torch.Tensor | None = None) -> torch.Tensor:
         x = self._norm(obs)
         if self.critic_obs_dim:
             x = torch.cat([x, self.critic_norm(critic_obs) if self.norm_obs else critic_obs], 1)
-        return self.critic(x).squeeze(-1)
+        return self._mlp_input(x)
+
+    @staticmethod
+    def _mlp_input(x: torch.Tensor) -> torch.Tensor:
+        """Under bf16 autocast an MLP's first layer rounds its input to bf16 anyway: rounding once
+        here is exact and halves what the update's minibatches gather."""
+        return x.to(torch.bfloat16) if torch.is_autocast_enabled("cpu") else x
+
+    def mean_from(self, actor_in: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        if not self.custom_actor:
+            return self.actor(actor_in[0]).float()
+        obs, *cached = actor_in
+        return (self.actor(obs, tuple(cached)) if cached else self.actor(obs)).float()
+
+    def value_from(self, critic_in: torch.Tensor) -> torch.Tensor:
+        return self.critic(critic_in).squeeze(-1).float()
 
     def dist(self, obs: torch.Tensor) -> torch.distributions.Normal:
         return torch.distributions.Normal(self.action_mean(obs), self.log_std.exp().expand(obs.shape[0], -1))
@@ -170,6 +214,14 @@ class PPO:
         if cfg.lr_schedule not in ("linear", "adaptive"):
             raise FrozenfitError(f"lr_schedule must be 'linear' or 'adaptive', not '{cfg.lr_schedule}'")
         self.adaptive_lr = cfg.lr                     # the adaptive schedule's current lr
+        if cfg.precision not in ("fp32", "bf16"):
+            raise FrozenfitError(f"precision must be 'fp32' or 'bf16', not '{cfg.precision}'")
+        if cfg.precision == "bf16" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            print("warning: --ppo.precision bf16 on a CPU without bfloat16 instructions is slower than fp32")
+
+    def autocast(self) -> torch.autocast:
+        """The forward passes' precision context (`PPOConfig.precision`)."""
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16")
 
     # -- checkpoints ----------------------------------------------------------------------------
     def checkpoint_config(self) -> dict[str, Any]:
@@ -236,15 +288,15 @@ class PPO:
                    disable=not (progress and shard.is_main), dynamic_ncols=True)
         while self.global_step < cfg.total_env_steps:
             t_iter = time.perf_counter()
-            b_obs = torch.zeros(T, n, agent.obs_dim)
-            b_act = torch.zeros(T, n, agent.act_dim)
-            b_cobs = torch.zeros(T, n, cdim) if cdim else None
-            b_logp, b_rew, b_done, b_val = (torch.zeros(T, n) for _ in range(4))
+            b_obs = torch.empty(T, n, agent.obs_dim)   # every row is written below
+            b_act = torch.empty(T, n, agent.act_dim)
+            b_cobs = torch.empty(T, n, cdim) if cdim else None
+            b_logp, b_rew, b_done, b_val = (torch.empty(T, n) for _ in range(4))
             finished_ret, finished_len, falls, episodes = [], [], 0, 0
             term_sums: dict[str, float] = {"step": 0.0}
             for t in range(T):
                 t0 = time.perf_counter()
-                with torch.no_grad():
+                with torch.no_grad(), self.autocast():
                     d = agent.dist(obs)
                     action = d.sample()
                     b_logp[t] = d.log_prob(action).sum(-1)
@@ -259,7 +311,7 @@ class PPO:
                     b_cobs[t] = cobs
                 reward = r.reward
                 if r.truncated.any():  # time limit: bootstrap from the value of the final state
-                    with torch.no_grad():
+                    with torch.no_grad(), self.autocast():
                         v_final = agent.value_norm.denormalize(
                             agent.value(r.final_obs, r.final_critic_obs if cdim else None))
                     reward = reward + cfg.gamma * v_final * r.truncated.float()
@@ -281,7 +333,7 @@ class PPO:
                 cobs = env.critic_obs() if cdim else None
                 agent.update_normalizers(obs, cobs, shard)
             t_upd = time.perf_counter()
-            with torch.no_grad():
+            with torch.no_grad(), self.autocast():
                 next_val = agent.value_norm.denormalize(agent.value(obs, cobs))
             adv, returns = _gae(b_rew, b_val, next_val, b_done, cfg.gamma, cfg.gae_lambda)
             if cfg.norm_value:
@@ -332,12 +384,17 @@ class PPO:
         n = obs.shape[0]
         log = {"loss/policy": 0.0, "loss/value": 0.0, "loss/bounds": 0.0, "approx_kl": 0.0, "clipfrac": 0.0}
         count = 0
+        with torch.no_grad(), self.autocast():   # computed once, reused in every epoch
+            actor_in, critic_in = agent.batch_inputs(obs, cobs)
         for _ in range(cfg.update_epochs):
             perm = torch.randperm(n)
             kl_epoch = 0.0
             for start in range(0, n - mb + 1, mb):
                 i = perm[start:start + mb]
-                mean = agent.action_mean(obs[i])
+                with self.autocast():
+                    x_actor = tuple(x[i] for x in actor_in)
+                    mean = agent.mean_from(x_actor)   # the MLP actor and critic may read one tensor: gather it once
+                    v = agent.value_from(x_actor[0] if critic_in is actor_in[0] else critic_in[i])
                 std = agent.log_std.exp()
                 dist = torch.distributions.Normal(mean, std)
                 logp = dist.log_prob(act[i]).sum(-1)
@@ -348,13 +405,13 @@ class PPO:
                 a_std = (a_var * a_n / max(a_n - 1, 1)).sqrt().to(a.dtype)
                 a = (a - a_mean.to(a.dtype)) / (a_std + 1e-8)
                 pg = torch.max(-a * ratio, -a * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
-                v = agent.value(obs[i], cobs[i] if cobs is not None else None)
                 v_clip = old_val_n[i] + (v - old_val_n[i]).clamp(-cfg.value_clip, cfg.value_clip)
                 v_loss = torch.max((v - ret_n[i]) ** 2, (v_clip - ret_n[i]) ** 2).mean()
                 bound = cfg.action_bound
                 b_loss = ((mean - bound).clamp(min=0) ** 2 + (mean + bound).clamp(max=0) ** 2).sum(-1).mean()
-                entropy = dist.entropy().sum(-1).mean()
-                loss = pg + cfg.vf_coef * v_loss + cfg.bounds_coef * b_loss - cfg.ent_coef * entropy
+                loss = pg + cfg.vf_coef * v_loss + cfg.bounds_coef * b_loss
+                if cfg.ent_coef:
+                    loss = loss - cfg.ent_coef * dist.entropy().sum(-1).mean()
                 if not torch.isfinite(loss):
                     raise FrozenfitError("PPO loss is not finite (NaN/inf); lower the learning rate or check "
                                          "the rewards and observations")

@@ -58,8 +58,20 @@ class TaskTokenActor(nn.Module):
     def token(self, obs: torch.Tensor) -> torch.Tensor:
         return self.encoder(self.layout.encoder_input(obs))
 
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.bfm(self.layout.bfm_input(obs), self.token(obs))
+    def cache(self, obs: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
+        """The frozen BFM's input tokens of a batch: they depend on the stored observation alone,
+        so PPO computes them once per update and reuses them in every epoch (None when fine-tuning,
+        where the tokenizers train)."""
+        if self.finetune:
+            return None
+        with torch.no_grad():
+            return self.bfm.input_tokens(self.layout.bfm_input(obs))
+
+    def forward(self, obs: torch.Tensor, cached: tuple[torch.Tensor, ...] | None = None) -> torch.Tensor:
+        x = self.layout.bfm_input(obs)
+        h, keep = cached if cached is not None else self.bfm.input_tokens(x)
+        mu, _ = self.bfm.prior_from_tokens(*self.bfm.append_tokens(h, keep, self.token(obs)))
+        return self.bfm.decode(x.state, mu)
 
     def warm_parameters(self) -> list[nn.Parameter]:
         """What a warm start fits: the encoder (fine-tuning too; its BFM trains only under PPO)."""

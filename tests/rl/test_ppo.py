@@ -194,3 +194,38 @@ def test_two_process_update_equals_the_single_process_update_on_the_same_global_
     assert other > 100 * max(diff, 1e-7), (diff, other)   # half the batch is a different update
     for k in ("obs_norm.mean", "obs_norm.var", "obs_norm.count", "value_norm.var"):
         assert torch.allclose(ddp[k], single[k], atol=1e-9), k
+
+
+def test_bf16_rollout_and_update_compute_the_same_log_probabilities():
+    """Under bf16 the ratio compares the network with itself: a sample's log-probability from the
+    update's minibatch equals the rollout's (fp32 accumulation only), unlike an fp32 rollout."""
+    torch.manual_seed(0)
+    agent = Agent(40, 6, _cfg(actor_hidden=(256, 256), init_log_std=-2.9))
+    obs = torch.randn(512, 40)
+    agent.update_normalizers(obs)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        d = agent.dist(obs[:64])                      # the rollout step's batch
+        act = d.sample()
+        rollout = d.log_prob(act).sum(-1)
+        (x,), _ = agent.batch_inputs(obs)             # the update's stored batch
+        update = torch.distributions.Normal(agent.mean_from((x[:64],)), agent.log_std.exp()).log_prob(act).sum(-1)
+    with torch.no_grad():
+        fp32 = agent.dist(obs[:64]).log_prob(act).sum(-1)
+    assert (update - rollout).abs().max() < 1e-3
+    assert (fp32 - rollout).abs().max() > 10 * (update - rollout).abs().max()
+
+
+def test_bf16_training_learns_and_keeps_fp32_weights(tmp_path):
+    torch.manual_seed(0)
+    env = PointEnv()
+    cfg = _cfg(precision="bf16")
+    agent = Agent(2, 2, cfg)
+    PPO(env, agent, cfg, tmp_path).train(progress=False)
+    obs = env.reset()
+    assert float(((agent.act(obs) - env.target) ** 2).sum(-1).mean()) < 0.05
+    assert all(p.dtype == torch.float32 for p in agent.parameters())
+
+
+def test_an_unknown_precision_is_a_clear_error(tmp_path):
+    with pytest.raises(FrozenfitError, match="precision"):
+        PPO(PointEnv(), Agent(2, 2, _cfg()), _cfg(precision="fp16"), tmp_path)

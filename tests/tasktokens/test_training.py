@@ -293,3 +293,30 @@ def test_compare_renders_methods_side_by_side(tmp_path, bfm, capsys):
     assert main(["tasktokens", "compare", "--policy", str(out), "--finetune", str(out), "--seconds", "0.3",
                  "--out", str(video)]) == 2
     assert "is a task_tokens policy" in capsys.readouterr().err
+
+
+def test_the_cached_input_tokens_give_the_uncached_action(bfm):
+    obs, layout = _obs(bfm=bfm, n=32)
+    actor = TaskTokenActor(bfm, layout)
+    torch.nn.init.normal_(actor.encoder.net[-1].weight, std=0.1)
+    cached = actor.cache(obs)
+    assert cached is not None and not any(t.requires_grad for t in cached)
+    idx = torch.tensor([3, 17, 5, 30])   # a minibatch indexes the whole batch's cache
+    assert torch.allclose(actor(obs[idx], tuple(t[idx] for t in cached)), actor(obs[idx]), atol=1e-6)
+    assert TaskTokenActor(bfm, layout, finetune=True).cache(obs) is None   # its tokenizers train
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_the_update_with_cached_inputs_equals_the_plain_update(tmp_path, bfm, precision):
+    """Caching the frozen tokens and normalised inputs once per update changes no result."""
+    results = []
+    for cache in (True, False):
+        cfg = _cfg(tmp_path / str(cache), iters=1)
+        cfg.ppo.precision = precision
+        _, env, agent, ppo = build(cfg)
+        if not cache:
+            agent.actor.cache = lambda obs: None
+        ppo.train(progress=False)
+        env.close()
+        results.append(torch.cat([p.detach().flatten() for p in agent.actor.encoder.parameters()]))
+    assert torch.allclose(results[0], results[1], atol=1e-5)
