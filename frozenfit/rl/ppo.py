@@ -171,7 +171,8 @@ class Agent(nn.Module):
         return self.critic(critic_in).squeeze(-1).float()
 
     def dist(self, obs: torch.Tensor) -> torch.distributions.Normal:
-        return torch.distributions.Normal(self.action_mean(obs), self.log_std.exp().expand(obs.shape[0], -1))
+        return torch.distributions.Normal(self.action_mean(obs), self.log_std.exp().expand(obs.shape[0], -1),
+                                          validate_args=False)   # finite by construction; the checks cost
 
     @torch.no_grad()
     def act(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
@@ -205,7 +206,7 @@ class PPO:
             critic_ids = {id(p) for p in agent.critic.parameters()}
             groups = [{"params": [p for p in self.params if id(p) not in critic_ids], "scale": 1.0},
                       {"params": [p for p in self.params if id(p) in critic_ids], "scale": cfg.critic_lr / cfg.lr}]
-        self.opt = torch.optim.Adam([g for g in groups if g["params"]], lr=cfg.lr, eps=1e-5)
+        self.opt = torch.optim.Adam([g for g in groups if g["params"]], lr=cfg.lr, eps=1e-5, fused=True)
         self.iteration = 0
         self.global_step = 0
         self.wall_s = 0.0
@@ -266,7 +267,9 @@ class PPO:
         return self.cfg.lr + frac * (self.cfg.lr_final - self.cfg.lr)
 
     def train(self, resume: bool = False, on_iteration: Callable[["PPO", dict], None] | None = None,
-              progress: bool = True) -> dict[str, float]:
+              progress: bool = True, stop: Callable[["PPO"], bool] | None = None) -> dict[str, float]:
+        """Train to ``cfg.total_env_steps``; ``on_iteration`` may add to each iteration's logged
+        stats, and ``stop`` ends the run early (checkpointed, after that iteration is logged)."""
         cfg, env, agent = self.cfg, self.env, self.agent
         last_path = self.run_dir / "checkpoint.safetensors"
         if resume:
@@ -366,8 +369,11 @@ class PPO:
             bar.set_postfix(ret=f"{stats.get('episode/return', float('nan')):.1f}",
                             fall=f"{stats.get('episode/fall_rate', float('nan')):.2f}",
                             sps=f"{stats['env_steps_per_s']:.0f}")
-            if self.iteration % cfg.checkpoint_every == 0 or self.global_step >= cfg.total_env_steps:
+            stopping = stop is not None and stop(self)
+            if stopping or self.iteration % cfg.checkpoint_every == 0 or self.global_step >= cfg.total_env_steps:
                 self.save(last_path)
+            if stopping:
+                break
         bar.close()
         if logger is not None:
             logger.close()
@@ -396,7 +402,7 @@ class PPO:
                     mean = agent.mean_from(x_actor)   # the MLP actor and critic may read one tensor: gather it once
                     v = agent.value_from(x_actor[0] if critic_in is actor_in[0] else critic_in[i])
                 std = agent.log_std.exp()
-                dist = torch.distributions.Normal(mean, std)
+                dist = torch.distributions.Normal(mean, std, validate_args=False)
                 logp = dist.log_prob(act[i]).sum(-1)
                 ratio = torch.exp(logp - old_logp[i])
                 a = adv[i]

@@ -116,10 +116,6 @@ def build(cfg: TaskTokensConfig):
     return bfm, env, agent, PPO(env, agent, ppo_cfg, cfg.directory(), config_extra=extra, shard=shard)
 
 
-class _Stop(Exception):
-    pass
-
-
 def steps_done(checkpoint: Path) -> int:
     """Env steps a run checkpoint has trained (0 when there is none)."""
     from frozenfit.common.checkpoint import load_checkpoint
@@ -156,9 +152,10 @@ def train_task(cfg: TaskTokensConfig) -> dict:
             stats["eval/success"] = r["success"]
             stats["eval/fall_rate"] = r["fall_rate"]
         stats["trainable_params"] = n_trainable
-        if cfg.stop_at is not None and p.global_step >= cfg.stop_at and p.global_step < p.cfg.total_env_steps:
-            p.save(cfg.directory() / "checkpoint.safetensors")
-            raise _Stop(stats)
+
+    def stop(p: PPO) -> bool:
+        """A chunk of a longer schedule ends at stop_at (PPO checkpoints it after logging)."""
+        return cfg.stop_at is not None and cfg.stop_at <= p.global_step < p.cfg.total_env_steps
 
     def log_eval(step: int) -> None:
         """A learning-curve point outside the PPO loop (the start, the end of a warm start)."""
@@ -187,10 +184,9 @@ def train_task(cfg: TaskTokensConfig) -> dict:
             print(f"warm start: imitation loss {losses[0]:.4f} -> {losses[-1]:.4f} in {len(losses)} iterations")
             if cfg.eval_every and ppo.shard.is_main:
                 log_eval(ppo.global_step)
-        stats = ppo.train(resume=cfg.resume, on_iteration=on_iteration, progress=cfg.progress)
-    except _Stop as stop:
-        return stop.args[0]
+        stats = ppo.train(resume=cfg.resume, on_iteration=on_iteration, progress=cfg.progress, stop=stop)
     finally:
         env.close()
-    ppo.save(cfg.directory() / "final.safetensors")
+    if ppo.global_step >= ppo.cfg.total_env_steps:
+        ppo.save(cfg.directory() / "final.safetensors")
     return stats

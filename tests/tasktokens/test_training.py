@@ -30,8 +30,9 @@ def _obs(task="direction", n=8, prior=False, steps=12, bfm=None):
 
 
 def _cfg(tmp_path, method="task_tokens", iters=2, task="direction", **kw):
+    kw.setdefault("eval_every", 0)
     cfg = TaskTokensConfig(task=task, method=method, env=EnvConfig(num_envs=16, episode_seconds=30.0),
-                           eval_every=0, run_dir=str(tmp_path / method), progress=False, **kw)
+                           run_dir=str(tmp_path / method), progress=False, **kw)
     cfg.ppo.num_steps, cfg.ppo.total_env_steps = 8, 16 * 8 * iters
     return cfg
 
@@ -320,3 +321,18 @@ def test_the_update_with_cached_inputs_equals_the_plain_update(tmp_path, bfm, pr
         env.close()
         results.append(torch.cat([p.detach().flatten() for p in agent.actor.encoder.parameters()]))
     assert torch.allclose(results[0], results[1], atol=1e-5)
+
+
+def test_a_run_trained_in_chunks_logs_every_iteration_and_its_curve_once(tmp_path):
+    """stop_at ends a chunk after the iteration is logged: no curve point is lost at a boundary."""
+    from frozenfit.common.logging import read_csv_log
+
+    cfg = _cfg(tmp_path, iters=4, eval_every=1, eval_episodes=4, stop_at=16 * 8 * 2)
+    train_task(cfg)
+    assert not (cfg.directory() / "final.safetensors").exists()   # a chunk is not the end
+    cfg.resume, cfg.stop_at = True, None
+    train_task(cfg)
+    rows = read_csv_log(cfg.directory() / "log.csv")
+    steps = [int(r["step"]) for r in rows if r.get("eval/success") == r.get("eval/success") and "eval/success" in r]
+    assert steps == [0, 128, 256, 384, 512]    # the start, then every iteration, each once
+    assert (cfg.directory() / "final.safetensors").exists()
