@@ -16,7 +16,7 @@ the PPO log's env_steps_per_s after its first iteration.
   noise PPO would see if only the update ran in bf16 (why the rollout runs in it too), the shipped
   Direction policy evaluated both ways, and short training curves in both precisions (the teacher
   from scratch; Direction Task Tokens in the sweep's warm-started protocol).
-Run it on an otherwise idle machine (about 25 minutes on 2 cores).
+Run it on an otherwise idle machine (about 35 minutes on 2 cores).
 
     python benchmarks/rl_throughput.py [--rounds 3] [--curve-steps 1500000]
 """
@@ -173,21 +173,33 @@ def curve(code_args: list[str], run: Path, column: str) -> list[list[float]]:
 
 
 def curves(steps: int, seeds: int, work: Path) -> dict:
-    """Short training curves in both precisions: the teacher's episode return from scratch, and the
-    sweep protocol's Direction Task Tokens success (warm start 40, 0.5 M steps)."""
+    """Short training curves in both precisions: the teacher's episode return from scratch (seed k
+    seeds both the policy and the environments), and the sweep protocol's Direction Task Tokens
+    success (warm start 40, 0.5 M steps; two seeds)."""
     out: dict = {"teacher": {}, "task_tokens_direction": {}}
     for seed in range(seeds):
         for prec in ("fp32", "bf16"):
             t = curve(["teacher", "train", "--ppo.total-env-steps", str(steps), "--ppo.seed", str(seed),
-                       "--ppo.precision", prec], work / f"teacher-{prec}-{seed}", "episode/return")
+                       "--env.seed", str(seed), "--ppo.precision", prec], work / f"teacher-{prec}-{seed}",
+                      "episode/return")
             out["teacher"].setdefault(prec, []).append(t)
             print(f"curve teacher {prec} seed {seed}: return {t[-1][1]:.1f}", flush=True)
+            if seed >= 2:
+                continue
             d = curve(["tasktokens", "train", "--task", "direction", "--seed", str(seed), "--warm-start", "40",
                        "--ppo.total-env-steps", "500000", "--ppo.precision", prec],
                       work / f"tt-{prec}-{seed}", "eval/success")
             out["task_tokens_direction"].setdefault(prec, []).append(d)
             print(f"curve task tokens {prec} seed {seed}: success {d[-1][1]:.1f}", flush=True)
     return out
+
+
+def ends(runs: list[list[list[float]]]) -> dict:
+    """Mean and spread over seeds of each curve's last value (the teacher: the mean of its last
+    three logged iterations, which are noisy one by one)."""
+    last = [float(np.mean([v for _, v in c[-3:]])) for c in runs]
+    return {"values": [round(v, 2) for v in last], "mean": round(float(np.mean(last)), 2),
+            "std": round(float(np.std(last, ddof=1)) if len(last) > 1 else 0.0, 2)}
 
 
 def plot(payload: dict) -> None:
@@ -224,7 +236,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--curve-steps", type=int, default=1_500_000, help="teacher curve length (env steps)")
-    ap.add_argument("--curve-seeds", type=int, default=2)
+    ap.add_argument("--curve-seeds", type=int, default=3, help="teacher seeds (Task Tokens: at most 2)")
     a = ap.parse_args()
     if a.rounds <= 0 or a.curve_steps <= 0 or a.curve_seeds <= 0:
         ap.error("--rounds, --curve-steps and --curve-seeds must be positive")
@@ -237,6 +249,8 @@ def main() -> None:
         share = eval_share(r["tt_bf16"], r["tt_fp32"])
         num = numerics()
         num["curves"] = curves(a.curve_steps, a.curve_seeds, work)
+    num["curve_ends"] = {name: {prec: ends(runs) for prec, runs in by_prec.items()}
+                         for name, by_prec in num["curves"].items()}
     payload = {
         "task_tokens": {"env_steps_per_s": {"before": round(r["tt_before"], 1), "after": round(r["tt_bf16"], 1)},
                         "after_fp32_env_steps_per_s": round(r["tt_fp32"], 1),

@@ -90,6 +90,17 @@ def export_artifact(rep, path: str | Path, model_config: dict, predictor_scheme:
     return Path(path).stat().st_size
 
 
+def size_warning(artifact_bytes: int, original: nn.Module) -> str | None:
+    """A one-line warning when an artifact is no smaller than the original's tensors (a predictor
+    larger than the few weights it represents, e.g. a depthwise network), else None."""
+    original_bytes = sum(v.numel() * v.element_size() for v in original.state_dict().values())
+    if artifact_bytes < original_bytes:
+        return None
+    return (f"warning: the artifact ({artifact_bytes:,} bytes) is not smaller than the original's tensors "
+            f"({original_bytes:,} bytes): the predictor outweighs the weights it represents; try a smaller "
+            "--hidden or a quantised --predictor-scheme")
+
+
 def load_artifact(path: str | Path, model: nn.Module | None = None) -> tuple[nn.Module, dict]:
     """Rebuild the reconstructed network from an artifact (pass ``model`` for custom modules)."""
     ck = load_checkpoint(path, kind=ARTIFACT_KIND, format_version=ARTIFACT_VERSION)

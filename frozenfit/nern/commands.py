@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from frozenfit.common.checkpoint import read_metadata
-from frozenfit.nern.artifact import artifact_parts, export_artifact, load_artifact
+from frozenfit.nern.artifact import artifact_parts, export_artifact, load_artifact, size_warning
 from frozenfit.nern.data import load_data
 from frozenfit.nern.fit import FitConfig, fit, representation_from_run
 from frozenfit.nern.original import (SHIPPED_ORIGINAL, TrainOriginalConfig, accuracy, load_original, save_original,
@@ -70,6 +70,8 @@ def run_export(cfg: ExportConfig) -> int:
     parts = artifact_parts(cfg.out)
     print(f"wrote {cfg.out}: {size} bytes (predictor {parts['predictor']}, permutation tables "
           f"{parts['perm']}, kept tensors {parts['kept']}, header {size - sum(parts.values())})")
+    if (warning := size_warning(size, rep.original)) is not None:
+        print(warning)
     return size
 
 

@@ -26,12 +26,12 @@ from frozenfit.common.logging import RunLogger, read_csv_log
 from frozenfit.common.seeding import seed_everything
 from frozenfit.common.timing import PhaseTimer, phase
 from frozenfit.errors import FrozenfitError
-from frozenfit.nern.artifact import export_artifact, load_artifact
+from frozenfit.nern.artifact import export_artifact, load_artifact, size_warning
 from frozenfit.nern.data import DataSplits, InfiniteLoader, load_data, noise_batch
 from frozenfit.common.distributed import Shard, average_gradients, barrier, init_from_env, split_batch
 from frozenfit.nern.layers import KernelTable, discover_convs
 from frozenfit.nern.losses import feature_map_distillation, kl_distillation, reconstruction_rmse
-from frozenfit.nern.models import DISTILL_DEFAULTS, default_fmd_modules
+from frozenfit.nern.models import DISTILL_DEFAULTS, FeatureMaps, default_fmd_modules
 from frozenfit.nern.original import accuracy, load_original
 from frozenfit.nern.permutation import Mode
 from frozenfit.nern.ranger import Ranger, cosine_lr
@@ -54,7 +54,7 @@ class FitConfig:
     hidden: int = 160
     """Predictor width h (parameters 3h² + 253h + 9)."""
     kernel_size: int = 0
-    """Predictor output k×k (0 = 3, or 7 if the network has 7×7 convs)."""
+    """Predictor output k×k (0 = the largest square kernel of the network's ungrouped convs)."""
     permutation: Mode = "cross_filter"
     iterations: int = 3000
     batch_size: int = 256
@@ -73,6 +73,9 @@ class FitConfig:
     """After the warm-up: "joint" = reconstruction + α·FMD + β·KL; "decoupled" = α·FMD + β·KL only."""
     kd_grad: Literal["subset", "all"] = "subset"
     """Distillation gradients through the sampled kernels only, or through every kernel (slower)."""
+    feature_maps: FeatureMaps = "block"
+    """Maps distilled per residual block: "block" = (bn1, bn2, post-addition sum); "reference" =
+    (bn1, sum, sum), what the reference code's in-place addition makes it distil."""
     data_free: bool = False
     """Distil on random-noise images instead of training data."""
     lr: float = 5e-3
@@ -140,19 +143,23 @@ def nern_losses(rep: NeRNRepresentation, idx: torch.Tensor, x: torch.Tensor | No
     """(total, rmse, fmd, kl) for one step; distillation terms only when images ``x`` are given.
 
     Every kernel is predicted; those in ``idx`` carry gradients (all of them if ``kd_grad`` is
-    "all"). The predictions are swapped into a functional forward of the frozen original, so
-    FMD and KL gradients reach the predictor. ``reconstruct=False`` drops the reconstruction term
-    from the total (the distillation phase of the decoupled schedule); it is still reported.
+    "all"). The reconstruction term is the RMSE over *all* represented weights (the spec's and the
+    reference's loss), its gradient reaching the predictor through the kernels that carry one; an
+    RMSE over the sampled kernels alone has a gradient larger by about all/sampled (7.9x on
+    ResNet-20 at 4,096), which would shrink the distillation weights alpha and beta by as much.
+    The predictions are swapped into a functional forward of the frozen original, so FMD and KL
+    gradients reach the predictor. ``reconstruct=False`` drops the reconstruction term from the
+    total (the distillation phase of the decoupled schedule); it is still reported.
     """
     with phase(timer, "predict_subset"):
-        pred_sub = rep.predictor(rep.encoded[idx])
-        rec = reconstruction_rmse(pred_sub, rep.table.targets[idx], rep.table.masks[idx])
+        pred_sub = None if kd_grad == "all" else rep.predictor(rep.encoded[idx])
+    with phase(timer, "predict_rest"):
+        rows = rep.predict_rows(grad=True) if pred_sub is None else rep.predict_rows_with(idx, pred_sub, shard)
+        rec = reconstruction_rmse(rows, rep.table.targets, rep.table.masks)
     zero = torch.zeros(())
     if x is None:
         return rec, rec, zero, zero
-    with phase(timer, "predict_rest"):
-        rows = rep.predict_rows(grad=True) if kd_grad == "all" else rep.predict_rows_with(idx, pred_sub, shard)
-        params = rep.table.assemble(rows)
+    params = rep.table.assemble(rows)
     with phase(timer, "original_forward"), torch.no_grad():
         z_o, maps_o = forward_with_maps(rep.original, fmd_names, x)
     with phase(timer, "reconstructed_forward"):
@@ -192,14 +199,17 @@ def train_step(rep: NeRNRepresentation, opt: torch.optim.Optimizer, idx: torch.T
 
 
 def predictor_kernel_size(model: nn.Module, requested: int = 0) -> int:
-    """The predictor's k×k output: ``requested``, else 3, or 7 when the network has larger convs."""
-    max_k = max(m.kernel_size[0] for m in model.modules() if isinstance(m, nn.Conv2d))
-    return requested or (7 if max_k > 3 else 3)
+    """The predictor's k×k output: ``requested``, else the largest square kernel of the convs it
+    can represent (ungrouped), so a 5×5 network gets 5×5 outputs and a ResNet with a 7×7 stem 7×7."""
+    sizes = [m.kernel_size[0] for m in model.modules()
+             if isinstance(m, nn.Conv2d) and m.groups == 1 and m.kernel_size[0] == m.kernel_size[1]]
+    return requested or max(sizes, default=3)
 
 
 def _config_fingerprint(cfg: FitConfig) -> str:
     keys = ("original", "hidden", "kernel_size", "permutation", "iterations", "batch_size",
-            "kernel_batch", "alpha", "beta", "warmup", "schedule", "kd_grad", "data_free", "seed")
+            "kernel_batch", "alpha", "beta", "warmup", "schedule", "kd_grad", "data_free", "seed",
+            "feature_maps")
     return json.dumps({k: getattr(cfg, k) for k in keys}, sort_keys=True, default=str)
 
 
@@ -261,7 +271,7 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
                       k=cfg.lookahead_k, alpha=cfg.lookahead_alpha)
 
     opt = make_optimizer()
-    fmd_names = default_fmd_modules(model)
+    fmd_names = default_fmd_modules(model, cfg.feature_maps)
     start_it, best_val, best_it, loader_state = 0, -1.0, 0, None
     fingerprint = _config_fingerprint(cfg)
     if cfg.resume and state_path.exists():
@@ -355,6 +365,8 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
         original_bytes=sum(v.numel() * v.element_size() for v in model.state_dict().values()),
         permutation_s=permutation_s, wall_s=time.time() - t_start, artifact=str(best_path),
         history=[r for r in read_csv_log(out / "logs" / "log.csv") if "val_acc" in r])
+    if shard.is_main and (warning := size_warning(result.artifact_bytes, model)) is not None:
+        print(warning)
     if shard.is_main:
         summary = {k: v for k, v in asdict(result).items() if k != "history"}
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

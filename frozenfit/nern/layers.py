@@ -36,16 +36,17 @@ class ConvLayer:
         return self.shape[2]
 
 
-def _unsupported_reason(conv: nn.Conv2d, max_kernel: int) -> str | None:
+def _unsupported_reason(conv: nn.Conv2d, max_kernel: int) -> tuple[str, bool] | None:
+    """Why the predictor cannot represent ``conv`` and whether another --kernel-size would help."""
     kh, kw = conv.kernel_size
     if conv.groups != 1:
-        return f"grouped convolution (groups={conv.groups})"
+        return f"grouped convolution (groups={conv.groups})", False
     if kh != kw:
-        return f"non-square kernel {kh}×{kw}"
+        return f"non-square kernel {kh}×{kw}", False
     if kh > max_kernel:
-        return f"kernel {kh}×{kh} is larger than the predictor output {max_kernel}×{max_kernel}"
+        return f"kernel {kh}×{kh} is larger than the predictor output {max_kernel}×{max_kernel}", True
     if (max_kernel - kh) % 2:
-        return f"kernel {kh}×{kh} cannot be centre-cropped from a {max_kernel}×{max_kernel} output"
+        return f"kernel {kh}×{kh} cannot be centre-cropped from a {max_kernel}×{max_kernel} output", True
     return None
 
 
@@ -85,17 +86,22 @@ def discover_convs(model: nn.Module, example_input: torch.Tensor | None = None,
     if example_input is not None:
         ran = execution_order(model, example_input)
         names = [n for n in ran if n in convs] + [n for n in names if n not in ran]
-    layers = []
+    layers, refused = [], []
     for n in names:
         if n in exclude:
             continue
         why = _unsupported_reason(convs[n], max_kernel)
         if why is not None:
-            if keep_unsupported:
-                continue
-            raise FrozenfitError(f"layer '{n}' cannot be represented: {why}. Pass keep_unsupported "
-                                 f"(--keep-unsupported) to copy it verbatim, or raise --kernel-size.")
+            refused.append((n, *why))
+            continue
         layers.append(ConvLayer(n, tuple(convs[n].weight.shape)))
+    if refused and not keep_unsupported:   # every such layer in one line, with the fix that applies
+        shown = "; ".join(f"'{n}' ({why})" for n, why, _ in refused[:4])
+        more = f"; and {len(refused) - 4} more" if len(refused) > 4 else ""
+        fix = "pass keep_unsupported (--keep-unsupported) to copy them verbatim"
+        if any(sized for _, _, sized in refused):
+            fix += ", or choose a --kernel-size that fits the sized ones"
+        raise FrozenfitError(f"{len(refused)} layer(s) cannot be represented: {shown}{more}; {fix}")
     if not layers:
         raise FrozenfitError("no convolution left to represent after exclusions")
     return layers

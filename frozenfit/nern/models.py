@@ -9,7 +9,7 @@ identity that only exists to be hooked). Any other ``nn.Module`` works too: see
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Literal
 
 import torch
 from torch import nn
@@ -40,11 +40,18 @@ class BasicBlock(nn.Module):
         return self.relu(self.merge(out + identity))
 
 
-def _block_fmd(model: nn.Module) -> list[str]:
+FeatureMaps = Literal["block", "reference"]
+
+
+def _block_fmd(model: nn.Module, style: FeatureMaps = "block") -> list[str]:
+    """The stem BN, then per block: "block" = (bn1, bn2, sum); "reference" = (bn1, sum, sum), what
+    the reference code records (its residual addition is in place, so its hooked "bn2" output has
+    become the post-addition sum by the time it is read)."""
     names = ["bn1"]
     for name, mod in model.named_modules():
         if isinstance(mod, BasicBlock):
-            names += [f"{name}.bn1", f"{name}.bn2", f"{name}.merge"]
+            second = f"{name}.bn2" if style == "block" else f"{name}.merge"
+            names += [f"{name}.bn1", second, f"{name}.merge"]
     return names
 
 
@@ -78,8 +85,8 @@ class CifarResNet(nn.Module):
         x = self.layer3(self.layer2(self.layer1(x)))
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
-    def fmd_modules(self) -> list[str]:
-        return _block_fmd(self)
+    def fmd_modules(self, style: FeatureMaps = "block") -> list[str]:
+        return _block_fmd(self, style)
 
 
 class ResNet18(nn.Module):
@@ -107,8 +114,8 @@ class ResNet18(nn.Module):
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
-    def fmd_modules(self) -> list[str]:
-        return _block_fmd(self)
+    def fmd_modules(self, style: FeatureMaps = "block") -> list[str]:
+        return _block_fmd(self, style)
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
@@ -131,10 +138,10 @@ def build_model(arch: str, num_classes: int, in_channels: int) -> nn.Module:
     return MODELS[arch](num_classes=num_classes, in_channels=in_channels)
 
 
-def default_fmd_modules(model: nn.Module) -> list[str]:
-    """Feature maps for distillation: the model's own list, else every BatchNorm2d output, else
-    every Conv2d output."""
+def default_fmd_modules(model: nn.Module, style: FeatureMaps = "block") -> list[str]:
+    """Feature maps for distillation: the model's own list (in ``style``), else every BatchNorm2d
+    output, else every Conv2d output."""
     if hasattr(model, "fmd_modules"):
-        return list(model.fmd_modules())
+        return list(model.fmd_modules(style))
     bns = [n for n, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)]
     return bns or [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]

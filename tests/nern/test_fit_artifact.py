@@ -29,6 +29,25 @@ def test_distillation_alone_reaches_every_predictor_parameter():
     assert all(p.grad is None for p in rep.original.parameters())
 
 
+def test_reconstruction_is_the_rmse_over_all_weights_with_gradients_through_the_sample():
+    rep, _ = _rep(hidden=8)
+    idx = torch.randperm(rep.table.num_kernels)[:256]
+    rec = nern_losses(rep, idx, None, 0.0, 0.0, [], "subset")[1]
+    with torch.no_grad():
+        rows = rep.predict_rows()
+        t, m = rep.table.targets, rep.table.masks
+        every = (((rows - t) ** 2 * m).sum() / m.sum()).sqrt()
+    assert torch.allclose(rec, every, rtol=1e-5)            # all ~4.3k kernels, not the 256 sampled
+    rec.backward()
+    # the gradient equals that of the sampled kernels' squared errors over the whole weight count
+    g = torch.cat([p.grad.flatten() for p in rep.predictor.parameters()])
+    rep.predictor.zero_grad()
+    pred = rep.predictor(rep.encoded[idx])
+    ((((pred - t[idx]) ** 2 * m[idx]).sum() / m.sum()) / (2 * every)).backward()
+    ref = torch.cat([p.grad.flatten() for p in rep.predictor.parameters()])
+    assert torch.allclose(g, ref, rtol=1e-4, atol=1e-9)
+
+
 def test_kd_grad_all_matches_subset_when_subset_is_everything():
     rep, x = _rep(hidden=8)
     idx = torch.arange(rep.table.num_kernels)

@@ -76,3 +76,51 @@ def test_kernel_table_round_trip_mixed_kernel_sizes():
     assert table.num_weights == sum(m.get_parameter(l.param_name).numel() for l in layers)
     one = layers[[l.name for l in layers].index("layer2.0.downsample.0")]
     assert one.kernel_size == 1
+
+
+class TwoGrouped(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3, padding=1)
+        self.dw1 = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.dw2 = nn.Conv2d(8, 8, 3, padding=1, groups=4)
+
+    def forward(self, x):
+        return self.dw2(self.dw1(self.a(x)))
+
+
+def test_every_refused_layer_is_named_with_the_fix_that_applies():
+    with pytest.raises(FrozenfitError) as e:
+        discover_convs(TwoGrouped())
+    msg = str(e.value)
+    assert "2 layer(s)" in msg and "'dw1'" in msg and "'dw2'" in msg and "\n" not in msg
+    assert "--keep-unsupported" in msg and "--kernel-size" not in msg   # no kernel size helps a grouped conv
+    with pytest.raises(FrozenfitError, match="--kernel-size"):
+        discover_convs(Custom(k=5))
+
+
+def test_the_predictor_output_is_the_largest_representable_kernel():
+    from frozenfit.nern.fit import predictor_kernel_size
+
+    only5 = nn.Sequential(nn.Conv2d(3, 4, 5), nn.Conv2d(4, 4, 5))
+    assert predictor_kernel_size(only5) == 5                       # not the reference's 7
+    assert predictor_kernel_size(ResNet18(num_classes=4)) == 7     # its 7×7 stem
+    assert predictor_kernel_size(CifarResNet(20, in_channels=1)) == 3
+    assert predictor_kernel_size(Custom(groups=8, k=5)) == 3       # a grouped 5×5 is copied, not predicted
+    assert predictor_kernel_size(only5, requested=7) == 7
+
+
+def test_an_artifact_larger_than_the_original_is_warned_about():
+    from frozenfit.nern.artifact import size_warning
+
+    tiny = nn.Conv2d(1, 1, 3)
+    assert "not smaller" in size_warning(10_000, tiny)
+    assert size_warning(10, tiny) is None
+
+
+def test_the_reference_feature_maps_replace_bn2_with_the_sum():
+    m = CifarResNet(20, in_channels=1)
+    ours, ref = default_fmd_modules(m), default_fmd_modules(m, "reference")
+    assert ours[1:4] == ["layer1.0.bn1", "layer1.0.bn2", "layer1.0.merge"]
+    assert ref[1:4] == ["layer1.0.bn1", "layer1.0.merge", "layer1.0.merge"]
+    assert len(ours) == len(ref)
