@@ -172,17 +172,35 @@ def load_image_folder(root: str | Path, image_size: int = 224, val_fraction: flo
                       len(classes), 3, image_size, flip=True, pad=0)
 
 
+def load_shapes32(val_fraction: float = 0.1, seed: int = 0) -> DataSplits:
+    """Shapes-32 (frozenfit/nern/shapes.py): 50,000 training images (val carved out of them) and
+    10,000 test images, 32×32 RGB, 10 classes, generated in memory from the dataset's own seed
+    (``seed`` only splits train/val, so every run sees the same images)."""
+    from frozenfit.nern.shapes import ShapesConfig, make_split
+
+    cfg = ShapesConfig()
+    x, y = make_split(cfg, "train")
+    xt, yt = make_split(cfg, "test")
+    train, val = _split(len(x), val_fraction, seed)
+    mean, std = x[train].mean((0, 2, 3)), x[train].std((0, 2, 3))
+    t = lambda a, b: TensorDataset(_normalise(a, mean, std), torch.from_numpy(b))
+    return DataSplits("shapes32", t(x[train], y[train]), t(x[val], y[val]), t(xt, yt), 10, 3, 32, flip=True, pad=4)
+
+
 def load_data(name: str, root: str | None = None, seed: int = 0) -> DataSplits:
-    """Data by name: digits | cifar10 | cifar100 | imagefolder (``root`` needed except digits)."""
+    """Data by name: digits | shapes32 | cifar10 | cifar100 | imagefolder (``root`` needed except
+    for the two that ship as code)."""
     if name == "digits":
         return load_digits(seed=seed)
+    if name == "shapes32":
+        return load_shapes32(seed=seed)
     if root is None:
         raise FrozenfitError(f"dataset '{name}' needs --data-root")
     if name in ("cifar10", "cifar100"):
         return load_cifar(root, 10 if name == "cifar10" else 100, seed=seed)
     if name == "imagefolder":
         return load_image_folder(root, seed=seed)
-    raise FrozenfitError(f"unknown dataset '{name}'; choose digits, cifar10, cifar100 or imagefolder")
+    raise FrozenfitError(f"unknown dataset '{name}'; choose digits, shapes32, cifar10, cifar100 or imagefolder")
 
 
 def noise_batch(batch: int, in_channels: int, size: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -33,7 +33,7 @@ class TrainOriginalConfig:
     model: str = "resnet20"
     """resnet20 | resnet56 | resnet18"""
     dataset: str = "digits"
-    """digits (embedded) | cifar10 | cifar100 | imagefolder"""
+    """digits (embedded) | shapes32 (procedural, ships as code) | cifar10 | cifar100 | imagefolder"""
     data_root: str | None = None
     epochs: int = 120
     batch_size: int = 128
