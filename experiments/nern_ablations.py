@@ -1,0 +1,192 @@
+"""NeRN's ablations on Shapes-32, with seeds -> results/nern/ablations.json (+ ablations.png).
+
+On the benchmark's ResNet-20 and ResNet-56 (experiments/nern_benchmark.py trains them; the fits
+read runs/nern-benchmark/ or, with --shipped, frozenfit/assets/):
+- permutation none / in-filter / cross-filter at equal size (ResNet-20, ~53 % of the represented
+  weights), every seed;
+- with and without distillation (KD+FMD) at that size;
+- the schedules: joint from the start, reconstruction warm-up then joint, decoupled (reconstruction,
+  then distillation alone);
+- the paper's size ratios: ~43 % and ~53 % for ResNet-20, ~36 % and ~46 % for ResNet-56;
+- the reference's feature maps (bn1, sum, sum) once, against ours (bn1, bn2, sum).
+Every fit is named by everything that defines it and resumable (experiments/nern_runs.py: a fit is
+reused only for the same settings and code); ``--max-minutes`` stops cleanly between fits, so the
+grid (about 12 hours of 2 cores at the default iterations) runs across sessions. ``--list`` prints
+the grid with what is recorded.
+
+    python experiments/nern_ablations.py [--seeds 3] [--iterations 1500] [--max-minutes 0] [--list]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+from frozenfit.common.results import portable_path, save_figure, write_result
+from frozenfit.nern.fit import FitConfig
+from frozenfit.nern.layers import discover_convs
+from frozenfit.nern.original import load_original
+
+import nern_runs   # experiments/ is the script's folder, so this is its sibling module
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "results" / "nern"
+RUNS = ROOT / "runs" / "nern-ablations"
+ORIGINALS = {"resnet20": ROOT / "runs" / "nern-benchmark" / "resnet20_shapes32.safetensors",
+             "resnet56": ROOT / "runs" / "nern-benchmark" / "resnet56_shapes32.safetensors"}
+SIZES = {"resnet20": (0.43, 0.53), "resnet56": (0.36, 0.46)}
+
+
+def hidden_for(fraction: float, represented: int, kernel_size: int = 3) -> int:
+    """The predictor width whose parameter count (counted on the module itself) is closest to
+    ``fraction`` of the represented weights."""
+    from frozenfit.nern.predictor import KernelPredictor
+
+    target = fraction * represented
+    lo = max(8, int(math.sqrt(target / 3)) - 80)
+    return min(range(lo, lo + 200), key=lambda h: abs(sum(p.numel() for p in KernelPredictor(h, kernel_size).parameters()) - target))
+
+
+def grid(seeds: int, models: list[str]) -> list[dict]:
+    """Every fit of the study: {name, model, permutation, distillation, schedule, fraction, seed, feature_maps}."""
+    specs = []
+
+    def add(model, permutation="cross_filter", distillation=True, schedule="warmup_joint", size=1, seed=0,
+            feature_maps="block"):
+        fraction = SIZES[model][size]
+        name = (f"{model}-{permutation}-{'kd' if distillation else 'nokd'}-{schedule}-p{round(100 * fraction)}"
+                f"-{feature_maps}-seed{seed}")
+        if name not in {s["name"] for s in specs}:
+            specs.append({"name": name, "model": model, "permutation": permutation, "distillation": distillation,
+                          "schedule": schedule, "fraction": fraction, "seed": seed, "feature_maps": feature_maps})
+
+    for seed in range(seeds):
+        if "resnet20" in models:
+            for perm in ("none", "in_filter", "cross_filter"):
+                add("resnet20", permutation=perm, seed=seed)
+            add("resnet20", distillation=False, seed=seed)
+            for schedule in ("joint", "decoupled"):
+                add("resnet20", schedule=schedule, seed=seed)
+            add("resnet20", size=0, seed=seed)
+        if "resnet56" in models:
+            for size in (0, 1):
+                add("resnet56", size=size, seed=seed)
+    if "resnet20" in models:
+        add("resnet20", feature_maps="reference")
+    return specs
+
+
+def fit_config(spec: dict, original: Path, iterations: int) -> FitConfig:
+    model, meta = load_original(original)
+    import torch
+    layers = discover_convs(model, torch.zeros(1, meta["in_channels"], meta["image_size"], meta["image_size"]))
+    represented = sum(math.prod(l.shape) for l in layers)
+    warm = {"joint": 0, "warmup_joint": iterations // 2, "decoupled": iterations // 2}[spec["schedule"]]
+    distil = spec["distillation"]
+    return FitConfig(original=str(original), hidden=hidden_for(spec["fraction"], represented),
+                     permutation=spec["permutation"], iterations=iterations,
+                     warmup=warm if distil else iterations,   # no distillation: reconstruction throughout
+                     schedule="decoupled" if spec["schedule"] == "decoupled" else "joint",
+                     seed=spec["seed"], feature_maps=spec["feature_maps"], resume=True, progress=False)
+
+
+def row(spec: dict, rec: dict, cfg: FitConfig) -> dict:
+    return {"model": spec["model"], "permutation": spec["permutation"],
+            "distillation": "kd+fmd" if spec["distillation"] else "none", "schedule": spec["schedule"],
+            "hidden": cfg.hidden, "predictor_params": rec["predictor_params"],
+            "represented_params": rec["represented_params"], "seed": spec["seed"],
+            "original_acc": rec["original_acc"], "test_acc": rec["reconstructed_acc"],
+            "bytes": rec["artifact_bytes"], "feature_maps": spec["feature_maps"], "name": spec["name"],
+            "iterations": cfg.iterations, "warmup": cfg.warmup, "final_rmse": rec["final_rmse"],
+            "wall_s": rec["wall_s"], "commit": rec["commit"], "code_digest": rec["code_digest"],
+            "original": portable_path(cfg.original)}
+
+
+def groups(rows: list[dict]) -> dict[str, dict[str, list[float]]]:
+    """The comparisons, each {label: [test accuracy per seed]}."""
+    def pick(**kw):
+        return [r["test_acc"] for r in rows if all(r.get(k) == v for k, v in kw.items())]
+    base = dict(model="resnet20", distillation="kd+fmd", feature_maps="block")
+    big = max((r["hidden"] for r in rows if r["model"] == "resnet20"), default=0)
+    out = {"permutation (ResNet-20)": {p: pick(**base, permutation=p, schedule="warmup_joint", hidden=big)
+                                       for p in ("none", "in_filter", "cross_filter")},
+           "distillation (ResNet-20)": {d: pick(model="resnet20", permutation="cross_filter", distillation=d,
+                                                schedule="warmup_joint", hidden=big, feature_maps="block")
+                                        for d in ("none", "kd+fmd")},
+           "schedule (ResNet-20)": {s: pick(**base, permutation="cross_filter", schedule=s, hidden=big)
+                                    for s in ("joint", "warmup_joint", "decoupled")}}
+    for model in ("resnet20", "resnet56"):
+        sizes = sorted({r["hidden"] for r in rows if r["model"] == model})
+        out[f"size ({model})"] = {f"h={h}": pick(model=model, permutation="cross_filter", distillation="kd+fmd",
+                                                  schedule="warmup_joint", hidden=h, feature_maps="block")
+                                  for h in sizes}
+    return {g: {k: v for k, v in d.items() if v} for g, d in out.items()}
+
+
+def plot(rows: list[dict]) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    gs = {g: d for g, d in groups(rows).items() if d}
+    fig, axes = plt.subplots(1, max(1, len(gs)), figsize=(4 * max(1, len(gs)), 3.6), squeeze=False)
+    for ax, (g, d) in zip(axes[0], gs.items()):
+        labels = list(d)
+        means = [np.mean(d[k]) for k in labels]
+        stds = [np.std(d[k], ddof=1) if len(d[k]) > 1 else 0 for k in labels]
+        ax.bar(labels, means, yerr=stds, capsize=4, color="#7aa")
+        for i, k in enumerate(labels):
+            ax.plot([i] * len(d[k]), d[k], "k.", ms=4)
+        orig = [r["original_acc"] for r in rows if r["model"] in g]
+        if orig:
+            ax.axhline(orig[0], color="k", ls="--", lw=1, label="original")
+        lo = min(min(v) for v in d.values())
+        ax.set_ylim(lo - 1.0, (orig[0] if orig else max(means)) + 0.5)
+        ax.set_title(g, fontsize=9)
+        ax.tick_params(axis="x", labelsize=8)
+    axes[0][0].set_ylabel("test accuracy (%)")
+    save_figure(fig, OUT / "ablations.png")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--iterations", type=int, default=1500)
+    ap.add_argument("--models", nargs="+", default=["resnet20", "resnet56"], choices=list(ORIGINALS))
+    ap.add_argument("--max-minutes", type=float, default=0.0)
+    ap.add_argument("--list", action="store_true")
+    a = ap.parse_args()
+    if a.seeds <= 0 or a.iterations <= 0 or a.max_minutes < 0:
+        ap.error("--seeds and --iterations must be positive, --max-minutes >= 0")
+    specs = grid(a.seeds, a.models)
+    path = OUT / "ablations.json"
+    done = {r["name"]: r for r in json.loads(path.read_text())["runs"]} if path.exists() else {}
+    if a.list:
+        for s in specs:
+            print(("recorded " if s["name"] in done else "MISSING  ") + s["name"])
+        return
+    t0 = time.time()
+    for spec in specs:
+        if spec["name"] in done:
+            continue
+        if a.max_minutes and time.time() - t0 > 60 * a.max_minutes:
+            print("stopped at --max-minutes; rerun to continue")
+            break
+        original = ORIGINALS[spec["model"]]
+        if not original.exists():
+            raise SystemExit(f"{portable_path(original)} is missing: run experiments/nern_benchmark.py first")
+        cfg = fit_config(spec, original, a.iterations)
+        rec = nern_runs.run_fit(spec["name"], cfg, RUNS)
+        done[spec["name"]] = row(spec, rec, cfg)
+        write_result(path, {"runs": [done[s["name"]] for s in specs if s["name"] in done],
+                            "grid": [s["name"] for s in specs]}, wall_s=time.time() - t0)
+        print(f"{spec['name']}: {done[spec['name']]['test_acc']:.2f} % (original {rec['original_acc']:.2f} %)", flush=True)
+        plot(list(done.values()))
+
+
+if __name__ == "__main__":
+    main()

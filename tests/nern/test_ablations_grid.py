@@ -1,0 +1,55 @@
+"""The NeRN ablation grid: every comparison the issue asks for, seeds, and the paper's size ratios."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def study():
+    sys.path.insert(0, str(ROOT / "experiments"))
+    spec = importlib.util.spec_from_file_location("nern_ablations", ROOT / "experiments" / "nern_ablations.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module
+    sys.path.remove(str(ROOT / "experiments"))
+
+
+def test_the_predictor_width_gives_the_paper_size_ratios(study):
+    from frozenfit.nern.predictor import KernelPredictor
+
+    for fraction, represented in ((0.43, 270_256), (0.53, 270_256), (0.36, 850_864), (0.46, 850_864)):
+        h = study.hidden_for(fraction, represented)
+        got = sum(p.numel() for p in KernelPredictor(h, 3).parameters()) / represented
+        assert abs(got - fraction) < 0.005
+
+
+def test_every_comparison_has_three_seeds_at_equal_size(study):
+    specs = study.grid(3, ["resnet20", "resnet56"])
+    names = [s["name"] for s in specs]
+    assert len(names) == len(set(names))
+    count = lambda **kw: sum(all(s[k] == v for k, v in kw.items()) for s in specs)
+    for perm in ("none", "in_filter", "cross_filter"):
+        assert count(model="resnet20", permutation=perm, fraction=0.53, schedule="warmup_joint", distillation=True,
+                     feature_maps="block") == 3
+    assert count(model="resnet20", distillation=False) == 3
+    for schedule in ("joint", "warmup_joint", "decoupled"):
+        assert count(model="resnet20", permutation="cross_filter", schedule=schedule, fraction=0.53,
+                     feature_maps="block", distillation=True) == 3
+    for model, fractions in (("resnet20", (0.43, 0.53)), ("resnet56", (0.36, 0.46))):
+        for f in fractions:
+            assert count(model=model, fraction=f, distillation=True, feature_maps="block",
+                         permutation="cross_filter", schedule="warmup_joint") == 3
+    assert count(feature_maps="reference") == 1
+
+
+def test_the_comparison_groups_average_their_seeds(study):
+    rows = [{"model": "resnet20", "permutation": p, "distillation": "kd+fmd", "schedule": "warmup_joint",
+             "hidden": 180, "feature_maps": "block", "test_acc": acc, "original_acc": 90.0}
+            for p, acc in (("none", 80.0), ("none", 82.0), ("cross_filter", 88.0))]
+    g = study.groups(rows)["permutation (ResNet-20)"]
+    assert g == {"none": [80.0, 82.0], "cross_filter": [88.0]}
