@@ -12,8 +12,10 @@ shows its curves match fp32's), in resumable chunks under runs/tasktokens/long_b
 JSON is rewritten after every chunk, so an interrupted study resumes where it stopped and a
 record in progress says so (``"stopped": null``).
 
-A curve has plateaued once it has run PLATEAU_MIN_STEPS and the mean of its last PLATEAU_POINTS
-points is within PLATEAU_TOL points of the mean of the PLATEAU_POINTS before them.
+A curve has plateaued once it has run PLATEAU_MIN_STEPS, the mean of its last PLATEAU_POINTS
+points is within PLATEAU_TOL points of the mean of the PLATEAU_POINTS before them, and that mean
+is at least PLATEAU_MIN_SUCCESS (a curve still flat at zero has not started learning, it has not
+converged: it runs to the budget).
 
     python experiments/tasktokens_long_budget.py [--tasks direction strike] [--methods ...]
                                                  [--max-minutes 0] [--plot-only]
@@ -40,7 +42,7 @@ BUDGET = 20_000_000
 EVAL_EVERY = 30                # PPO iterations: 30 x 512 envs x 32 steps = 491,520 env steps
 CHUNK = 1_000_000
 WARM = 40
-PLATEAU_MIN_STEPS, PLATEAU_POINTS, PLATEAU_TOL = 6_000_000, 6, 2.5
+PLATEAU_MIN_STEPS, PLATEAU_POINTS, PLATEAU_TOL, PLATEAU_MIN_SUCCESS = 6_000_000, 6, 2.5, 5.0
 FINAL_EPISODES = 1024
 TASKS = ("direction", "strike")
 METHODS = {"task_tokens_cold": ("task_tokens", 0), "task_tokens_warm": ("task_tokens", WARM),
@@ -77,7 +79,8 @@ def plateaued(points: list[list[float]]) -> bool:
         return False
     last = [p[1] for p in points[-PLATEAU_POINTS:]]
     before = [p[1] for p in points[-2 * PLATEAU_POINTS:-PLATEAU_POINTS]]
-    return abs(sum(last) / len(last) - sum(before) / len(before)) <= PLATEAU_TOL
+    mean = sum(last) / len(last)
+    return mean >= PLATEAU_MIN_SUCCESS and abs(mean - sum(before) / len(before)) <= PLATEAU_TOL
 
 
 def steps_to_90pct(points: list[list[float]], final: float) -> int | None:
@@ -198,7 +201,8 @@ def main() -> None:
                 payload = load()
                 payload["runs"].setdefault(task, {})[name] = rec
                 payload["summary"] = summary(payload["runs"])
-                payload["plateau_rule"] = {"min_steps": PLATEAU_MIN_STEPS, "points": PLATEAU_POINTS, "tol": PLATEAU_TOL}
+                payload["plateau_rule"] = {"min_steps": PLATEAU_MIN_STEPS, "points": PLATEAU_POINTS, "tol": PLATEAU_TOL,
+                                           "min_success": PLATEAU_MIN_SUCCESS}
                 write_result(OUT / "long_budget.json", payload, wall_s=time.time() - t0)
                 plot(payload)
                 print(f"{task}/{name}: {rec['steps']:,} steps, last curve point "

@@ -31,6 +31,8 @@ def test_a_flat_curve_past_the_minimum_plateaus_and_a_rising_one_does_not(study)
     assert not study.plateaued(rising)
     early = _curve([80] * 12)                                      # flat but only 5.5 M steps
     assert not study.plateaued(early)
+    zero = _curve([0.0] * 16)                                      # flat at zero: not started, not converged
+    assert not study.plateaued(zero)
 
 
 def test_steps_to_90pct_is_the_first_point_at_90_percent_of_the_final(study):
