@@ -78,6 +78,9 @@ class FitConfig:
     (bn1, sum, sum), what the reference code's in-place addition makes it distil."""
     data_free: bool = False
     """Distil on random-noise images instead of training data."""
+    precision: Literal["fp32", "bf16"] = "fp32"
+    """The CNN passes of distillation in fp32, or under bfloat16 autocast (CPUs with AMX or
+    AVX-512-BF16); the predictor and every loss stay fp32."""
     lr: float = 5e-3
     betas: tuple[float, float] = (0.5, 0.999)
     weight_decay: float = 1e-3
@@ -126,7 +129,11 @@ def _capture(model: nn.Module, names: list[str], store: list[torch.Tensor]):
 
 def forward_with_maps(model: nn.Module, names: list[str], x: torch.Tensor,
                       params: dict[str, torch.Tensor] | None = None):
-    """Logits and the feature maps of ``names`` (forward hooks), optionally with swapped weights."""
+    """Logits and the feature maps of ``names`` (forward hooks), optionally with swapped weights.
+    Images go in channels-last (NHWC), the layout oneDNN's CPU convolutions run fastest in; the
+    maps and logits are the same up to float rounding."""
+    if x.dim() == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
     store: list[torch.Tensor] = []
     handles = _capture(model, names, store)
     try:
@@ -139,7 +146,7 @@ def forward_with_maps(model: nn.Module, names: list[str], x: torch.Tensor,
 
 def nern_losses(rep: NeRNRepresentation, idx: torch.Tensor, x: torch.Tensor | None, alpha: float,
                 beta: float, fmd_names: list[str], kd_grad: str = "subset", reconstruct: bool = True,
-                timer: PhaseTimer | None = None, shard: Shard = Shard()):
+                timer: PhaseTimer | None = None, shard: Shard = Shard(), precision: str = "fp32"):
     """(total, rmse, fmd, kl) for one step; distillation terms only when images ``x`` are given.
 
     Every kernel is predicted; those in ``idx`` carry gradients (all of them if ``kd_grad`` is
@@ -150,6 +157,8 @@ def nern_losses(rep: NeRNRepresentation, idx: torch.Tensor, x: torch.Tensor | No
     The predictions are swapped into a functional forward of the frozen original, so FMD and KL
     gradients reach the predictor. ``reconstruct=False`` drops the reconstruction term from the
     total (the distillation phase of the decoupled schedule); it is still reported.
+    ``precision="bf16"`` runs the two CNN passes (and their backward) under CPU bfloat16 autocast;
+    the predictor, the reconstruction term and the distillation losses stay fp32.
     """
     with phase(timer, "predict_subset"):
         pred_sub = None if kd_grad == "all" else rep.predictor(rep.encoded[idx])
@@ -160,12 +169,14 @@ def nern_losses(rep: NeRNRepresentation, idx: torch.Tensor, x: torch.Tensor | No
     if x is None:
         return rec, rec, zero, zero
     params = rep.table.assemble(rows)
-    with phase(timer, "original_forward"), torch.no_grad():
+    bf16 = precision == "bf16"
+    with phase(timer, "original_forward"), torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
         z_o, maps_o = forward_with_maps(rep.original, fmd_names, x)
     with phase(timer, "reconstructed_forward"):
-        z_r, maps_r = forward_with_maps(rep.original, fmd_names, x, params)
-        fmd = feature_map_distillation(maps_o, maps_r)
-        kl = kl_distillation(z_o, z_r)
+        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            z_r, maps_r = forward_with_maps(rep.original, fmd_names, x, params)
+        fmd = feature_map_distillation([m.float() for m in maps_o], [m.float() for m in maps_r])
+        kl = kl_distillation(z_o.float(), z_r.float())
     total = alpha * fmd + beta * kl
     return (rec + total if reconstruct else total), rec, fmd, kl
 
@@ -173,13 +184,14 @@ def nern_losses(rep: NeRNRepresentation, idx: torch.Tensor, x: torch.Tensor | No
 def train_step(rep: NeRNRepresentation, opt: torch.optim.Optimizer, idx: torch.Tensor,
                x: torch.Tensor | None, alpha: float, beta: float, fmd_names: list[str],
                kd_grad: str = "subset", reconstruct: bool = True, timer: PhaseTimer | None = None,
-               shard: Shard = Shard()):
+               shard: Shard = Shard(), precision: str = "fp32"):
     """One optimisation step of the predictor; returns (total, rmse, fmd, kl) before the step.
 
     ``x`` is this rank's slice of the image batch; with several ranks the returned losses are
     the means over ranks and the gradient is all-reduced before the step. Raises
     ``FrozenfitError`` on a non-finite loss before touching the weights."""
-    loss, rec, fmd, kl = nern_losses(rep, idx, x, alpha, beta, fmd_names, kd_grad, reconstruct, timer, shard)
+    loss, rec, fmd, kl = nern_losses(rep, idx, x, alpha, beta, fmd_names, kd_grad, reconstruct, timer, shard,
+                                     precision)
     if shard.world > 1:  # every rank sees the same (mean) losses, so all of them stop on a NaN
         means = torch.stack([loss.detach(), rec.detach(), fmd.detach(), kl.detach()])
         torch.distributed.all_reduce(means)
@@ -209,7 +221,7 @@ def predictor_kernel_size(model: nn.Module, requested: int = 0) -> int:
 def _config_fingerprint(cfg: FitConfig) -> str:
     keys = ("original", "hidden", "kernel_size", "permutation", "iterations", "batch_size",
             "kernel_batch", "alpha", "beta", "warmup", "schedule", "kd_grad", "data_free", "seed",
-            "feature_maps")
+            "feature_maps", "precision")
     return json.dumps({k: getattr(cfg, k) for k in keys}, sort_keys=True, default=str)
 
 
@@ -330,7 +342,8 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
                             if cfg.data_free else next(loader)[0], shard)
         try:
             loss, rec, fmd, kl = train_step(rep, opt, idx, x, alpha, beta, fmd_names, cfg.kd_grad,
-                                            reconstruct=cfg.schedule == "joint" or x is None, shard=shard)
+                                            reconstruct=cfg.schedule == "joint" or x is None, shard=shard,
+                                            precision=cfg.precision)
         except FrozenfitError as e:
             raise FrozenfitError(f"iteration {it}: {e}; lower --lr and --resume from the last "
                                  f"checkpoint in {out}") from None

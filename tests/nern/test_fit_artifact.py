@@ -189,3 +189,28 @@ def test_decoupled_fit_runs_and_resets_the_optimizer_at_the_switch(tmp_path, tin
     assert r.iterations == 6
     st = load_checkpoint(tmp_path / "dec" / "state.safetensors").state["opt"]
     assert st["steps"] == 3  # Ranger's step count restarted at the switch (iteration 3 of 6)
+
+
+def test_bf16_cnn_passes_keep_the_losses_close_and_reach_every_predictor_parameter():
+    rep, x = _rep(hidden=16)
+    names = default_fmd_modules(rep.original)
+    idx = torch.randperm(rep.table.num_kernels)[:512]
+    fp32 = nern_losses(rep, idx, x, 1.0, 1.0, names)
+    rep.predictor.zero_grad()
+    bf16 = nern_losses(rep, idx, x, 1.0, 1.0, names, precision="bf16")
+    assert torch.equal(fp32[1], bf16[1])                  # the reconstruction term is fp32 either way
+    assert bf16[2].dtype == torch.float32 and torch.allclose(fp32[2], bf16[2], rtol=0.1, atol=1e-3)
+    (bf16[2] + bf16[3]).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 and p.grad.dtype == torch.float32
+               for p in rep.predictor.parameters())
+
+
+def test_channels_last_images_give_the_same_maps():
+    from frozenfit.nern.fit import forward_with_maps
+
+    rep, x = _rep(hidden=8)
+    names = default_fmd_modules(rep.original)
+    z, maps = forward_with_maps(rep.original, names, x)
+    with torch.no_grad():
+        ref = rep.original(x.contiguous())
+    assert torch.allclose(z, ref, atol=1e-5) and len(maps) == len(names)
