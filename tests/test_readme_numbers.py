@@ -94,6 +94,16 @@ CLAIMS = [
     ("{}–{} cm at the shoulders", "motion/retarget.json",
      [lambda d: f1(clip("walk", "error_mean_cm_by_point")["right_upper_arm"]),
       lambda d: f1(clip("walk", "error_mean_cm_by_point")["head"])]),
+    ("the walk clip under the weakly regularised logistic regression on raw windows, at\n  {}.", "motion/judge_validity.json",
+     [lambda d: f2(d["auc_against_judge_clips"]["logistic_raw"]["walk"])]),
+    ("{} for the walk clip, {} for the teacher and {} for the BFM walking, but {}\n  for standing and {}–{} for the other human activities",
+     "motion/judge_validity.json",
+     [lambda d, k=k: f1(d["median_nn_distance_to_other_humans"][k]) for k in ("walk", "teacher_v1", "bfm_v1", "standing")]
+     + [lambda d: f1(min(d["median_nn_distance_to_other_humans"][k] for k in ("run", "jump", "dance_b"))),
+        lambda d: f1(max(d["median_nn_distance_to_other_humans"][k] for k in ("run", "jump", "dance_b")))]),
+    ("every other human source scores an AUC of {}", "motion/judge_validity.json",
+     [lambda d: f2(min(v for j, r in d["auc_against_judge_clips"].items() for s, v in r.items()
+                       if not (j == "logistic_raw" and s == "walk")))]),
     ("{} of {} clips (mirrors included) pass the `used` rule", "motion/retarget.json",
      [lambda d: str(len(d["used"])), lambda d: str(len(d["clips"]))]),
     # NeRN on the embedded default
