@@ -87,10 +87,14 @@ def _cifar_arrays(files: list[Path], label_key: bytes) -> tuple[np.ndarray, np.n
 
 def load_cifar(root: str | Path, num_classes: int = 10, val_fraction: float = 0.1,
                seed: int = 0) -> DataSplits:
-    """CIFAR-10 (data_batch_1..5, test_batch) or CIFAR-100 (train, test) python-pickle folder."""
+    """CIFAR-10 (data_batch_1..5, test_batch) or CIFAR-100 (train, test) python-pickle folder: the
+    one the official archive extracts to (cifar-10-batches-py/, cifar-100-python/) or its parent."""
     root = Path(root)
     if not root.is_dir():
         raise FrozenfitError(f"CIFAR folder not found: {root}")
+    sub = root / ("cifar-10-batches-py" if num_classes == 10 else "cifar-100-python")
+    if sub.is_dir():   # the folder the archive was extracted into
+        root = sub
     if num_classes == 10:
         train_files, test_files, key = [root / f"data_batch_{i}" for i in range(1, 6)], [root / "test_batch"], b"labels"
     elif num_classes == 100:

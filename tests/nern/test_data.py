@@ -90,3 +90,24 @@ def test_augment_shifts_and_loader_resumes():
     b.load_state_dict(state)
     b.gen.set_state(gen_state)
     assert torch.equal(next(b)[1], want)
+
+
+def _write_cifar100(root: Path, n=30):
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for name in ("train", "test"):
+        with open(root / name, "wb") as f:   # the archive's keys: b"fine_labels" and b"coarse_labels"
+            pickle.dump({b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                         b"fine_labels": list(rng.integers(0, 100, n)),
+                         b"coarse_labels": list(rng.integers(0, 20, n))}, f)
+    (root / "meta").write_bytes(pickle.dumps({b"fine_label_names": [b"x"] * 100}))
+
+
+def test_the_folders_the_official_archives_extract_to_load_by_name(tmp_path: Path):
+    _write_cifar(tmp_path / "cifar-10-batches-py")
+    d = load_data("cifar10", str(tmp_path))          # the parent of the extracted folder works too
+    assert d.num_classes == 10 and len(d.test) == 20
+    _write_cifar100(tmp_path / "cifar-100-python")
+    d = load_data("cifar100", str(tmp_path / "cifar-100-python"))
+    assert d.num_classes == 100 and len(d.test) == 30 and d.train.tensors[0].shape[1:] == (3, 32, 32)
+    assert int(d.train.tensors[1].max()) < 100
