@@ -66,21 +66,12 @@ def train_rate(code: Path, args: list[str], run: Path) -> float:
     return sum(rates) / len(rates)
 
 
-def raw_physics_rate(num_envs: int, steps: int = 60) -> float:
-    from frozenfit.humanoid.sim import BatchedSim
+def raw_physics_rate(num_envs: int) -> float:
+    """`BatchedSim.step` alone on all cores (benchmarks/humanoid_throughput.py's measurement)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from humanoid_throughput import raw_rate
 
-    sim = BatchedSim(num_envs, nthread=os.cpu_count() or 2)
-    q = np.repeat(sim.nominal_qpos[None], num_envs, 0)
-    sim.set_states(np.arange(num_envs), q, np.zeros((num_envs, sim.model.nv)), q[:, 7:])
-    ctrl = q[:, 7:][None] + 0.1 * np.random.default_rng(0).standard_normal((steps + 5, num_envs, q.shape[1] - 7))
-    for k in range(5):
-        sim.step(ctrl[k])
-    t = time.perf_counter()
-    for k in range(steps):
-        sim.step(ctrl[5 + k])
-    rate = num_envs * steps / (time.perf_counter() - t)
-    sim.close()
-    return rate
+    return raw_rate(num_envs, os.cpu_count() or 2)
 
 
 def rates(rounds: int, work: Path) -> dict:

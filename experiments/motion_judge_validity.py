@@ -17,7 +17,6 @@ mean/std summary space, a distance-based alternative.
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from frozenfit.common.results import save_figure, write_result
 from frozenfit.humanoid.model import CONTROL_DT
 from frozenfit.motion.judge import JUDGE_CLIPS, JudgeConfig, clip_trajectory, frame_features, judge, windows
 
-from motion_realism import open_loop, prompted
+from motion_realism import open_loop, prompted, rollout_args
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "motion"
 HUMAN = ("walk", "run", "jump", "dance_b")
@@ -59,12 +58,7 @@ def features(trajs: list[np.ndarray], kind: str, cfg: JudgeConfig) -> np.ndarray
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--envs", type=int, default=8)
-    ap.add_argument("--seconds", type=float, default=6.0)
-    a = ap.parse_args()
-    if a.envs <= 0 or a.seconds <= 1:
-        ap.error("--envs must be positive and --seconds above 1 (a judge window is 1 s)")
+    a = rollout_args(__doc__, 8, 6.0)
     torch.set_num_threads(2)
     t0 = time.perf_counter()
     trajs = {"judge_clips": [clip_trajectory(c, 3.0, m) for c in JUDGE_CLIPS for m in (False, True)]}

@@ -96,13 +96,19 @@ def row(trajs: np.ndarray, mocap: np.ndarray, cfg: JudgeConfig) -> tuple[dict, n
     return {**judge(w, mocap, cfg), "proxies": mean_proxies(list(trajs))}, w
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--envs", type=int, default=16)
-    ap.add_argument("--seconds", type=float, default=10.0)
+def rollout_args(doc: str, envs: int, seconds: float) -> argparse.Namespace:
+    """--envs and --seconds of the rollouts a judge script makes, checked."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--envs", type=int, default=envs)
+    ap.add_argument("--seconds", type=float, default=seconds)
     a = ap.parse_args()
     if a.envs <= 0 or a.seconds <= 1:
         ap.error("--envs must be positive and --seconds above 1 (a judge window is 1 s)")
+    return a
+
+
+def main() -> None:
+    a = rollout_args(__doc__, 16, 10.0)
     torch.set_num_threads(2)
     t0 = time.perf_counter()
     cfg = JudgeConfig()
