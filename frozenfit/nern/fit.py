@@ -146,7 +146,8 @@ def forward_with_maps(model: nn.Module, names: list[str], x: torch.Tensor,
 
 def nern_losses(rep: NeRNRepresentation, idx: torch.Tensor, x: torch.Tensor | None, alpha: float,
                 beta: float, fmd_names: list[str], kd_grad: str = "subset", reconstruct: bool = True,
-                timer: PhaseTimer | None = None, shard: Shard = Shard(), precision: str = "fp32"):
+                timer: PhaseTimer | None = None, shard: Shard = Shard(), precision: str = "fp32",
+                rmse_all: float | None = None):
     """(total, rmse, fmd, kl) for one step; distillation terms only when images ``x`` are given.
 
     Every kernel is predicted; those in ``idx`` carry gradients (all of them if ``kd_grad`` is
@@ -159,7 +160,23 @@ def nern_losses(rep: NeRNRepresentation, idx: torch.Tensor, x: torch.Tensor | No
     total (the distillation phase of the decoupled schedule); it is still reported.
     ``precision="bf16"`` runs the two CNN passes (and their backward) under CPU bfloat16 autocast;
     the predictor, the reconstruction term and the distillation losses stay fp32.
+
+    A reconstruction-only step (no ``x``) given ``rmse_all``, a current value of the RMSE over all
+    weights, skips predicting the kernels without gradient: the gradient of the RMSE over all
+    weights is that of the sampled squared errors divided by 2·N·RMSE_all, so the surrogate
+    SE_sampled / (2·N·rmse_all) has exactly that gradient when ``rmse_all`` is current (`fit`
+    refreshes it every RMSE_REFRESH steps; between refreshes only a slowly drifting scalar differs,
+    which Ranger's normalised, decoupled-decay updates absorb). The rmse returned is then the
+    sampled kernels'.
     """
+    if x is None and rmse_all is not None and kd_grad != "all":
+        with phase(timer, "predict_subset"):
+            t, m = rep.table.targets[idx], rep.table.masks[idx]
+            se = ((rep.predictor(rep.encoded[idx]) - t).square() * m).sum()
+            surrogate = se / (2 * rep.table.num_weights * rmse_all)
+        sampled = (se.detach() / m.sum().clamp_min(1)).sqrt()
+        zero = torch.zeros(())
+        return surrogate, sampled, zero, zero
     with phase(timer, "predict_subset"):
         pred_sub = None if kd_grad == "all" else rep.predictor(rep.encoded[idx])
     with phase(timer, "predict_rest"):
@@ -184,14 +201,14 @@ def nern_losses(rep: NeRNRepresentation, idx: torch.Tensor, x: torch.Tensor | No
 def train_step(rep: NeRNRepresentation, opt: torch.optim.Optimizer, idx: torch.Tensor,
                x: torch.Tensor | None, alpha: float, beta: float, fmd_names: list[str],
                kd_grad: str = "subset", reconstruct: bool = True, timer: PhaseTimer | None = None,
-               shard: Shard = Shard(), precision: str = "fp32"):
+               shard: Shard = Shard(), precision: str = "fp32", rmse_all: float | None = None):
     """One optimisation step of the predictor; returns (total, rmse, fmd, kl) before the step.
 
     ``x`` is this rank's slice of the image batch; with several ranks the returned losses are
     the means over ranks and the gradient is all-reduced before the step. Raises
     ``FrozenfitError`` on a non-finite loss before touching the weights."""
     loss, rec, fmd, kl = nern_losses(rep, idx, x, alpha, beta, fmd_names, kd_grad, reconstruct, timer, shard,
-                                     precision)
+                                     precision, rmse_all)
     if shard.world > 1:  # every rank sees the same (mean) losses, so all of them stop on a NaN
         means = torch.stack([loss.detach(), rec.detach(), fmd.detach(), kl.detach()])
         torch.distributed.all_reduce(means)
@@ -208,6 +225,9 @@ def train_step(rep: NeRNRepresentation, opt: torch.optim.Optimizer, idx: torch.T
         average_gradients(list(rep.predictor.parameters()), shard)
         opt.step()
     return loss, rec, fmd, kl
+
+
+RMSE_REFRESH = 25   # reconstruction-only steps between two measurements of the all-weights RMSE
 
 
 def predictor_kernel_size(model: nn.Module, requested: int = 0) -> int:
@@ -285,6 +305,7 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
     opt = make_optimizer()
     fmd_names = default_fmd_modules(model, cfg.feature_maps)
     start_it, best_val, best_it, loader_state = 0, -1.0, 0, None
+    rmse = {"value": 0.0, "at": None}   # the all-weights RMSE that reconstruction-only steps scale by
     fingerprint = _config_fingerprint(cfg)
     if cfg.resume and state_path.exists():
         st = load_checkpoint(state_path, kind=STATE_KIND, format_version=1)
@@ -296,6 +317,7 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
         gen.set_state(st.state["gen"])
         loader_state = st.state.get("loader")
         start_it, best_val, best_it = st.state["iteration"], st.state["best_val"], st.state["best_it"]
+        rmse.update(st.state.get("rmse", {}))
     elif cfg.resume:
         print(f"no state at {state_path}: starting fresh")
 
@@ -324,7 +346,7 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
         save_checkpoint(state_path, STATE_KIND, 1, asdict(cfg), {},
                         state={"predictor": rep.predictor.state_dict(), "opt": opt.state_dict(),
                                "gen": gen.get_state(), "loader": loader.state_dict(), "iteration": it, "best_val": best_val,
-                               "best_it": best_it}, extra={"fingerprint": fingerprint})
+                               "best_it": best_it, "rmse": dict(rmse)}, extra={"fingerprint": fingerprint})
 
     bar = tqdm(range(start_it, cfg.iterations), initial=start_it, total=cfg.iterations,
                desc=f"NeRN {cfg.permutation} h={cfg.hidden}", disable=not show)
@@ -340,10 +362,14 @@ def fit(cfg: FitConfig, model: nn.Module | None = None, data: DataSplits | None 
         if it >= warmup and (alpha > 0 or beta > 0):
             x = split_batch(noise_batch(cfg.batch_size, data.in_channels, data.image_size, gen)
                             if cfg.data_free else next(loader)[0], shard)
+        # refreshed every RMSE_REFRESH reconstruction-only steps (checkpointed: a resumed fit takes
+        # the same steps as an uninterrupted one)
+        if x is None and (rmse["at"] is None or it - rmse["at"] >= RMSE_REFRESH):
+            rmse.update(value=reconstruction_rmse(rep.predict_rows(), rep.table.targets, rep.table.masks).item(), at=it)
         try:
             loss, rec, fmd, kl = train_step(rep, opt, idx, x, alpha, beta, fmd_names, cfg.kd_grad,
                                             reconstruct=cfg.schedule == "joint" or x is None, shard=shard,
-                                            precision=cfg.precision)
+                                            precision=cfg.precision, rmse_all=rmse["value"] if x is None else None)
         except FrozenfitError as e:
             raise FrozenfitError(f"iteration {it}: {e}; lower --lr and --resume from the last "
                                  f"checkpoint in {out}") from None

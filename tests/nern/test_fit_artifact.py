@@ -129,7 +129,26 @@ def test_fit_smoke_keeps_original_frozen_and_resumes_identically(tmp_path, tiny_
     assert resumed.reconstructed_test_acc == straight.reconstructed_test_acc
 
 
-def _run_until(path, out, stop_after):
+def test_a_resumed_warm_up_takes_the_same_steps(tmp_path, tiny_original):
+    """Reconstruction-only steps scale by a checkpointed all-weights RMSE: resuming mid-way (not on
+    a refresh) gives the uninterrupted run's predictor bit for bit."""
+    import frozenfit.nern.fit as fit_mod
+
+    path, _ = tiny_original
+    old = fit_mod.RMSE_REFRESH
+    fit_mod.RMSE_REFRESH = 4          # refreshes at 0, 4, 8; the checkpoint at 6 falls between
+    try:
+        fit(_cfg(path, tmp_path / "a", warmup=12))
+        _run_until(path, tmp_path / "b", stop_after=6, warmup=12)
+        fit(_cfg(path, tmp_path / "b", warmup=12, resume=True))
+    finally:
+        fit_mod.RMSE_REFRESH = old
+    a = load_checkpoint(tmp_path / "a" / "state.safetensors").state["predictor"]
+    b = load_checkpoint(tmp_path / "b" / "state.safetensors").state["predictor"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _run_until(path, out, stop_after, **kw):
     """Simulate a run killed right after the checkpoint at ``stop_after`` iterations."""
     import frozenfit.nern.fit as fit_mod
 
@@ -144,7 +163,7 @@ def _run_until(path, out, stop_after):
     fit_mod.save_checkpoint = save_then_stop
     try:
         with pytest.raises(Stop):
-            fit(_cfg(path, out))
+            fit(_cfg(path, out, **kw))
     finally:
         fit_mod.save_checkpoint = real
 
@@ -214,3 +233,18 @@ def test_channels_last_images_give_the_same_maps():
     with torch.no_grad():
         ref = rep.original(x.contiguous())
     assert torch.allclose(z, ref, atol=1e-5) and len(maps) == len(names)
+
+
+def test_a_reconstruction_only_step_with_the_current_rmse_has_the_exact_gradient():
+    """The cheap warm-up step (no prediction of the other kernels) has the gradient of the RMSE
+    over all weights when given its current value."""
+    rep, _ = _rep(hidden=8)
+    idx = torch.randperm(rep.table.num_kernels)[:256]
+    exact = nern_losses(rep, idx, None, 0.0, 0.0, [], "subset")[0]
+    exact.backward()
+    g_exact = torch.cat([p.grad.flatten() for p in rep.predictor.parameters()])
+    rep.predictor.zero_grad()
+    cheap = nern_losses(rep, idx, None, 0.0, 0.0, [], "subset", rmse_all=exact.item())[0]
+    cheap.backward()
+    g_cheap = torch.cat([p.grad.flatten() for p in rep.predictor.parameters()])
+    assert torch.allclose(g_exact, g_cheap, rtol=1e-4, atol=1e-10)
