@@ -148,6 +148,19 @@ CLAIMS = [
         *[lambda d, i=i, k=k: f"{d['runs'][i]['breakdown'][k]['ms']:,.0f}"
           for k in ("predict_subset", "predict_rest", "original_forward", "reconstructed_forward", "backward")]])
       for i, label in ((0, "ResNet-20, 3×32×32"), (1, "ResNet-56, 3×32×32"), (2, "ResNet-20, digits 1×8×8"))],
+    # PPO throughput and bf16
+    ("Task Tokens (Direction, cold start, 512 environments) {} → {} env steps/s with bf16\n  ({}×; {} in fp32",
+     "rl/throughput.json",
+     [lambda d: f"{d['task_tokens']['env_steps_per_s']['before']:,.0f}", lambda d: f"{d['task_tokens']['env_steps_per_s']['after']:,.0f}",
+      lambda d: f2(d["task_tokens"]["speedup"]), lambda d: f"{d['task_tokens']['after_fp32_env_steps_per_s']:,.0f}"]),
+    ("env steps/s, **{} of raw physics** ({} steps/s; {} in fp32, {} before;", "rl/throughput.json",
+     [lambda d: f2(d["teacher"]["ratio"]), lambda d: f"{d['teacher']['raw_physics_steps_per_s']:,.0f}",
+      lambda d: f2(d["teacher"]["ratio_fp32"]), lambda d: f2(d["teacher"]["ratio_before"])]),
+    ("the frozen BFM's actions move by {} on average\n  ({} at most) against an exploration σ of {}", "rl/throughput.json",
+     [lambda d: f"{d['bf16']['bfm_action_abs_error']['mean']:.4f}", lambda d: f"{d['bf16']['bfm_action_abs_error']['max']:.4f}",
+      lambda d: f"{d['bf16']['exploration_std']:.3f}"]),
+    ("{} ± {} in fp32 and {} ± {} in bf16 (3 seeds)", "rl/throughput.json",
+     [lambda d, p=p, k=k: f"{d['bf16']['curve_ends']['teacher'][p][k]:.0f}" for p in ("fp32", "bf16") for k in ("mean", "std")]),
     # humanoid throughput
     ("| {} control steps/s | {} | {} env steps/s | **{}** |", "humanoid/throughput.json",
      [lambda d: f"{d['raw_control_steps_per_s_one_thread']:,.0f}", lambda d: f"{d['raw_control_steps_per_s']:,.0f}",
