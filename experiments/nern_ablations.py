@@ -41,13 +41,12 @@ SIZES = {"resnet20": (0.43, 0.53), "resnet56": (0.36, 0.46)}
 
 
 def hidden_for(fraction: float, represented: int, kernel_size: int = 3) -> int:
-    """The predictor width whose parameter count (counted on the module itself) is closest to
-    ``fraction`` of the represented weights."""
-    from frozenfit.nern.predictor import KernelPredictor
+    """The predictor width whose parameter count is closest to ``fraction`` of the represented weights."""
+    from frozenfit.nern.predictor import predictor_param_count
 
     target = fraction * represented
     lo = max(8, int(math.sqrt(target / 3)) - 80)
-    return min(range(lo, lo + 200), key=lambda h: abs(sum(p.numel() for p in KernelPredictor(h, kernel_size).parameters()) - target))
+    return min(range(lo, lo + 200), key=lambda h: abs(predictor_param_count(h, kernel_size) - target))
 
 
 def grid(seeds: int, models: list[str]) -> list[dict]:

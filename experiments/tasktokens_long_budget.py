@@ -35,6 +35,8 @@ from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
 from frozenfit.tasktokens.tasks import task_class
 from frozenfit.tasktokens.train import TaskTokensConfig, steps_done, train_task
 
+from tasktokens_sweep import log_curve   # experiments/ is the script's folder
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "tasktokens"
 RUNS = ROOT / "runs" / "tasktokens" / "long_budget"
@@ -63,14 +65,8 @@ def config(task: str, name: str, digest: str) -> TaskTokensConfig:
 
 
 def curve(directory: Path) -> list[list[float]]:
-    from frozenfit.common.logging import read_csv_log
-
-    log = directory / "log.csv"
-    if not log.exists():
-        return []
-    points = {r["step"]: r["eval/success"] for r in read_csv_log(log)
-              if "eval/success" in r and r["eval/success"] == r["eval/success"]}
-    return [[int(s), round(float(v), 2)] for s, v in sorted(points.items())]
+    """The run's learning curve (the sweep's reader: a replayed step keeps its last value)."""
+    return log_curve(directory)
 
 
 def plateaued(points: list[list[float]]) -> bool:

@@ -15,6 +15,7 @@ def study(tmp_path, monkeypatch):
                                                   ROOT / "experiments" / "tasktokens_long_budget.py")
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "tasktokens_long_budget", module)
+    monkeypatch.syspath_prepend(str(ROOT / "experiments"))   # its sibling, the sweep
     spec.loader.exec_module(module)
     monkeypatch.setattr(module, "OUT", tmp_path)
     return module
