@@ -10,6 +10,12 @@ benchmark existed (every kernel predicted, the gradient subset included, through
 ``nn.Sequential`` in 65,536-row chunks) next to the current path (only the other kernels, fused
 bias-add matmuls with in-place ReLU in 4,096-row chunks).
 
+It also times today's code against commit BEFORE (9fdecbd, exported into a scratch folder) on
+issue 26's side-by-side setting with the reference (random ResNet-20, predictor hidden 180, image
+batch 256, 4,096 kernels with gradients, joint loss): ``benchmarks/nern_step_timer.py`` runs in a
+fresh process per side and round, the sides interleaved, medians over rounds ->
+``speedup_vs_9fdecbd`` (fp32, the default) and ``speedup_vs_9fdecbd_bf16`` (``--precision bf16``).
+
     .venv/bin/python benchmarks/nern_throughput.py
 
 Writes results/nern/throughput.json and results/nern/throughput.png. Run it on an idle machine.
@@ -17,14 +23,19 @@ Writes results/nern/throughput.json and results/nern/throughput.png. Run it on a
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import tyro
 
-from frozenfit.common.results import save_figure, write_result
+from frozenfit.common.results import env_running, export_commit, save_figure, write_result
 from frozenfit.common.timing import PhaseTimer
 from frozenfit.nern.fit import train_step
 from frozenfit.nern.layers import discover_convs
@@ -41,9 +52,14 @@ class Args:
     kernel_batch: int = 4096
     steps: int = 8
     """Timed steps per configuration (after 2 untimed ones)."""
+    rounds: int = 3
+    """Interleaved rounds of the before/after comparison."""
     out: str = "results/nern/throughput.json"
 
 
+ROOT = Path(__file__).resolve().parents[1]
+BEFORE = "9fdecbd"   # the code before the frozen batch norm and the three-reduction FMD
+SIDE_BY_SIDE = {"depth": 20, "hidden": 180, "batch": 256, "kernel_batch": 4096}
 SETUPS = (("resnet20", 20, 3, 32), ("resnet56", 56, 3, 32), ("resnet20-digits", 20, 1, 8))
 
 
@@ -97,14 +113,50 @@ def measure(name: str, depth: int, channels: int, size: int, args: Args) -> dict
                                         "after": _median_ms(lambda: rep.predict_rows_with(idx, pred_sub))}}
 
 
+def _step_seconds(code: Path, steps: int, precision: str) -> float:
+    """Median seconds per fit iteration of the frozenfit in ``code`` (a fresh process)."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "nern_step_timer.py"), "--steps", str(steps),
+           "--precision", precision, *[f"--{k.replace('_', '-')}={v}" for k, v in SIDE_BY_SIDE.items()]]
+    out = subprocess.run(cmd, cwd=code, env=env_running(code), capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"step timer failed in {code.name}:\n{out.stderr[-2000:]}")
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    if not row["code"].startswith(str(code)):
+        raise SystemExit(f"the step timer imported {row['code']}, not the code in {code}")
+    return statistics.median(row["s_per_it"])
+
+
+def versus_before(args: Args) -> dict:
+    """Interleaved rounds: BEFORE (fp32), today (fp32), today (bf16); medians over rounds."""
+    sides = {"before": [], "after": [], "after_bf16": []}
+    with tempfile.TemporaryDirectory(prefix="nern-throughput-") as tmp:
+        before = export_commit(BEFORE, Path(tmp) / "before", ROOT)
+        for r in range(args.rounds):
+            sides["before"].append(_step_seconds(before, args.steps, "fp32"))
+            sides["after"].append(_step_seconds(ROOT, args.steps, "fp32"))
+            sides["after_bf16"].append(_step_seconds(ROOT, args.steps, "bf16"))
+            print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.3f} s/it" for k, v in sides.items()))
+    med = {k: statistics.median(v) for k, v in sides.items()}
+    return {"setting": {**SIDE_BY_SIDE, "model": "resnet20 (random init, 3x32x32)", "loss": "joint",
+                        "kd_grad": "subset"},
+            "before_commit": BEFORE, "rounds": args.rounds, "steps_per_round": args.steps,
+            "s_per_it": {k: round(v, 4) for k, v in med.items()},
+            "s_per_it_rounds": {k: [round(x, 4) for x in v] for k, v in sides.items()},
+            "speedup_vs_9fdecbd": round(med["before"] / med["after"], 3),
+            "speedup_vs_9fdecbd_bf16": round(med["before"] / med["after_bf16"], 3)}
+
+
 def main(args: Args) -> None:
+    if min(args.batch, args.hidden, args.kernel_batch, args.steps, args.rounds) <= 0:
+        raise SystemExit("--batch, --hidden, --kernel-batch, --steps and --rounds must be positive")
     t0 = time.time()
+    versus = versus_before(args)
     runs = [measure(*setup, args) for setup in SETUPS]
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     phases = [p for p in runs[0]["breakdown"]]
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [2, 1]})
     left = [0.0] * len(runs)
     for p in phases:
         ms = [r["breakdown"][p]["ms"] for r in runs]
@@ -112,12 +164,24 @@ def main(args: Args) -> None:
         left = [a + b for a, b in zip(left, ms)]
     for i, r in enumerate(runs):
         ax.text(left[i], i, f" {r['iterations_per_s']:.2f} it/s", va="center", fontsize=8)
-    ax.set(xlabel="ms per fit iteration (batch 256, 2 CPU cores)", title="NeRN fit: where an iteration goes")
+    ax.set(xlabel=f"ms per fit iteration (batch {args.batch}, h={args.hidden}, 2 CPU cores)",
+           title="NeRN fit: where an iteration goes")
     ax.legend(fontsize=7, loc="lower right")
+    labels = {"before": f"{BEFORE} (fp32)", "after": "today (fp32)", "after_bf16": "today (bf16)"}
+    secs = versus["s_per_it"]
+    ax2.bar(list(labels.values()), [secs[k] for k in labels], color=["0.6", "C0", "C1"])
+    for i, k in enumerate(labels):
+        ax2.text(i, secs[k], f"{secs['before'] / secs[k]:.2f}x", ha="center", va="bottom", fontsize=8)
+    ax2.set(ylabel="s per iteration (median of rounds)",
+            title=f"ResNet-20, h={SIDE_BY_SIDE['hidden']}, batch {SIDE_BY_SIDE['batch']}, "
+                  f"{SIDE_BY_SIDE['kernel_batch']} kernels")
+    ax2.tick_params(axis="x", labelsize=7)
     save_figure(fig, args.out.replace(".json", ".png"))
     write_result(args.out, {"runs": runs, "threads": torch.get_num_threads(),
-                            "step": "frozenfit.nern.fit.train_step (joint loss, kd_grad=subset)"},
+                            "step": "frozenfit.nern.fit.train_step (joint loss, kd_grad=subset)",
+                            "versus_before": versus, "speedup_vs_9fdecbd": versus["speedup_vs_9fdecbd"]},
                  wall_s=time.time() - t0)
+    print(f"vs {BEFORE}: {versus['speedup_vs_9fdecbd']}x (fp32), {versus['speedup_vs_9fdecbd_bf16']}x (bf16)")
     for r in runs:
         print(r["model"], r["iterations_per_s"], "it/s;", {k: v["ms"] for k, v in r["breakdown"].items()},
               r["grad_free_prediction_ms"])

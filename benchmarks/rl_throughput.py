@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from frozenfit.common.results import env_running, export_commit
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "rl"
 BEFORE = "c6571cf"   # the code before the speed-ups (fp32 only: it has no --ppo.precision)
@@ -46,17 +48,12 @@ CURVE_EVERY = (10, 20, 30)    # learning-curve intervals (PPO iterations) whose 
 
 def export_before(work: Path) -> Path:
     """The BEFORE commit's tree in a scratch folder (its assets included)."""
-    dest = work / "before"
-    dest.mkdir()
-    archive = subprocess.run(["git", "archive", BEFORE], cwd=ROOT, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    return dest
+    return export_commit(BEFORE, work / "before", ROOT)
 
 
 def train_rate(code: Path, args: list[str], run: Path) -> float:
     """Training-loop env steps/s of one `frozenfit` training command run from ``code``."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(code)   # before the installed (editable) package
+    env = env_running(code)
     cmd = [sys.executable, "-m", "frozenfit.cli", *args, "--no-progress", "--run-dir", str(run)]
     out = subprocess.run(cmd, cwd=code, env=env, capture_output=True, text=True)
     if out.returncode:
@@ -156,7 +153,7 @@ def numerics() -> dict:
 
 
 def curve(code_args: list[str], run: Path, column: str) -> list[list[float]]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = env_running(ROOT)
     subprocess.run([sys.executable, "-m", "frozenfit.cli", *code_args, "--no-progress", "--run-dir", str(run)],
                    cwd=ROOT, env=env, check=True, capture_output=True)
     rows = list(csv.DictReader((run / "log.csv").open()))

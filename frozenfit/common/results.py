@@ -33,6 +33,24 @@ def git_commit(root: Path | None = None) -> str:
         return "unknown"
 
 
+def export_commit(commit: str, dest: Path, root: Path | None = None) -> Path:
+    """``commit``'s tree (its assets included) extracted into the empty folder ``dest``: the
+    "before" side of a benchmark that times old and new code in one run."""
+    root = root or Path(__file__).resolve().parents[2]
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", commit], cwd=root, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
+def env_running(code: Path) -> dict[str, str]:
+    """This process's environment with ``code`` first on PYTHONPATH, so a child process imports
+    the frozenfit package in ``code`` ahead of the installed (editable) one."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(code)
+    return env
+
+
 def machine_info() -> str:
     """One line naming the CPU, core count and torch threads this process used."""
     cpu = platform.processor() or platform.machine()

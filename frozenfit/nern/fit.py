@@ -188,10 +188,10 @@ def nern_losses(rep: NeRNRepresentation, idx: torch.Tensor, x: torch.Tensor | No
     params = rep.table.assemble(rows)
     bf16 = precision == "bf16"
     with phase(timer, "original_forward"), torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-        z_o, maps_o = forward_with_maps(rep.original, fmd_names, x)
+        z_o, maps_o = forward_with_maps(rep.cnn, fmd_names, x)
     with phase(timer, "reconstructed_forward"):
         with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-            z_r, maps_r = forward_with_maps(rep.original, fmd_names, x, params)
+            z_r, maps_r = forward_with_maps(rep.cnn, fmd_names, x, params)
         fmd = feature_map_distillation([m.float() for m in maps_o], [m.float() for m in maps_r])
         kl = kl_distillation(z_o.float(), z_r.float())
     total = alpha * fmd + beta * kl

@@ -13,12 +13,28 @@ def reconstruction_rmse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Te
 
 
 def feature_map_distillation(orig: list[torch.Tensor], rec: list[torch.Tensor]) -> torch.Tensor:
-    """Σ over maps of batch-mean ‖a/‖a‖ − b/‖b‖‖², each sample's whole map L2-normalised."""
+    """Σ over maps of batch-mean ‖a/‖a‖ − b/‖b‖‖², each sample's whole map L2-normalised.
+
+    Computed as 2 − 2·⟨a,b⟩/(‖a‖‖b‖) (equal for nonzero maps; norms clamped at 1e-12 as
+    F.normalize does): three reductions instead of two normalised copies of every map and their
+    backward, which cost a tenth of a ResNet-20 iteration."""
     total = orig[0].new_zeros(())
     for a, b in zip(orig, rec, strict=True):
-        a = F.normalize(a.flatten(1), dim=1)
-        b = F.normalize(b.flatten(1), dim=1)
-        total = total + (a - b).square().sum(1).mean()
+        # reduce over every non-batch dim in place: flattening a channels-last map would copy it
+        dims = tuple(range(1, a.dim()))
+        with torch.no_grad():
+            ra = torch.linalg.vector_norm(a, dim=dims)
+            na = ra.clamp_min(1e-12)
+        rb = torch.linalg.vector_norm(b, dim=dims)
+        if not bool(torch.isfinite(rb).all() and torch.isfinite(ra).all()):
+            # a map so large its squared norm overflows (an untrained predictor can make one):
+            # normalise first, as the definition reads
+            total = total + (F.normalize(a.flatten(1), dim=1) - F.normalize(b.flatten(1), dim=1)).square().sum(1).mean()
+            continue
+        nb = rb.clamp_min(1e-12)
+        dot = (a * b).sum(dims)
+        # ‖â − b̂‖² = ‖â‖² + ‖b̂‖² − 2⟨â,b̂⟩, where ‖â‖ = ‖a‖/max(‖a‖, 1e-12) (1 for a nonzero map)
+        total = total + ((ra / na).square() + (rb / nb).square() - 2 * dot / na / nb).mean()
     return total
 
 

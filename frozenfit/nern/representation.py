@@ -18,6 +18,7 @@ from torch import nn
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
 from frozenfit.common.distributed import Shard, gather_rows
 from frozenfit.nern.encoding import positional_encoding
+from frozenfit.nern.frozen_bn import with_frozen_batchnorm
 from frozenfit.nern.layers import ConvLayer, KernelTable
 from frozenfit.nern.permutation import (LayerPermutation, Mode, permutations_from_tables, permute_table,
                                         permuted_coordinates)
@@ -34,6 +35,8 @@ class NeRNRepresentation(nn.Module):
         self.original = model.eval()
         for p in self.original.parameters():
             p.requires_grad_(False)
+        # What distillation runs: the same function with batch norm as a per-channel affine map
+        self.cnn = with_frozen_batchnorm(self.original)
         self.layers, self.mode, self.kernel_size = layers, mode, kernel_size
         self.table = table or KernelTable(layers, dict(model.named_parameters()), kernel_size)
         self.perms = perms if perms is not None else permute_table(self.table, mode, progress)

@@ -53,6 +53,38 @@ def test_fmd_is_scale_invariant_and_zero_for_equal_maps():
     assert feature_map_distillation([a, a], [b, b]).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+def _fmd_by_definition(orig, rec):
+    """Normalise every map first, then the squared distance: the spec's formula, term by term."""
+    import torch.nn.functional as F
+    return sum((F.normalize(a.flatten(1), dim=1) - F.normalize(b.flatten(1), dim=1)).square().sum(1).mean()
+               for a, b in zip(orig, rec))
+
+
+def test_fmd_value_and_gradient_match_the_normalise_first_definition_in_any_layout():
+    torch.manual_seed(0)
+    a = [torch.randn(8, 4, 5, 5).contiguous(memory_format=torch.channels_last), torch.randn(8, 10),
+         torch.zeros(8, 3, 2, 2)]                                    # an all-zero map counts 0 or 1
+    b = [a[0] + 0.05 * torch.randn_like(a[0]), torch.randn(8, 10), torch.randn(8, 3, 2, 2)]
+    b1 = [t.clone().requires_grad_() for t in b]
+    b2 = [t.clone().requires_grad_() for t in b]
+    v1, v2 = feature_map_distillation(a, b1), _fmd_by_definition(a, b2)
+    v1.backward()
+    v2.backward()
+    assert v1.item() == pytest.approx(v2.item(), rel=1e-5)
+    for g1, g2 in zip(b1, b2):
+        assert torch.allclose(g1.grad, g2.grad, rtol=1e-4, atol=1e-7)
+    zero = torch.zeros(2, 3)
+    assert feature_map_distillation([zero], [zero]).item() == 0.0
+    assert feature_map_distillation([zero], [torch.ones(2, 3)]).item() == pytest.approx(1.0)
+
+
+def test_fmd_stays_finite_when_a_map_overflows_its_norm():
+    """An untrained predictor can make maps of ~1e21 whose squared norm is inf in fp32."""
+    a, b = torch.randn(4, 50), 1e21 * torch.randn(4, 50)
+    v = feature_map_distillation([a], [b])
+    assert torch.isfinite(v) and v.item() == pytest.approx(_fmd_by_definition([a], [b]).item(), rel=1e-5)
+
+
 def test_kl_matches_formula():
     zo, zr = torch.randn(6, 10), torch.randn(6, 10)
     p, q = zo.softmax(1), zr.softmax(1) + 1e-4
