@@ -148,6 +148,13 @@ CLAIMS = [
         *[lambda d, i=i, k=k: f"{d['runs'][i]['breakdown'][k]['ms']:,.0f}"
           for k in ("predict_subset", "predict_rest", "original_forward", "reconstructed_forward", "backward")]])
       for i, label in ((0, "ResNet-20, 3×32×32"), (1, "ResNet-56, 3×32×32"), (2, "ResNet-20, digits 1×8×8"))],
+    ("**1.64× as many iterations per second** in\nfp32 ({} → {} s/it), {}× with `--precision bf16` ({} s/it)", "nern/throughput.json",
+     [lambda d: f"{d['versus_before']['s_per_it']['before']:.3f}", lambda d: f"{d['versus_before']['s_per_it']['after']:.3f}",
+      lambda d: f"{d['versus_before']['speedup_vs_9fdecbd_bf16']:.2f}", lambda d: f"{d['versus_before']['s_per_it']['after_bf16']:.3f}"]),
+    ("**{}× as many iterations per second**", "nern/throughput.json", [lambda d: f"{d['speedup_vs_9fdecbd']:.2f}"]),
+    ("A joint step costs about {} reconstruction-only\nsteps ({} vs {} it/s in `throughput.json`, digits row)", "nern/throughput.json",
+     [lambda d: f"{d['runs'][2]['reconstruction_only_iterations_per_s'] / d['runs'][2]['iterations_per_s']:.0f}",
+      lambda d: f2(d["runs"][2]["iterations_per_s"]), lambda d: f"{d['runs'][2]['reconstruction_only_iterations_per_s']:.1f}"]),
     # PPO throughput and bf16
     ("Task Tokens (Direction, cold start, 512 environments) {} → {} env steps/s with bf16\n  ({}×; {} in fp32",
      "rl/throughput.json",
