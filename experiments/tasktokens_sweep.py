@@ -52,6 +52,7 @@ RUNS = ROOT / "runs" / "tasktokens"
 DEFAULT_STEPS = 500_000     # the budget of every run in the README's table
 DEFAULT_WARM = 40
 CURVE_EPISODES = 256        # TaskTokensConfig.eval_episodes
+CURVE_EVERY = 10            # PPO iterations between curve points (every recorded sweep run used 10)
 PAPER = {"task_tokens": {"reach": 94.9, "direction": 99.3, "steering": 88.7, "long_jump": 99.8, "strike": 76.6},
          "finetune": {"reach": 93.7, "direction": 99.1, "steering": 87.4, "long_jump": 47.4, "strike": 83.1},
          "latent_policy": {"reach": 84.0, "direction": 97.6, "steering": 40.7, "long_jump": 99.4, "strike": 83.2},
@@ -122,7 +123,7 @@ def train_policy(spec: RunSpec, deadline: float = 0.0, chunk: int = 500_000) -> 
     """Train ``spec`` (resuming, in chunks) and export its policy file; None when the deadline came
     first. A method that trains nothing has no policy file."""
     cfg = TaskTokensConfig(task=spec.task, method=spec.method, seed=spec.seed, progress=False,
-                           run_dir=str(spec.run_dir), warm_start=spec.warm_start)
+                           run_dir=str(spec.run_dir), warm_start=spec.warm_start, eval_every=CURVE_EVERY)
     cfg.ppo.total_env_steps = spec.steps
     ckpt = spec.run_dir / "checkpoint.safetensors"
     while (done := steps_done(ckpt)) < spec.steps:

@@ -155,6 +155,12 @@ CLAIMS = [
     ("A joint step costs about {} reconstruction-only\nsteps ({} vs {} it/s in `throughput.json`, digits row)", "nern/throughput.json",
      [lambda d: f"{d['runs'][2]['reconstruction_only_iterations_per_s'] / d['runs'][2]['iterations_per_s']:.0f}",
       lambda d: f2(d["runs"][2]["iterations_per_s"]), lambda d: f"{d['runs'][2]['reconstruction_only_iterations_per_s']:.1f}"]),
+    ("costs {} % of the wall time at the\n  default `--eval-every 20` under bf16 ({} % in fp32; {} % every 10 iterations", "rl/throughput.json",
+     [lambda d: f"{100 * d['task_tokens']['evaluations']['share_of_wall_by_eval_every']['bf16']['20']:.0f}",
+      lambda d: f"{100 * d['task_tokens']['evaluations']['share_of_wall_by_eval_every']['fp32']['20']:.0f}",
+      lambda d: f"{100 * d['task_tokens']['evaluations']['share_of_wall_by_eval_every']['bf16']['10']:.0f}"]),
+    ("{} % every 30, the long runs' ~0.5 M steps", "rl/throughput.json",
+     [lambda d: f"{100 * d['task_tokens']['evaluations']['share_of_wall_by_eval_every']['bf16']['30']:.0f}"]),
     # PPO throughput and bf16
     ("Task Tokens (Direction, cold start, 512 environments) {} → {} env steps/s with bf16\n  ({}×; {} in fp32",
      "rl/throughput.json",
@@ -262,3 +268,11 @@ def test_every_picture_the_readme_shows_is_committed():
     assert any("results/videos/" in p for p in paths)
     missing = [p for p in paths if not (ROOT / p).is_file()]
     assert not missing, missing
+
+
+def test_the_default_evaluation_interval_costs_at_most_15_percent_of_a_run():
+    """Issue 25's bound, at whatever interval TaskTokensConfig defaults to, in both precisions."""
+    from frozenfit.tasktokens.train import TaskTokensConfig
+    share = load("rl/throughput.json")["task_tokens"]["evaluations"]["share_of_wall_by_eval_every"]
+    every = str(TaskTokensConfig.eval_every)
+    assert all(share[prec][every] <= 0.15 for prec in ("fp32", "bf16")), share
