@@ -176,13 +176,14 @@ def load_image_folder(root: str | Path, image_size: int = 224, val_fraction: flo
                       len(classes), 3, image_size, flip=True, pad=0)
 
 
-def load_shapes32(val_fraction: float = 0.1, seed: int = 0) -> DataSplits:
+def load_shapes32(val_fraction: float = 0.1, seed: int = 0, difficulty: float | None = None) -> DataSplits:
     """Shapes-32 (frozenfit/nern/shapes.py): 50,000 training images (val carved out of them) and
     10,000 test images, 32×32 RGB, 10 classes, generated in memory from the dataset's own seed
-    (``seed`` only splits train/val, so every run sees the same images)."""
+    (``seed`` only splits train/val, so every run sees the same images). ``difficulty`` other
+    than the benchmark's is for tuning the benchmark itself."""
     from frozenfit.nern.shapes import ShapesConfig, make_split
 
-    cfg = ShapesConfig()
+    cfg = ShapesConfig() if difficulty is None else ShapesConfig(difficulty=difficulty)
     x, y = make_split(cfg, "train")
     xt, yt = make_split(cfg, "test")
     train, val = _split(len(x), val_fraction, seed)

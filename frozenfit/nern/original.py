@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 from pathlib import Path
 
 import torch
@@ -45,6 +45,9 @@ class TrainOriginalConfig:
     resume: bool = False
     threads: int = 0
     """torch threads (0 = leave the default)."""
+    precision: Literal["fp32", "bf16"] = "fp32"
+    """Training forward/backward in fp32 or under CPU bfloat16 autocast (about 2x faster on CPUs
+    with AMX; the weights, the optimizer and every evaluation stay fp32)."""
 
 
 def accuracy(model: nn.Module, ds, batch: int = 512, params: dict[str, torch.Tensor] | None = None) -> float:
@@ -53,6 +56,8 @@ def accuracy(model: nn.Module, ds, batch: int = 512, params: dict[str, torch.Ten
     correct = total = 0
     with torch.no_grad():
         for x, y in batches(ds, batch):
+            if x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
             logits = model(x) if params is None else torch.func.functional_call(model, params, (x,))
             correct += int((logits.argmax(1) == y).sum())
             total += len(y)
@@ -87,6 +92,8 @@ def load_original(path: str | Path | None = None) -> tuple[nn.Module, dict]:
 
 def train_original(cfg: TrainOriginalConfig, data: DataSplits | None = None) -> dict:
     """Train from scratch (or resume), keep the best-on-val weights; returns a summary."""
+    if cfg.precision not in ("fp32", "bf16"):
+        raise FrozenfitError(f"precision must be 'fp32' or 'bf16', not '{cfg.precision}'")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     gen = seed_everything(cfg.seed)
@@ -117,8 +124,10 @@ def train_original(cfg: TrainOriginalConfig, data: DataSplits | None = None) -> 
         model.train()
         for _ in range(steps_per_epoch):
             x, y = next(loader)
-            x = augment(x, data.pad, data.flip, gen)
-            loss = F.cross_entropy(model(x), y)
+            # channels-last images: oneDNN's fastest CPU layout (the weights stay as they are)
+            x = augment(x, data.pad, data.flip, gen).contiguous(memory_format=torch.channels_last)
+            with torch.autocast("cpu", torch.bfloat16, enabled=cfg.precision == "bf16"):
+                loss = F.cross_entropy(model(x).float(), y)
             if not torch.isfinite(loss):
                 raise FrozenfitError(f"training loss became {loss.item()} at epoch {epoch}; lower --lr")
             opt.zero_grad(set_to_none=True)
