@@ -4,8 +4,11 @@ Our automatic stand-in for the Task Tokens paper's human study. A motion is a qp
 our humanoid at the control rate; it is cut into windows of about 1 s of pose and velocity features
 in the heading frame (joint angles and velocities, pelvis height, tilt, planar velocity and yaw
 rate). A fresh two-sample classifier (a small MLP) is trained, per evaluation, to tell the motion's
-windows from the windows of the judge's mocap clips, with k-fold cross-validation; its out-of-fold
-scores give
+windows from the windows of the judge's mocap clips. Cross-validation is over *groups*, never over
+windows: every window of one clip (with its mirror image) or of one episode is in one fold, so a
+verdict rests on what tells the motion from mocap on clips and episodes the classifier never saw,
+not on recognising a clip it was trained on (windows of a looped 1 s clip are near-copies of one
+another: split at random, any classifier tells any two clips apart). Its out-of-fold scores give
 - ``auc``: ROC-AUC of the classifier (0.5: it cannot tell the motion from mocap, 1: always can);
 - ``judged_human``: the fraction of the motion's windows scored more human than the median mocap
   window (0.5 for mocap itself, 0 for a motion the judge always tells apart).
@@ -22,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import CONTROL_DT, JOINT_QPOS
 from frozenfit.motion.clips import load_clip, qconj, qmat, qmul
 from frozenfit.motion.playback import looped
@@ -87,19 +91,58 @@ def clip_trajectory(name: str, seconds: float = 3.0, mirror: bool = False) -> np
     return out
 
 
-def mocap_windows(cfg: JudgeConfig = JudgeConfig(), clips=JUDGE_CLIPS) -> np.ndarray:
-    """The judge's held-out human windows: every judge clip and its mirror image."""
-    return np.concatenate([windows(clip_trajectory(c, mirror=m), cfg) for c in clips for m in (False, True)])
+@dataclass
+class WindowSet:
+    """Windows (W, D) and the group (W,) each came from: a clip with its mirror, or an episode."""
+
+    x: np.ndarray
+    groups: np.ndarray
+
+    @staticmethod
+    def of(trajs: list[np.ndarray], cfg: "JudgeConfig", groups: list[int] | None = None) -> "WindowSet":
+        """The windows of trajectories, one group per trajectory unless ``groups`` names them."""
+        groups = list(range(len(trajs))) if groups is None else groups
+        ws = [windows(t, cfg) for t in trajs]
+        return WindowSet(np.concatenate(ws), np.concatenate([np.full(len(w), g) for w, g in zip(ws, groups)]))
+
+    @property
+    def num_groups(self) -> int:
+        return len(np.unique(self.groups))
+
+    def __len__(self) -> int:
+        return len(self.x)
 
 
-def _fit_scores(x: np.ndarray, y: np.ndarray, cfg: JudgeConfig) -> np.ndarray:
-    """Out-of-fold scores (probability of 'mocap') of a fresh MLP per fold."""
+def mocap_windows(cfg: JudgeConfig = JudgeConfig(), clips=JUDGE_CLIPS) -> WindowSet:
+    """The judge's held-out human windows: every judge clip and its mirror image, one group per clip."""
+    return WindowSet.of([clip_trajectory(c, mirror=m) for c in clips for m in (False, True)], cfg,
+                        [i for i in range(len(clips)) for _ in (False, True)])
+
+
+def _group_folds(groups: np.ndarray, labels: np.ndarray, folds: int, rng: np.random.Generator) -> np.ndarray:
+    """A fold per window: each class's groups dealt over the folds in random order."""
+    out = np.empty(len(groups), dtype=int)
+    for c in np.unique(labels):
+        sel = labels == c
+        for i, g in enumerate(rng.permutation(np.unique(groups[sel]))):
+            out[sel & (groups == g)] = i % folds
+    return out
+
+
+def _fit_scores(x: np.ndarray, y: np.ndarray, groups: np.ndarray, cfg: JudgeConfig) -> np.ndarray:
+    """Out-of-fold scores (probability of 'mocap') of a fresh MLP per fold, folds over groups
+    (``groups`` unique across classes); as many folds as the class with fewest groups allows."""
+    per_class = min(len(np.unique(groups[y == c])) for c in (0, 1))
+    if per_class < 2:
+        raise FrozenfitError("the judge needs at least 2 groups (clips or episodes) on each side, "
+                             f"got {per_class}")
     rng = np.random.default_rng(cfg.seed)
-    folds = rng.permutation(len(x)) % cfg.folds
+    k = min(cfg.folds, per_class)
+    folds = _group_folds(groups, y, k, rng)
     scores = np.zeros(len(x))
     torch.manual_seed(cfg.seed)
-    for k in range(cfg.folds):
-        tr, te = folds != k, folds == k
+    for f in range(k):
+        tr, te = folds != f, folds == f
         mean, std = x[tr].mean(0), x[tr].std(0) + 1e-6
         xt = torch.tensor((x[tr] - mean) / std, dtype=torch.float32)
         yt = torch.tensor(y[tr], dtype=torch.float32)
@@ -115,6 +158,13 @@ def _fit_scores(x: np.ndarray, y: np.ndarray, cfg: JudgeConfig) -> np.ndarray:
         with torch.no_grad():
             scores[te] = torch.sigmoid(net(torch.tensor((x[te] - mean) / std, dtype=torch.float32))).squeeze(1).numpy()
     return scores
+
+
+def _subsample(ws: WindowSet, n: int, rng: np.random.Generator) -> WindowSet:
+    if len(ws) <= n:
+        return ws
+    keep = np.sort(rng.choice(len(ws), n, replace=False))
+    return WindowSet(ws.x[keep], ws.groups[keep])
 
 
 def auc(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -133,23 +183,26 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-def judge(motion: np.ndarray, mocap: np.ndarray, cfg: JudgeConfig = JudgeConfig()) -> dict:
-    """The judge's verdict on ``motion`` windows (W, D) against ``mocap`` windows (a motion with more
-    windows than the mocap is subsampled to as many, at random)."""
-    if len(motion) > len(mocap):
-        motion = motion[np.random.default_rng(cfg.seed).choice(len(motion), len(mocap), replace=False)]
-    x = np.concatenate([mocap, motion])
+def judge(motion: WindowSet, mocap: WindowSet, cfg: JudgeConfig = JudgeConfig()) -> dict:
+    """The judge's verdict on ``motion`` against ``mocap`` (a motion with more windows than the
+    mocap is subsampled to as many, at random)."""
+    motion = _subsample(motion, len(mocap), np.random.default_rng(cfg.seed))
+    x = np.concatenate([mocap.x, motion.x])
     y = np.concatenate([np.ones(len(mocap)), np.zeros(len(motion))])
-    s = _fit_scores(x, y, cfg)
+    groups = np.concatenate([mocap.groups, motion.groups + mocap.groups.max() + 1])
+    s = _fit_scores(x, y, groups, cfg)
     s_mocap, s_motion = s[: len(mocap)], s[len(mocap):]
     return {"auc": auc(s_mocap, s_motion), "judged_human": float((s_motion > np.median(s_mocap)).mean()),
-            "windows": int(len(motion)), "mocap_windows": int(len(mocap))}
+            "windows": int(len(motion)), "mocap_windows": int(len(mocap)),
+            "groups": int(motion.num_groups), "mocap_groups": int(mocap.num_groups)}
 
 
-def pairwise(a: np.ndarray, b: np.ndarray, mocap: np.ndarray, cfg: JudgeConfig = JudgeConfig()) -> float:
+def pairwise(a: WindowSet, b: WindowSet, mocap: WindowSet, cfg: JudgeConfig = JudgeConfig()) -> float:
     """The rate at which one judge (mocap against a and b together) scores a window of ``a`` as more
     human than a window of ``b``."""
-    x = np.concatenate([mocap, a, b])
+    x = np.concatenate([mocap.x, a.x, b.x])
     y = np.concatenate([np.ones(len(mocap)), np.zeros(len(a) + len(b))])
-    s = _fit_scores(x, y, cfg)
+    off_a = mocap.groups.max() + 1
+    off_b = off_a + a.groups.max() + 1
+    s = _fit_scores(x, y, np.concatenate([mocap.groups, a.groups + off_a, b.groups + off_b]), cfg)
     return auc(s[len(mocap): len(mocap) + len(a)], s[len(mocap) + len(a):])
