@@ -35,8 +35,8 @@ from frozenfit.motion.judge import JUDGE_CLIPS, JudgeConfig, WindowSet, clip_tra
 from frozenfit.motion.proxies import mean_proxies, proxies
 from frozenfit.tasktokens.artifact import load_policy, shipped_policy
 from frozenfit.tasktokens.env import ObsLayout
-from frozenfit.tasktokens.evaluate import eval_env
 from frozenfit.tasktokens.policies import PromptOnlyActor
+from frozenfit.tasktokens.realism import policy_trajectories
 from frozenfit.tasktokens.tasks import TASKS, make_task
 from frozenfit.teacher.policy import load_teacher
 
@@ -61,19 +61,6 @@ def prompted(policy: str, envs: int, seconds: float, prompt: Prompt | None) -> n
         ctl.step(action=teacher.act(ctl.obs) if policy == "teacher" else None)
         out.append(ctl.env.frame.qpos[:, :NQ].double().numpy().copy())
     ctl.close()
-    return np.stack(out, 1)
-
-
-@torch.no_grad()
-def task_rollouts(actor, task: str, use_prior: bool, envs: int, seconds: float, seed: int = 20_000) -> np.ndarray:
-    t, env = eval_env(task, envs, load_bfm().cfg.history_offsets, use_prior, seed)
-    obs, out = env.reset(), []
-    try:
-        for _ in range(int(seconds / env.dt)):
-            obs = env.step(actor(obs)).obs
-            out.append(env.frame.qpos[:, :NQ].double().numpy().copy())
-    finally:
-        env.close()
     return np.stack(out, 1)
 
 
@@ -146,7 +133,7 @@ def main() -> None:
         path = shipped_policy(task)
         if path.exists():
             actor = load_policy(path, bfm)
-            rows[f"tasktokens/{task}"], w = row(task_rollouts(actor, task, actor.meta["use_prior"], a.envs, a.seconds),
+            rows[f"tasktokens/{task}"], w = row(policy_trajectories(actor, task, actor.meta["use_prior"], a.envs, a.seconds),
                                                 mocap, cfg)
             if task == "direction":
                 direction_windows["task_tokens"] = w
@@ -163,7 +150,7 @@ def main() -> None:
             actor = load_policy(policy, bfm)
             use_prior = bool(actor.meta["use_prior"])
         rows[f"{method}/direction"], direction_windows[method] = row(
-            task_rollouts(actor, "direction", use_prior, a.envs, a.seconds), mocap, cfg)
+            policy_trajectories(actor, "direction", use_prior, a.envs, a.seconds), mocap, cfg)
         print(method, rows[f"{method}/direction"]["auc"], flush=True)
     pair = {f"task_tokens_vs_{m}/direction": pairwise(direction_windows["task_tokens"], direction_windows[m], mocap, cfg)
             for m in ("finetune", "ppo_scratch", "prompt_only") if "task_tokens" in direction_windows}

@@ -85,9 +85,11 @@ def _humanoid_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
 
 def _motion_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
     from frozenfit.motion import commands as c
+    from frozenfit.tasktokens import realism as r   # judging a policy needs its task's rollouts
 
     return {"render": (c.MotionRenderConfig, c.run_render, "render a retargeted DeepMimic clip (--physics: PD-tracked)"),
-            "list": (c.MotionListConfig, c.run_list, "the DeepMimic clips of the installed pybullet package")}
+            "list": (c.MotionListConfig, c.run_list, "the DeepMimic clips of the installed pybullet package"),
+            "judge": (r.MotionJudgeConfig, r.run_judge, "how human a task policy moves (realism judge + proxies)")}
 
 
 SYSTEMS: dict[str, Callable[[], dict]] = {"nern": _nern_commands, "humanoid": _humanoid_commands,

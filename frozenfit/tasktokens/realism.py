@@ -1,0 +1,87 @@
+"""How human does a task policy move? Its rollouts before the realism judge (`frozenfit motion judge`).
+
+The judge and the proxies live in `frozenfit.motion`; this module only makes the motion: a task
+policy rolled out in its task's evaluation environments (falls do not end an episode), one qpos
+trajectory per environment, each trajectory one group for the judge's cross-validation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from frozenfit.bfm.policy import load_bfm
+from frozenfit.common.checks import check_numbers
+from frozenfit.common.checkpoint import atomic_write_bytes
+from frozenfit.errors import FrozenfitError
+from frozenfit.humanoid.model import build_model
+from frozenfit.motion.judge import JudgeConfig, WindowSet, judge, mocap_windows
+from frozenfit.motion.proxies import mean_proxies
+from frozenfit.tasktokens.artifact import load_policy, shipped_policy
+from frozenfit.tasktokens.evaluate import eval_env
+from frozenfit.tasktokens.tasks import TASKS
+
+
+@torch.no_grad()
+def policy_trajectories(actor: nn.Module, task: str, use_prior: bool, envs: int, seconds: float,
+                        seed: int = 20_000) -> np.ndarray:
+    """qpos trajectories (envs, T, nq) of ``actor`` on ``task``'s evaluation environments."""
+    nq = build_model().nq    # the humanoid's own qpos (a task's scene bodies follow it)
+    _, env = eval_env(task, envs, load_bfm().cfg.history_offsets, use_prior, seed)
+    obs, out = env.reset(), []
+    try:
+        for _ in range(int(seconds / env.dt)):
+            obs = env.step(actor(obs)).obs
+            out.append(env.frame.qpos[:, :nq].double().numpy().copy())
+    finally:
+        env.close()
+    return np.stack(out, 1)
+
+
+@dataclass
+class MotionJudgeConfig:
+    """Judge how human a task policy moves: its AUC against held-out mocap (0.5: the judge cannot
+    tell it from mocap; 1: always can), judged-human rate and the interpretable proxies."""
+
+    task: str = "direction"
+    policy: str = "shipped"
+    """a task-policy file, or 'shipped' for the task's shipped policy"""
+    envs: int = 16
+    """episodes (one group each in the judge's cross-validation; at least 2)"""
+    seconds: float = 10.0
+    seed: int = 20_000
+    out: str | None = None
+    """also write the verdict as JSON here"""
+
+    def __post_init__(self):
+        check_numbers(self)   # the Python API gets the command line's checks
+
+
+def run_judge(cfg: MotionJudgeConfig) -> dict:
+    if cfg.task not in TASKS:
+        raise FrozenfitError(f"unknown task '{cfg.task}'; choose one of {', '.join(TASKS)}")
+    if cfg.envs < 2 or cfg.seconds <= 1.0:
+        raise FrozenfitError("--envs must be at least 2 and --seconds above 1 (a judge window is 1 s)")
+    path = shipped_policy(cfg.task) if cfg.policy == "shipped" else Path(cfg.policy)
+    if not path.exists():
+        raise FrozenfitError(f"no policy file at {path}")
+    actor = load_policy(path, load_bfm())
+    if actor.meta.get("task") not in (None, cfg.task):
+        raise FrozenfitError(f"{path} is a policy for '{actor.meta['task']}', not '{cfg.task}'")
+    jcfg = JudgeConfig()
+    trajs = policy_trajectories(actor, cfg.task, bool(actor.meta["use_prior"]), cfg.envs, cfg.seconds, cfg.seed)
+    verdict = {**judge(WindowSet.of(list(trajs), jcfg), mocap_windows(jcfg), jcfg),
+               "proxies": mean_proxies(list(trajs)), "task": cfg.task, "policy": str(cfg.policy),
+               "envs": cfg.envs, "seconds": cfg.seconds}
+    print(f"{cfg.task} ({cfg.policy}): AUC {verdict['auc']:.3f} against held-out mocap, judged human "
+          f"{100 * verdict['judged_human']:.1f} % of windows")
+    print(json.dumps(verdict["proxies"], indent=1))
+    if cfg.out:
+        text = json.dumps(verdict, indent=1) + "\n"
+        atomic_write_bytes(Path(cfg.out), lambda tmp: Path(tmp).write_text(text))
+    return verdict
