@@ -24,7 +24,7 @@ from frozenfit.motion.judge import JudgeConfig, WindowSet, judge, mocap_windows
 from frozenfit.motion.proxies import mean_proxies
 from frozenfit.tasktokens.artifact import load_policy, shipped_policy
 from frozenfit.tasktokens.evaluate import eval_env
-from frozenfit.tasktokens.tasks import TASKS
+from frozenfit.tasktokens.tasks import TASKS, TaskName
 
 
 @torch.no_grad()
@@ -48,7 +48,7 @@ class MotionJudgeConfig:
     """Judge how human a task policy moves: its AUC against held-out mocap (0.5: the judge cannot
     tell it from mocap; 1: always can), judged-human rate and the interpretable proxies."""
 
-    task: str = "direction"
+    task: TaskName = "direction"
     policy: str = "shipped"
     """a task-policy file, or 'shipped' for the task's shipped policy"""
     envs: int = 16
