@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup clean results-nern results-humanoid results-bfm results-tasktokens results-tasktokens-ood results-videos results-ux
+.PHONY: demo test setup clean results-nern results-humanoid results-bfm results-tasktokens results-tasktokens-ood results-videos results-ux results-motion results-rl
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -61,6 +61,19 @@ results-tasktokens-ood: $(STAMP)
 # The videos and their still frames (results/videos/).
 results-videos: $(STAMP)
 	MUJOCO_GL=egl $(BIN)/python experiments/videos.py
+
+# Retargeted DeepMimic clips, the realism judge's validity and how human every policy moves (results/motion/).
+results-motion: $(STAMP)
+	MUJOCO_GL=egl $(BIN)/python experiments/motion_retarget.py
+	$(BIN)/python experiments/motion_judge_validity.py
+	$(BIN)/python experiments/motion_realism.py
+
+# PPO speed, data-parallel PPO, and the paper's cold start at a long budget (results/rl/, results/tasktokens/long_budget.json;
+# the long budget is hours of 2 cores, resumable in chunks).
+results-rl: $(STAMP)
+	$(BIN)/python benchmarks/rl_throughput.py
+	$(BIN)/python benchmarks/rl_ddp.py
+	$(BIN)/python experiments/tasktokens_long_budget.py
 
 # Commands next to a busy core (results/ux/contention.json).
 results-ux: $(STAMP)
