@@ -65,6 +65,7 @@ results-videos: $(STAMP)
 # Retargeted DeepMimic clips, the realism judge's validity and how human every policy moves (results/motion/).
 results-motion: $(STAMP)
 	MUJOCO_GL=egl $(BIN)/python experiments/motion_retarget.py
+	$(BIN)/python experiments/motion_kinematics.py
 	$(BIN)/python experiments/motion_judge_validity.py
 	$(BIN)/python experiments/motion_realism.py
 

@@ -140,6 +140,13 @@ CLAIMS = [
       lambda d: f1(d["rows"]["mocap_vs_mocap"]["proxies"]["foot_skating_cm"])]),
     ("fine-tuning's at a rate of {}, than PPO from scratch's at {} and than the prompt alone's at\n  {}:", "motion/realism.json",
      [lambda d, m=m: f2(d["pairwise"][f"task_tokens_vs_{m}/direction"]) for m in ("finetune", "ppo_scratch", "prompt_only")]),
+    ("our x-y-z order represents {} of\n  {} clips ({} % of all frames have a joint off by more than 15°), but **x-z-y** — abduction,\n  twist, then flexion innermost — represents {} ({} % of frames)", "motion/kinematics.json",
+     [lambda d: str(d["summary"]["v1_ranges_xyz"]["clips_represented"]), lambda d: str(len(d["clips"])),
+      lambda d: f1(100 * d["summary"]["v1_ranges_xyz"]["mean_frames_over_15deg"]),
+      lambda d: str(d["summary"]["v1_ranges_xzy"]["clips_represented"]),
+      lambda d: f1(100 * d["summary"]["v1_ranges_xzy"]["mean_frames_over_15deg"])]),
+    ("dance_a (a shoulder {}° off)", "motion/kinematics.json",
+     [lambda d: f"{d['clips']['dance_a']['v1_ranges_xzy']['worst_joint_max_deg']:.0f}"]),
     ("{} of {} clips (mirrors included) pass the `used` rule", "motion/retarget.json",
      [lambda d: str(len(d["used"])), lambda d: str(len(d["clips"]))]),
     # NeRN on the embedded default
