@@ -27,6 +27,7 @@ import numpy as np
 from frozenfit.common.results import save_figure, write_result
 from frozenfit.humanoid.model import joint_table
 from frozenfit.motion.clips import CLIPS, load_clip, qmat
+from frozenfit.motion.retarget import euler, euler_matrix
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "motion"
 GROUPS = {"abdomen": "chest", "right_shoulder": "right_shoulder", "left_shoulder": "left_shoulder",
@@ -35,42 +36,14 @@ ORDERS = ["".join(p) for p in itertools.permutations("xyz")]
 BAD_DEG = 15.0   # a frame whose worst joint misses by more than this is "not represented"
 
 
-def axis_rotation(axis: int, angle: np.ndarray) -> np.ndarray:
-    """(T, 3, 3) rotations by ``angle`` about coordinate axis ``axis`` (0: x, 1: y, 2: z)."""
-    c, s = np.cos(angle), np.sin(angle)
-    R = np.zeros(np.shape(angle) + (3, 3))
-    i, j = (axis + 1) % 3, (axis + 2) % 3
-    R[..., axis, axis] = 1.0
-    R[..., i, i], R[..., j, j], R[..., i, j], R[..., j, i] = c, c, -s, s
-    return R
-
-
-def decompose(R: np.ndarray, order: str) -> np.ndarray:
-    """Angles (T, 3) with R = R_i(a) R_j(b) R_k(c) for the intrinsic order ``order`` (e.g. "xyz")."""
-    i, j, k = ("xyz".index(a) for a in order)
-    s = 1.0 if (i, j, k) in ((0, 1, 2), (1, 2, 0), (2, 0, 1)) else -1.0
-    b = np.arcsin(np.clip(s * R[..., i, k], -1.0, 1.0))
-    a = np.arctan2(-s * R[..., j, k], R[..., k, k])
-    c = np.arctan2(-s * R[..., i, j], R[..., i, i])
-    return np.stack([a, b, c], -1)
-
-
-def compose(angles: np.ndarray, order: str) -> np.ndarray:
-    out = None
-    for n, ax in enumerate(order):
-        r = axis_rotation("xyz".index(ax), angles[..., n])
-        out = r if out is None else out @ r
-    return out
-
-
 def rotation_error_deg(R: np.ndarray, order: str, ranges: dict[str, tuple[float, float]] | None) -> np.ndarray:
     """(T,) angle between R and its best-effort hinge version: decomposed in ``order``, clipped."""
-    ang = decompose(R, order)
+    ang = euler(R, order)
     if ranges is not None:
         for n, ax in enumerate(order):
             lo, hi = ranges[ax]
             ang[..., n] = np.clip(ang[..., n], lo, hi)
-    d = np.swapaxes(compose(ang, order), -1, -2) @ R
+    d = np.swapaxes(euler_matrix(ang, order), -1, -2) @ R
     return np.degrees(np.arccos(np.clip((np.trace(d, axis1=-2, axis2=-1) - 1) / 2, -1.0, 1.0)))
 
 

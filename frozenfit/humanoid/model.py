@@ -5,6 +5,13 @@ left/right foot are named as the specs require; physics runs at 200 Hz (implicit
 >= 0.05) and the policy acts at 33.3 Hz (6 physics steps per control step). Gravity, ground
 friction and body masses are settable per run through `PhysicsConfig` for out-of-distribution
 sweeps.
+
+Two versions build side by side (`LAYOUTS`; the shipped checkpoints are version 1's and record its
+model hash). Version 2 is version 1 with the abdomen's, shoulders' and hips' hinges ordered x-z-y
+(flexion innermost: with version 1's ranges it represents 16 of DeepMimic's 20 clips where x-y-z
+represents 8, results/motion/kinematics.json) and DeepMimic's proportions: hips at the pelvis frame
+(4 cm up), the upper body 8 cm taller. The module's layout constants (PELVIS_HEIGHT,
+SHOULDER_OFFSET) are version 1's; `LAYOUTS[v]` holds each version's.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ HEAD_IDX = BODIES.index("head")
 TORSO_IDX = BODIES.index("torso")
 HAND_IDX = (BODIES.index("right_hand"), BODIES.index("left_hand"))
 FOOT_IDX = (BODIES.index("right_foot"), BODIES.index("left_foot"))
-SHOULDER_OFFSET = ((0.0, -0.19, 0.40), (0.0, 0.19, 0.40))  # shoulder joints relative to the pelvis
+SHOULDER_OFFSET = ((0.0, -0.19, 0.40), (0.0, 0.19, 0.40))  # shoulder joints relative to the pelvis (version 1)
 # The one fall definition (training, evaluation and reports): the head below this height.
 FALL_HEAD_HEIGHT = 0.8  # m
 
@@ -59,10 +66,51 @@ _JOINTS = {
 }
 
 
-def _joint_xml(group: str, side: str = "") -> str:
+@dataclass(frozen=True)
+class Layout:
+    """What differs between humanoid versions (lengths as MJCF text, so version 1's XML, and with
+    it its model hash, stays byte for byte what the shipped checkpoints recorded)."""
+
+    hinge_order: str          # the three hinges of the abdomen, shoulders and hips, outermost first
+    hip_z: str                # hip joints below the pelvis frame
+    shoulder_z: str           # shoulder joints above the torso frame
+    chest_z: str              # the chest capsule above the torso frame
+    head_z: str               # the head above the torso frame
+    pelvis_height: float      # standing height of the pelvis frame, feet flat
+    name: str                 # the MJCF model name
+
+    @property
+    def shoulder_offset(self) -> tuple[tuple[float, float, float], ...]:
+        """Shoulder joints relative to the pelvis (right, left)."""
+        z = 0.1 + float(self.shoulder_z)
+        return ((0.0, -0.19, z), (0.0, 0.19, z))
+
+
+LAYOUTS = {1: Layout("xyz", "-0.04", "0.30", "0.26", "0.44", 0.93, "frozenfit_humanoid"),
+           2: Layout("xzy", "0", "0.38", "0.34", "0.52", 0.89, "frozenfit_humanoid_v2")}
+_ORDERED = ("abdomen", "shoulder", "hip")    # the groups of three hinges whose order a version sets
+
+
+def _layout(version: int) -> Layout:
+    if version not in LAYOUTS:
+        from frozenfit.errors import FrozenfitError
+        raise FrozenfitError(f"unknown humanoid version {version}; this frozenfit builds {', '.join(map(str, LAYOUTS))}")
+    return LAYOUTS[version]
+
+
+def _group(group: str, version: int) -> list:
+    """A group's joint rows in the version's hinge order (x, y, z as written for version 1)."""
+    rows = _JOINTS[group]
+    if group in _ORDERED:
+        order = _layout(version).hinge_order
+        rows = sorted(rows, key=lambda r: order.index(r[0][-1]))
+    return rows
+
+
+def _joint_xml(group: str, side: str = "", version: int = 1) -> str:
     """Hinge joints of one group; x-axis ranges of left limbs are mirrored."""
     out = []
-    for name, axis, (lo, hi), _, _, _ in _JOINTS[group]:
+    for name, axis, (lo, hi), _, _, _ in _group(group, version):
         if side == "left" and (name.endswith("_x") or name.endswith("_z")):
             lo, hi = -hi, -lo  # mirror abduction/rotation limits
         full = f"{side}_{name}" if side else name
@@ -70,13 +118,13 @@ def _joint_xml(group: str, side: str = "") -> str:
     return "".join(out)
 
 
-def joint_table() -> list[tuple[str, float, float, float, float, float]]:
+def joint_table(version: int = 1) -> list[tuple[str, float, float, float, float, float]]:
     """(name, lo_rad, hi_rad, kp, nominal_rad, action_scale_rad) for every actuated joint, in qpos order."""
     order = [("abdomen", "")] + [(g, s) for s in ("right", "left") for g in ("shoulder", "elbow")] + \
             [(g, s) for s in ("right", "left") for g in ("hip", "knee", "ankle")]
     rows = []
     for group, side in order:
-        for name, _, (lo, hi), kp, nom, scale in _JOINTS[group]:
+        for name, _, (lo, hi), kp, nom, scale in _group(group, version):
             if side == "left" and (name.endswith("_x") or name.endswith("_z")):
                 lo, hi, nom = -hi, -lo, -nom
             rows.append((f"{side}_{name}" if side else name, np.deg2rad(lo), np.deg2rad(hi), kp,
@@ -84,10 +132,10 @@ def joint_table() -> list[tuple[str, float, float, float, float, float]]:
     return rows
 
 
-def _arm(side: str, y: float) -> str:
+def _arm(side: str, y: float, version: int = 1) -> str:
     return f"""
-      <body name="{side}_upper_arm" pos="0 {y} 0.30">
-        {_joint_xml("shoulder", side)}
+      <body name="{side}_upper_arm" pos="0 {y} {_layout(version).shoulder_z}">
+        {_joint_xml("shoulder", side, version)}
         <geom name="{side}_upper_arm" fromto="0 0 0 0 0 -0.26" size="0.045"/>
         <body name="{side}_lower_arm" pos="0 0 -0.28">
           {_joint_xml("elbow", side)}
@@ -100,10 +148,10 @@ def _arm(side: str, y: float) -> str:
       </body>"""
 
 
-def _leg(side: str, y: float) -> str:
+def _leg(side: str, y: float, version: int = 1) -> str:
     return f"""
-    <body name="{side}_thigh" pos="0 {y} -0.04">
-      {_joint_xml("hip", side)}
+    <body name="{side}_thigh" pos="0 {y} {_layout(version).hip_z}">
+      {_joint_xml("hip", side, version)}
       <geom name="{side}_thigh" class="leg" fromto="0 0 0 0 0 -0.38" size="0.06"/>
       <body name="{side}_shin" pos="0 0 -0.42">
         {_joint_xml("knee", side)}
@@ -117,7 +165,7 @@ def _leg(side: str, y: float) -> str:
     </body>"""
 
 
-PELVIS_HEIGHT = 0.93  # standing height of the pelvis frame with feet flat on the ground
+PELVIS_HEIGHT = LAYOUTS[1].pelvis_height  # standing height of the pelvis frame, feet flat (version 1)
 NUM_ACTUATED = sum(len(_JOINTS[g]) * (1 if g == "abdomen" else 2) for g in _JOINTS)
 # qpos = [root position 3 | root quaternion 4 | joints | scene objects]; qvel = [root 6 | joints | objects]
 JOINT_QPOS = slice(7, 7 + NUM_ACTUATED)
@@ -144,17 +192,19 @@ class BoxSpec:
                 f'contype="1" conaffinity="1" friction="{self.friction:g} 0.05 0.01" rgba="0.55 0.35 0.2 1"/></body>')
 
 
-def humanoid_xml(box: BoxSpec | None = None) -> str:
-    """The MJCF text of the humanoid and its floor (plus a free box when ``box`` is given)."""
+def humanoid_xml(box: BoxSpec | None = None, version: int = 1) -> str:
+    """The MJCF text of the humanoid (of ``version``) and its floor (plus a free box when ``box``
+    is given)."""
+    lay = _layout(version)
     actuators = "".join(
         f'<position name="{n}" joint="{n}" kp="{kp}" kv="{kp / 10:g}" ctrlrange="{lo:.5f} {hi:.5f}"/>'
-        for n, lo, hi, kp, _, _ in joint_table())
+        for n, lo, hi, kp, _, _ in joint_table(version))
     sensors = "".join(
         f'<framepos objtype="xbody" objname="{b}"/><framequat objtype="xbody" objname="{b}"/>'
         f'<framelinvel objtype="xbody" objname="{b}"/><frameangvel objtype="xbody" objname="{b}"/>'
         for b in BODIES)
     sensors += '<touch site="right_foot"/><touch site="left_foot"/>'
-    return f"""<mujoco model="frozenfit_humanoid">
+    return f"""<mujoco model="{lay.name}">
   <compiler angle="degree"/>
   <option timestep="{PHYSICS_DT}" integrator="implicitfast" iterations="6" ls_iterations="8"/>
   <default>
@@ -171,23 +221,23 @@ def humanoid_xml(box: BoxSpec | None = None) -> str:
   <worldbody>
     <light pos="0 0 6" dir="0 0 -1" directional="true"/>
     <geom name="floor" type="plane" size="0 0 0.05" material="grid" contype="1" conaffinity="1" friction="1 0.05 0.01"/>
-    <body name="pelvis" pos="0 0 {PELVIS_HEIGHT}">
+    <body name="pelvis" pos="0 0 {lay.pelvis_height}">
       <camera name="track" mode="trackcom" pos="0 -3.5 0.3" xyaxes="1 0 0 0 0.2 1"/>
       <freejoint name="root"/>
       <geom name="pelvis" fromto="0 -0.07 0 0 0.07 0" size="0.09"/>
       <body name="torso" pos="0 0 0.1">
-        {_joint_xml("abdomen")}
+        {_joint_xml("abdomen", "", version)}
         <geom name="waist" fromto="0 -0.06 0.06 0 0.06 0.06" size="0.08"/>
-        <geom name="chest" fromto="0 -0.08 0.26 0 0.08 0.26" size="0.1"/>
-        <body name="head" pos="0 0 0.44">
+        <geom name="chest" fromto="0 -0.08 {lay.chest_z} 0 0.08 {lay.chest_z}" size="0.1"/>
+        <body name="head" pos="0 0 {lay.head_z}">
           <geom name="head" type="sphere" size="0.095" rgba="0.9 0.7 0.5 1"/>
           <site name="head" size="0.01"/>
         </body>
-        {_arm("right", -0.19)}
-        {_arm("left", 0.19)}
+        {_arm("right", -0.19, version)}
+        {_arm("left", 0.19, version)}
       </body>
-      {_leg("right", -0.09)}
-      {_leg("left", 0.09)}
+      {_leg("right", -0.09, version)}
+      {_leg("left", 0.09, version)}
     </body>{"" if box is None else chr(10) + "    " + box.xml()}
   </worldbody>
   <actuator>{actuators}</actuator>
@@ -204,11 +254,11 @@ class PhysicsConfig:
     mass_scale: float = 1.0
 
 
-def build_model(physics: PhysicsConfig | None = None, box: BoxSpec | None = None) -> mujoco.MjModel:
-    """Compile the humanoid (plus an optional free box) and apply the run's gravity, friction and
-    mass scales (the box's mass scales too: it is part of the physical world)."""
+def build_model(physics: PhysicsConfig | None = None, box: BoxSpec | None = None, version: int = 1) -> mujoco.MjModel:
+    """Compile the humanoid (of ``version``, plus an optional free box) and apply the run's
+    gravity, friction and mass scales (the box's mass scales too: it is part of the physical world)."""
     physics = physics or PhysicsConfig()
-    model = mujoco.MjModel.from_xml_string(humanoid_xml(box))
+    model = mujoco.MjModel.from_xml_string(humanoid_xml(box, version))
     model.opt.gravity[:] = model.opt.gravity * physics.gravity_scale
     model.geom_friction[:, 0] *= physics.friction_scale
     model.body_mass[1:] *= physics.mass_scale
@@ -216,15 +266,15 @@ def build_model(physics: PhysicsConfig | None = None, box: BoxSpec | None = None
     return model
 
 
-def model_hash() -> str:
+def model_hash(version: int = 1) -> str:
     """Short digest of the nominal MJCF: checkpoints record it to refuse another humanoid."""
-    return hashlib.sha256(humanoid_xml().encode()).hexdigest()[:16]
+    return hashlib.sha256(humanoid_xml(version=version).encode()).hexdigest()[:16]
 
 
-def nominal_qpos(model: mujoco.MjModel) -> np.ndarray:
+def nominal_qpos(model: mujoco.MjModel, version: int = 1) -> np.ndarray:
     """Standing pose: root at the standing height, joints at their nominal angles (objects at
     their MJCF positions)."""
     qpos = model.qpos0.copy()
-    qpos[2] = PELVIS_HEIGHT
-    qpos[JOINT_QPOS] = [row[4] for row in joint_table()]
+    qpos[2] = _layout(version).pelvis_height
+    qpos[JOINT_QPOS] = [row[4] for row in joint_table(version)]
     return qpos

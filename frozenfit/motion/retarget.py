@@ -2,8 +2,9 @@
 
 Both skeletons stand in the same rest pose (limbs hanging, every joint frame aligned with the
 world), so a source joint's local rotation is a target joint's local rotation: each spherical
-joint is decomposed onto our hinge chain (abdomen, shoulders, hips: x, then y, then z, as MuJoCo
-composes the hinges of one body; ankles: y then x, the twist dropped), knees and elbows copy their
+joint is decomposed onto our hinge chain (abdomen, shoulders, hips: in the humanoid version's hinge
+order, x-y-z for version 1 and x-z-y for version 2, as MuJoCo composes the hinges of one body;
+ankles: y then x, the twist dropped), knees and elbows copy their
 angle (their axis is our -y, our hinges turn about +y), and the neck is dropped (our head is fixed
 to the torso). Angles outside our joint ranges are clipped and counted. The root moves as the
 source root scaled by the leg-length ratio, then the whole clip is lifted so that the feet stand on
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from frozenfit.humanoid.model import JOINT_QPOS, build_model, joint_table, nominal_qpos
+from frozenfit.humanoid.model import JOINT_QPOS, LAYOUTS, build_model, joint_table, nominal_qpos
 from frozenfit.motion.clips import Clip, qmat
 from frozenfit.motion.skeleton import leg_length, source_fk
 
@@ -32,12 +33,39 @@ KEY_POINTS = {"right_thigh": "right_hip", "left_thigh": "left_hip", "right_shin"
 LIMIT_TOLERANCE = np.deg2rad(1.0)   # beyond a joint's range by more than this: a violation
 
 
-def euler_xyz(R: np.ndarray) -> np.ndarray:
-    """Angles (a, b, c) with R = Rx(a) Ry(b) Rz(c) (intrinsic x, y, z: a body's three hinges)."""
-    b = np.arcsin(np.clip(R[..., 0, 2], -1.0, 1.0))
-    a = np.arctan2(-R[..., 1, 2], R[..., 2, 2])
-    c = np.arctan2(-R[..., 0, 1], R[..., 0, 0])
+def axis_rotation(axis: int, angle: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rotations by ``angle`` about coordinate axis ``axis`` (0: x, 1: y, 2: z)."""
+    c, s = np.cos(angle), np.sin(angle)
+    R = np.zeros(np.shape(angle) + (3, 3))
+    i, j = (axis + 1) % 3, (axis + 2) % 3
+    R[..., axis, axis] = 1.0
+    R[..., i, i], R[..., j, j], R[..., i, j], R[..., j, i] = c, c, -s, s
+    return R
+
+
+def euler(R: np.ndarray, order: str = "xyz") -> np.ndarray:
+    """Angles (..., 3) with R = R_i(a) R_j(b) R_k(c) for the intrinsic order ``order`` (a body's
+    three hinges, outermost first). The middle angle spans only +-90 degrees."""
+    i, j, k = ("xyz".index(a) for a in order)
+    s = 1.0 if (i, j, k) in ((0, 1, 2), (1, 2, 0), (2, 0, 1)) else -1.0
+    b = np.arcsin(np.clip(s * R[..., i, k], -1.0, 1.0))
+    a = np.arctan2(-s * R[..., j, k], R[..., k, k])
+    c = np.arctan2(-s * R[..., i, j], R[..., i, i])
     return np.stack([a, b, c], -1)
+
+
+def euler_matrix(angles: np.ndarray, order: str = "xyz") -> np.ndarray:
+    """The rotation R_i(a) R_j(b) ... of hinge angles (..., len(order)) in ``order``."""
+    out = None
+    for n, ax in enumerate(order):
+        r = axis_rotation("xyz".index(ax), angles[..., n])
+        out = r if out is None else out @ r
+    return out
+
+
+def euler_xyz(R: np.ndarray) -> np.ndarray:
+    """Angles (a, b, c) with R = Rx(a) Ry(b) Rz(c) (intrinsic x, y, z: version 1's hinges)."""
+    return euler(R, "xyz")
 
 
 def euler_yx(R: np.ndarray) -> np.ndarray:
@@ -64,14 +92,15 @@ class Retargeted:
         return 1.0 / float(np.median(self.dt[:-1])) if len(self.dt) > 1 else 30.0
 
 
-def joint_angles(clip: Clip) -> dict[str, np.ndarray]:
-    """Our hinge angles (T,) by joint name, before clipping to the ranges."""
+def joint_angles(clip: Clip, version: int = 1) -> dict[str, np.ndarray]:
+    """Our hinge angles (T,) by joint name (humanoid ``version``), before clipping to the ranges."""
+    order = LAYOUTS[version].hinge_order
     out: dict[str, np.ndarray] = {}
-    for axis, value in zip("xyz", np.moveaxis(euler_xyz(qmat(clip.rotations["chest"])), -1, 0)):
+    for axis, value in zip(order, np.moveaxis(euler(qmat(clip.rotations["chest"]), order), -1, 0)):
         out[f"abdomen_{axis}"] = value
     for side in ("right", "left"):
         for group, src in (("shoulder", f"{side}_shoulder"), ("hip", f"{side}_hip")):
-            for axis, value in zip("xyz", np.moveaxis(euler_xyz(qmat(clip.rotations[src])), -1, 0)):
+            for axis, value in zip(order, np.moveaxis(euler(qmat(clip.rotations[src]), order), -1, 0)):
                 out[f"{side}_{group}_{axis}"] = value
         ay, ax = np.moveaxis(euler_yx(qmat(clip.rotations[f"{side}_ankle"])), -1, 0)
         out[f"{side}_ankle_y"], out[f"{side}_ankle_x"] = ay, ax
@@ -97,13 +126,14 @@ def _key_positions(model: mujoco.MjModel, qpos: np.ndarray) -> tuple[np.ndarray,
     return np.array(pelvis), np.array(keys), np.array(sole)
 
 
-def retarget(clip: Clip, model: mujoco.MjModel | None = None) -> Retargeted:
-    """``clip`` on our humanoid (see the module docstring for the method)."""
-    model = model or build_model()
-    table = joint_table()
-    angles = joint_angles(clip)
+def retarget(clip: Clip, model: mujoco.MjModel | None = None, version: int = 1) -> Retargeted:
+    """``clip`` on our humanoid of ``version`` (``model``: that version's, built when not given;
+    see the module docstring for the method)."""
+    model = model or build_model(version=version)
+    table = joint_table(version)
+    angles = joint_angles(clip, version)
     T = clip.frames
-    qpos = np.repeat(nominal_qpos(model)[None], T, 0)
+    qpos = np.repeat(nominal_qpos(model, version)[None], T, 0)
     violations, clipped = 0, {}
     for i, (name, lo, hi, _, _, _) in enumerate(table):
         a = angles[name]

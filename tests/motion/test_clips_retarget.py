@@ -51,6 +51,20 @@ def test_a_known_rotation_maps_to_the_known_hinge_angles(tmp_path):
     assert all(abs(a[k][0]) < 1e-9 for k in others)
 
 
+def test_a_hip_flexed_100_degrees_fits_version_2_but_not_version_1(tmp_path):
+    """Version 1's x-y-z puts flexion in the middle of the chain, which spans only +-90 degrees;
+    version 2's x-z-y puts it last."""
+    from frozenfit.motion.retarget import retarget
+    path = _write(tmp_path, [_frame(right_hip=_quat((0, 0, 1), 100))] * 2)   # dm z (right): our -y
+    clip = load_clip(path)
+    a2 = joint_angles(clip, version=2)
+    assert math.degrees(a2["right_hip_y"][0]) == pytest.approx(-100)
+    assert all(abs(v[0]) < 1e-9 for k, v in a2.items() if k not in ("right_hip_y",))
+    a1 = joint_angles(clip, version=1)
+    assert math.degrees(a1["right_hip_y"][0]) == pytest.approx(-80)          # and x, z swung by 180
+    assert retarget(clip, version=1).limit_violations > 0 and retarget(clip, version=2).limit_violations == 0
+
+
 def test_euler_decompositions_invert_our_hinge_chains():
     rng = np.random.default_rng(0)
     for _ in range(50):
