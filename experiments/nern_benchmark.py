@@ -60,18 +60,19 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--precision", default="bf16", choices=["fp32", "bf16"],
                     help="training precision of the originals (evaluation is always fp32)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (1 leaves a core to another job)")
     ap.add_argument("--ship", action="store_true", help="copy the trained checkpoints into frozenfit/assets/")
     a = ap.parse_args()
-    if a.epochs <= 0:
-        ap.error("--epochs must be positive")
+    if a.epochs <= 0 or a.threads <= 0:
+        ap.error("--epochs and --threads must be positive")
     t0 = time.time()
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     data = load_data("shapes32")
     models, curves = {}, {}
     for name in a.models:
         out = RUNS / f"{name}_shapes32.safetensors"
         cfg = TrainOriginalConfig(model=name, dataset="shapes32", epochs=a.epochs, out=str(out),
-                                  resume=True, precision=a.precision)
+                                  resume=True, precision=a.precision, threads=a.threads)
         train_original(cfg, data)   # resumes; a finished run only re-measures its test accuracy
         model, meta = load_original(out)
         models[name] = {"test_acc": round(accuracy(model, data.test), 2), "val_acc": round(meta["val_acc"], 2),

@@ -33,8 +33,10 @@ class ShapesConfig:
     train: int = 50_000
     test: int = 10_000
     seed: int = 0
-    difficulty: float = 1.0
-    """Scales distractor count and contrast, occlusion, clutter and noise (0: clean shapes)."""
+    difficulty: float = 2.0
+    """Scales distractor count and contrast, occlusion, clutter and noise (0: clean shapes). 2.0
+    is the benchmark's, tuned so that a ResNet-20 trained here (30 epochs) lands in CIFAR-10's
+    regime: at 1.0 it passed 93 % validation accuracy by epoch 6; at 2.0 it ends near 92 %."""
 
 
 def _masks(cls: np.ndarray, u: np.ndarray, v: np.ndarray, soft: float) -> np.ndarray:
@@ -107,7 +109,7 @@ def _background(rng: np.random.Generator, n: int, clutter: float) -> np.ndarray:
     return img
 
 
-def render(labels: np.ndarray, rng: np.random.Generator, difficulty: float = 1.0) -> np.ndarray:
+def render(labels: np.ndarray, rng: np.random.Generator, difficulty: float = 2.0) -> np.ndarray:
     """Images (N, 3, 32, 32) float32 in [0, 1] of the given class labels."""
     n = len(labels)
     img = _background(rng, n, difficulty)
