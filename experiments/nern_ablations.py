@@ -8,13 +8,19 @@ read runs/nern-benchmark/ or, with --shipped, frozenfit/assets/):
 - the schedules: joint from the start, reconstruction warm-up then joint, decoupled (reconstruction,
   then distillation alone);
 - the paper's size ratios: ~43 % and ~53 % for ResNet-20, ~36 % and ~46 % for ResNet-56;
-- the reference's feature maps (bn1, sum, sum) once, against ours (bn1, bn2, sum).
+- the reference's feature maps (bn1, sum, sum) once, against ours (bn1, bn2, sum);
+- size against accuracy, NeRN against int8/int4 post-training quantisation (``--size-accuracy``,
+  after the grid): the warm-up-joint cross-filter fits at both sizes, every seed, exported with the
+  predictor in fp32, fp16, int8 and int4, against PTQ of the same original, exact file sizes,
+  accuracy of the network loaded back from each file -> results/nern/size_accuracy_shapes32.json
+  (+ .png, one panel per model).
 Every fit is named by everything that defines it and resumable (experiments/nern_runs.py: a fit is
 reused only for the same settings and code); ``--max-minutes`` stops cleanly between fits, so the
 grid (about 12 hours of 2 cores at the default iterations) runs across sessions. ``--list`` prints
 the grid with what is recorded.
 
     python experiments/nern_ablations.py [--seeds 3] [--iterations 1500] [--max-minutes 0] [--list]
+    python experiments/nern_ablations.py --size-accuracy
 """
 
 from __future__ import annotations
@@ -125,6 +131,36 @@ def groups(rows: list[dict]) -> dict[str, dict[str, list[float]]]:
     return {g: {k: v for k, v in d.items() if v} for g, d in out.items()}
 
 
+def size_accuracy(specs: list[dict], models: list[str]) -> None:
+    """NeRN files against PTQ files of each benchmark original (see the module docstring)."""
+    from frozenfit.nern.data import load_data
+    from nern_size_accuracy import dominated, nern_points, plot as plot_sizes, ptq_points
+
+    finished = json.loads((RUNS / "finished.json").read_text()) if (RUNS / "finished.json").exists() else {}
+    data, work = load_data("shapes32"), RUNS / "size-accuracy"
+    work.mkdir(parents=True, exist_ok=True)
+    t0, out = time.time(), {}
+    for model in models:
+        names = [s["name"] for s in specs if s["model"] == model and s["permutation"] == "cross_filter"
+                 and s["distillation"] and s["schedule"] == "warmup_joint" and s["feature_maps"] == "block"]
+        missing = [n for n in names if n not in finished]
+        if missing:
+            raise SystemExit(f"{len(missing)} fits of {model} are not recorded yet (first: {missing[0]}): run the grid first")
+        _, ocfg = load_original(ORIGINALS[model])
+        points = nern_points([finished[n] for n in names], work, data) + ptq_points(work, data, ORIGINALS[model])
+        ptq = [p for p in points if p["family"] == "ptq"]
+        for p in points:
+            if p["family"] == "nern":
+                p["seed"] = int(p["fit"].rsplit("seed", 1)[1])
+                p["dominated_by_ptq"] = dominated(p, ptq)
+        out[model] = {"original_acc": round(ocfg["test_acc"], 2), "original_bytes": ORIGINALS[model].stat().st_size,
+                      "points": points}
+        plot_sizes(points, ocfg["test_acc"], OUT / f"size_accuracy_shapes32_{model}.png",
+                   f"{model} / Shapes-32: NeRN artifacts vs post-training quantisation")
+    write_result(OUT / "size_accuracy_shapes32.json", {"models": out, "test_images": len(data.test)},
+                 wall_s=time.time() - t0)
+
+
 def plot(rows: list[dict]) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -158,12 +194,16 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["resnet20", "resnet56"], choices=list(ORIGINALS))
     ap.add_argument("--max-minutes", type=float, default=0.0)
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--size-accuracy", action="store_true", help="after the grid: NeRN files against PTQ files")
     a = ap.parse_args()
     if a.seeds <= 0 or a.iterations <= 0 or a.max_minutes < 0:
         ap.error("--seeds and --iterations must be positive, --max-minutes >= 0")
     specs = grid(a.seeds, a.models)
     path = OUT / "ablations.json"
     done = {r["name"]: r for r in json.loads(path.read_text())["runs"]} if path.exists() else {}
+    if a.size_accuracy:
+        size_accuracy(specs, a.models)
+        return
     if a.list:
         for s in specs:
             print(("recorded " if s["name"] in done else "MISSING  ") + s["name"])

@@ -67,7 +67,7 @@ def nern_points(runs: list[dict], work: Path, data) -> list[dict]:
             model, _ = load_artifact(path)
             parts = artifact_parts(path)
             h, perm = rec["settings"]["hidden"], rec["settings"]["permutation"]
-            points.append({"method": f"nern h={h} {perm} {scheme}", "family": "nern", "hidden": h,
+            points.append({"method": f"nern h={h} {perm} {scheme}", "family": "nern", "fit": rec["name"], "hidden": h,
                            "permutation": perm, "scheme": scheme, "bytes": size,
                            "accuracy": round(accuracy(model, data.test), 2),
                            "predictor_bytes": parts["predictor"], "permutation_bytes": parts["perm"],
@@ -75,11 +75,11 @@ def nern_points(runs: list[dict], work: Path, data) -> list[dict]:
     return points
 
 
-def ptq_points(work: Path, data) -> list[dict]:
-    model, model_config = load_original(SHIPPED_ORIGINAL)
+def ptq_points(work: Path, data, original: Path = SHIPPED_ORIGINAL) -> list[dict]:
+    model, model_config = load_original(original)
     points = []
     for scheme in PTQ_SCHEMES:
-        path = work / f"ptq-{scheme}.ptq"
+        path = work / f"ptq-{original.stem}-{scheme}.ptq"
         size = export_ptq(model, model_config, path, scheme, other_scheme="fp32" if scheme == "fp32" else "fp16")
         q, _ = load_ptq(path)
         points.append({"method": f"ptq {scheme}", "family": "ptq", "scheme": scheme, "bytes": size,
@@ -93,7 +93,8 @@ def dominated(p: dict, others: list[dict]) -> bool:
                and (o["bytes"] < p["bytes"] or o["accuracy"] > p["accuracy"]) for o in others)
 
 
-def plot(points: list[dict], original_acc: float, path: Path) -> None:
+def plot(points: list[dict], original_acc: float, path: Path,
+         title: str = "ResNet-20 / digits: NeRN artifacts vs post-training quantisation") -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -124,7 +125,7 @@ def plot(points: list[dict], original_acc: float, path: Path) -> None:
     ax.set(title="all files", ylim=(max(0, min(p["accuracy"] for p in points) - 2), 100.5))
     zoom.set(title=f"zoom: accuracy >= {top:.1f}%", ylim=(top, original_acc + 0.6))
     zoom.legend(fontsize=7, ncol=2, loc="lower right")
-    fig.suptitle("ResNet-20 / digits: NeRN artifacts vs post-training quantisation")
+    fig.suptitle(title)
     save_figure(fig, path)
 
 

@@ -53,3 +53,32 @@ def test_the_comparison_groups_average_their_seeds(study):
             for p, acc in (("none", 80.0), ("none", 82.0), ("cross_filter", 88.0))]
     g = study.groups(rows)["permutation (ResNet-20)"]
     assert g == {"none": [80.0, 82.0], "cross_filter": [88.0]}
+
+
+def test_size_accuracy_measures_every_nern_file_against_ptq(study, tmp_path, monkeypatch):
+    """--size-accuracy on a tiny recorded fit (digits stand in for Shapes-32): every scheme's file is
+    written, loaded back and measured, and each NeRN point knows whether PTQ dominates it."""
+    import json
+    import nern_runs
+    import frozenfit.nern.data as data_mod
+    from frozenfit.nern.fit import FitConfig
+    from frozenfit.nern.original import SHIPPED_ORIGINAL
+
+    monkeypatch.setattr(study, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(study, "OUT", tmp_path / "results")
+    monkeypatch.setattr(study, "ORIGINALS", {"resnet20": SHIPPED_ORIGINAL})
+    monkeypatch.setattr(data_mod, "load_data", lambda name, *a, **k: data_mod.load_digits())
+    spec = {"name": "resnet20-cross_filter-kd-warmup_joint-p53-block-seed0", "model": "resnet20",
+            "permutation": "cross_filter", "distillation": True, "schedule": "warmup_joint", "fraction": 0.53,
+            "seed": 0, "feature_maps": "block"}
+    cfg = FitConfig(original=str(SHIPPED_ORIGINAL), hidden=16, permutation="cross_filter", iterations=2, warmup=1,
+                    eval_every=2, checkpoint_every=2, resume=True, progress=False)
+    nern_runs.run_fit(spec["name"], cfg, study.RUNS)
+    study.size_accuracy([spec], ["resnet20"])
+    got = json.loads((tmp_path / "results" / "size_accuracy_shapes32.json").read_text())["models"]["resnet20"]
+    nern = [p for p in got["points"] if p["family"] == "nern"]
+    ptq = [p for p in got["points"] if p["family"] == "ptq"]
+    assert len(nern) == 5 and len(ptq) == 5 and all(p["seed"] == 0 for p in nern)
+    assert all(isinstance(p["dominated_by_ptq"], bool) for p in nern)
+    assert all(p["bytes"] > 0 and 0 <= p["accuracy"] <= 100 for p in got["points"])
+    assert (tmp_path / "results" / "size_accuracy_shapes32_resnet20.png").exists()
