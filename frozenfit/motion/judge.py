@@ -26,8 +26,9 @@ import torch
 from torch import nn
 
 from frozenfit.errors import FrozenfitError
-from frozenfit.humanoid.model import CONTROL_DT, JOINT_QPOS
-from frozenfit.motion.clips import load_clip, qconj, qmat, qmul
+from frozenfit.humanoid.model import CONTROL_DT
+from frozenfit.motion.clips import load_clip
+from frozenfit.motion.features import motion_features
 from frozenfit.motion.playback import looped
 from frozenfit.motion.retarget import retarget
 
@@ -47,26 +48,10 @@ class JudgeConfig:
     seed: int = 0
 
 
-def _yaw(q: np.ndarray) -> np.ndarray:
-    w, x, y, z = np.moveaxis(q, -1, 0)
-    return np.arctan2(2 * (x * y + w * z), 1 - 2 * (y * y + z * z))
-
-
 def frame_features(qpos: np.ndarray, dt: float = CONTROL_DT) -> np.ndarray:
-    """Per-frame features (T - 1, F) of a qpos trajectory (T, nq), in the heading frame."""
-    q = np.asarray(qpos, dtype=float)
-    yaw = _yaw(q[:, 3:7])
-    c, s = np.cos(yaw), np.sin(yaw)
-    heading = np.stack([np.cos(yaw / 2), 0 * yaw, 0 * yaw, np.sin(yaw / 2)], -1)
-    local = qmul(qconj(heading), q[:, 3:7])                     # the pelvis rotation without its yaw
-    R = qmat(local)
-    tilt = np.concatenate([R[:, :, 0], R[:, :, 2]], 1)          # its x and z axes (continuous, 6 numbers)
-    v = np.diff(q[:, :3], axis=0) / dt
-    v_local = np.stack([c[:-1] * v[:, 0] + s[:-1] * v[:, 1], -s[:-1] * v[:, 0] + c[:-1] * v[:, 1], v[:, 2]], 1)
-    yaw_rate = np.angle(np.exp(1j * np.diff(yaw))) / dt
-    joints = q[:, JOINT_QPOS]
-    joint_vel = np.diff(joints, axis=0) / dt
-    return np.concatenate([joints[:-1], q[:-1, 2:3], tilt[:-1], v_local, yaw_rate[:, None], joint_vel], 1)
+    """Per-frame features (T - 1, F) of a qpos trajectory (T, nq), in the heading frame
+    (`frozenfit.motion.features`: the same features an adversarial motion prior reads)."""
+    return motion_features(torch.as_tensor(np.asarray(qpos, dtype=float)), dt).numpy()
 
 
 def windows(qpos: np.ndarray, cfg: JudgeConfig = JudgeConfig()) -> np.ndarray:

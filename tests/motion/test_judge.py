@@ -74,3 +74,24 @@ def test_features_are_heading_invariant():
     from frozenfit.motion.clips import qmul
     turned[:, 3:7] = qmul(np.broadcast_to([np.cos(yaw / 2), 0, 0, np.sin(yaw / 2)], q[:, 3:7].shape), q[:, 3:7])
     assert np.allclose(frame_features(q), frame_features(turned), atol=1e-6)
+
+
+def test_frame_features_match_their_formulas_on_a_hand_made_motion():
+    """A humanoid turning at 0.5 rad/s while moving 1 m/s forward along its heading and lifting
+    one joint at 1 rad/s: velocity (1, 0, 0) in the heading frame, yaw rate 0.5, joint rate 1."""
+    from frozenfit.humanoid.model import CONTROL_DT, JOINT_QPOS, build_model, nominal_qpos
+    q0 = nominal_qpos(build_model())
+    T, dt = 12, CONTROL_DT
+    yaw = 0.3 + 0.5 * dt * np.arange(T)
+    q = np.repeat(q0[None], T, 0)
+    q[:, 3:7] = np.stack([np.cos(yaw / 2), 0 * yaw, 0 * yaw, np.sin(yaw / 2)], 1)
+    step = np.stack([np.cos(yaw[:-1]), np.sin(yaw[:-1])], 1) * dt
+    q[1:, :2] = q[0, :2] + np.cumsum(step, 0)
+    q[:, JOINT_QPOS.start] = 0.1 + dt * np.arange(T)
+    f = frame_features(q)
+    n = JOINT_QPOS.stop - JOINT_QPOS.start
+    height, tilt, vel, yaw_rate, jvel = f[:, n], f[:, n + 1:n + 7], f[:, n + 7:n + 10], f[:, n + 10], f[:, n + 11:]
+    assert np.allclose(height, q0[2]) and np.allclose(tilt, [1, 0, 0, 0, 0, 1], atol=1e-12)
+    assert np.allclose(vel, [1, 0, 0], atol=1e-9) and np.allclose(yaw_rate, 0.5)
+    assert np.allclose(jvel[:, 0], 1.0) and np.allclose(jvel[:, 1:], 0.0)
+    assert np.allclose(f[:, 0], q[:-1, JOINT_QPOS.start])
