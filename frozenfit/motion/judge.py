@@ -27,10 +27,8 @@ from torch import nn
 
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import CONTROL_DT
-from frozenfit.motion.clips import load_clip
 from frozenfit.motion.features import motion_features
-from frozenfit.motion.playback import looped
-from frozenfit.motion.retarget import retarget
+from frozenfit.motion.playback import clip_trajectory
 
 JUDGE_CLIPS = ("walker_0walk_forward", "walker_turn_left0", "walker_turn_left1", "walker_turn_right0",
                "walker_turn_right1")
@@ -61,19 +59,6 @@ def windows(qpos: np.ndarray, cfg: JudgeConfig = JudgeConfig()) -> np.ndarray:
     pick = np.linspace(0, span - 1, cfg.window_frames).round().astype(int)
     starts = range(0, len(f) - span + 1, cfg.stride)
     return np.array([f[s + pick].ravel() for s in starts]).reshape(-1, cfg.window_frames * f.shape[1])
-
-
-def clip_trajectory(name: str, seconds: float = 3.0, mirror: bool = False) -> np.ndarray:
-    """A retargeted clip as a qpos trajectory at the control rate (looped to ``seconds``)."""
-    clip = load_clip(name)
-    r = retarget(clip.mirrored() if mirror else clip)
-    q = looped(r, seconds)
-    t_src = np.arange(len(q)) / r.fps
-    t = np.arange(0.0, t_src[-1] + 1e-9, CONTROL_DT)
-    out = np.stack([np.interp(t, t_src, q[:, c]) for c in range(q.shape[1])], 1)   # joints included
-    quat = out[:, 3:7]
-    out[:, 3:7] = quat / np.linalg.norm(quat, axis=1, keepdims=True)
-    return out
 
 
 @dataclass

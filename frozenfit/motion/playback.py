@@ -8,8 +8,8 @@ import mujoco
 import numpy as np
 
 from frozenfit.humanoid.model import CONTROL_DT, DECIMATION, JOINT_QPOS, build_model, fallen
-from frozenfit.motion.clips import qconj, qmul
-from frozenfit.motion.retarget import Retargeted
+from frozenfit.motion.clips import load_clip, qconj, qmul
+from frozenfit.motion.retarget import Retargeted, retarget
 
 
 def looped(r: Retargeted, seconds: float) -> np.ndarray:
@@ -66,3 +66,17 @@ def track(r: Retargeted, seconds: float, model: mujoco.MjModel | None = None) ->
     summary = {"seconds": round(len(out) * CONTROL_DT, 3), "fell_after_s": None if fell_at is None else round(fell_at, 3),
                "joint_error_deg": float(np.degrees(np.mean(err))) if err else None}
     return np.array(out), summary
+
+
+def clip_trajectory(name: str, seconds: float = 3.0, mirror: bool = False, version: int = 1) -> np.ndarray:
+    """A clip retargeted onto humanoid ``version`` as a qpos trajectory at the control rate (looped
+    to ``seconds``; quaternions renormalised after the linear resampling)."""
+    clip = load_clip(name)
+    r = retarget(clip.mirrored() if mirror else clip, version=version)
+    q = looped(r, seconds)
+    t_src = np.arange(len(q)) / r.fps
+    t = np.arange(0.0, t_src[-1] + 1e-9, CONTROL_DT)
+    out = np.stack([np.interp(t, t_src, q[:, c]) for c in range(q.shape[1])], 1)   # joints included
+    quat = out[:, 3:7]
+    out[:, 3:7] = quat / np.linalg.norm(quat, axis=1, keepdims=True)
+    return out

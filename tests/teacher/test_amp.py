@@ -1,0 +1,103 @@
+"""The adversarial motion prior: its reward and loss formulas, that a discriminator learns to tell
+mocap from other motion, the mocap library's windows and start states, the policy-side history."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from frozenfit.errors import FrozenfitError
+from frozenfit.humanoid.model import build_model
+from frozenfit.motion.features import motion_features, num_features
+from frozenfit.teacher.amp import (AMPConfig, AMPPrior, Discriminator, MotionLibrary, QposHistory,
+                                   discriminator_loss, style_reward)
+
+
+def test_style_reward_formula():
+    d = torch.tensor([1.0, -1.0, 0.0, 3.0, -2.0])
+    assert torch.allclose(style_reward(d), torch.tensor([1.0, 0.0, 0.75, 0.0, 0.0]))
+
+
+def test_loss_is_least_squares_plus_the_gradient_penalty_of_a_linear_discriminator():
+    torch.manual_seed(0)
+    disc = Discriminator(3, 2, hidden=())                      # D(x) = w . x + b on the normalised window
+    lin = disc.net[-1] if isinstance(disc.net, nn.Sequential) else disc.net
+    real, fake = torch.randn(8, 2, 3), torch.randn(8, 2, 3)
+    loss, stats = discriminator_loss(disc, real, fake, grad_penalty=10.0)
+    with torch.no_grad():
+        d_r, d_f = disc(real), disc(fake)
+        expected = (d_r - 1).square().mean() + (d_f + 1).square().mean() + 5.0 * lin.weight.square().sum()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert stats["amp/grad_penalty"] == pytest.approx(lin.weight.square().sum().item(), rel=1e-5)
+    loss.backward()
+    assert all(p.grad is not None for p in disc.net.parameters())
+
+
+class _Library:
+    """Stands in for a MotionLibrary: 'mocap' windows are N(0, 1)."""
+    window = 4
+
+    def __init__(self):
+        self.features = [torch.randn(500, 6)]
+
+    @property
+    def num_features(self):
+        return 6
+
+    def all_frames(self):
+        return self.features[0]
+
+    def sample_windows(self, n, generator=None):
+        return torch.randn(n, 4, 6, generator=generator)
+
+
+def test_the_discriminator_learns_to_tell_mocap_from_other_motion():
+    torch.manual_seed(0)
+    prior = AMPPrior(_Library(), AMPConfig(window=4, hidden=(64, 32), lr=1e-3, batch=128))
+    other = torch.randn(1024, 4, 6) + 1.5
+    for _ in range(150):
+        prior.update(other)
+    assert prior.reward(torch.randn(256, 4, 6)).mean() > 0.6
+    assert prior.reward(other[:256]).mean() < 0.2
+    mixed = prior.mix(torch.ones(256), other[:256])
+    assert torch.allclose(mixed, 0.5 + prior.reward(other[:256]))
+
+
+def test_a_window_mismatch_is_refused():
+    with pytest.raises(FrozenfitError, match="windows"):
+        AMPPrior(_Library(), AMPConfig(window=10))
+
+
+def test_library_windows_are_consecutive_clip_frames_and_states_are_clip_frames():
+    lib = MotionLibrary(["walk"], window=5, version=2, seconds=2.0)
+    assert lib.names == ["walk", "walk_mirror"] and lib.num_features == num_features()
+    w = lib.sample_windows(6, torch.Generator().manual_seed(0))
+    assert w.shape == (6, 5, num_features())
+    for win in w:   # each window is some clip's frames s..s+4
+        assert any(torch.allclose(win, f[s:s + 5]) for f in lib.features for s in range(len(f) - 4))
+    qpos, qvel = lib.sample_states(4, torch.Generator().manual_seed(1))
+    model = build_model(version=2)
+    assert qpos.shape == (4, model.nq) and qvel.shape == (4, model.nv)
+    assert np.allclose(np.linalg.norm(qpos[:, 3:7], axis=1), 1.0) and np.isfinite(qvel).all()
+    assert any(np.allclose(qpos[0], q[s]) for q in lib.qpos for s in range(len(q)))
+
+
+def test_history_starts_still_and_shifts_in_new_frames():
+    nq = build_model().nq
+    h = QposHistory(3, 4, nq)
+    with pytest.raises(FrozenfitError, match="before reset"):
+        h.push(torch.zeros(3, nq))
+    q0 = torch.zeros(3, nq)
+    q0[:, 3] = 1.0
+    q0[:, 2] = torch.tensor([0.9, 0.8, 0.7])
+    h.reset(q0)
+    w = h.windows()
+    assert w.shape == (3, 4, num_features()) and torch.allclose(w, motion_features(q0[:, None].repeat(1, 5, 1)))
+    q1 = q0.clone()
+    q1[:, 0] += 0.03                          # one control step forward
+    h.push(q1)
+    assert torch.allclose(h.buf[:, -1], q1) and torch.allclose(h.buf[:, -2], q0)
+    q2 = q1.clone()
+    q2[1, 2] = 0.5
+    h.reset(q2, torch.tensor([1]))            # environment 1 restarts; the others keep their frames
+    assert torch.allclose(h.buf[1], q2[1].expand(5, -1)) and torch.allclose(h.buf[0, -1], q1[0])
