@@ -129,7 +129,8 @@ class Distiller:
         goals = self.teacher.goal_cfg
         goals.hand_prob = cfg.hand_prob
         env_cfg = rank_env_config(EnvConfig(num_envs=cfg.num_envs, episode_seconds=self.teacher.env_cfg.episode_seconds,
-                                            seed=cfg.seed), shard)
+                                            seed=cfg.seed, humanoid_version=self.teacher.env_cfg.humanoid_version),
+                                  shard)
         self.num_envs = env_cfg.num_envs           # this rank's
         self.task = PromptedGoalTask(goals, cfg.masking, self.num_envs)
         self.task.cur_max_speed = goals.max_speed  # the teacher finished its curriculum
@@ -147,7 +148,7 @@ class Distiller:
 
     # -- checkpoints ----------------------------------------------------------------------------
     def run_config(self) -> dict:
-        return {"model": asdict(self.cfg.model), "masking": asdict(self.cfg.masking), "model_hash": model_hash(),
+        return {"model": asdict(self.cfg.model), "masking": asdict(self.cfg.masking), "model_hash": model_hash(self.env.cfg.humanoid_version),
                 "teacher": self.cfg.teacher, "teacher_steps": self.teacher.meta.get("global_step"),
                 "init_from": self.cfg.init_from}
 

@@ -14,7 +14,7 @@ from typing import ClassVar, Protocol
 import numpy as np
 import torch
 
-from frozenfit.humanoid.model import CONTROL_DT, JOINT_QPOS, PhysicsConfig, joint_table
+from frozenfit.humanoid.model import CONTROL_DT, JOINT_QPOS, LAYOUTS, PhysicsConfig, joint_table
 from frozenfit.humanoid.observations import NUM_JOINTS, PROPRIO_DIM, proprioception
 from frozenfit.humanoid.rotations import yaw_quat
 from frozenfit.humanoid.sim import BatchedSim, Frame
@@ -48,6 +48,9 @@ class EnvConfig:
     nthread: int = 2
     init_joint_noise: float = 0.05  # rad, uniform around the nominal pose at reset
     seed: int = 0
+    humanoid_version: int = 1
+    """1: the humanoid the shipped checkpoints were trained on; 2: hinges ordered x-z-y and
+    DeepMimic's proportions (README, "Human motion data")."""
 
 
 @dataclass
@@ -67,8 +70,10 @@ class HumanoidEnv:
         self.cfg = cfg
         self.task = task
         self.num_envs = cfg.num_envs
-        self.sim = BatchedSim(cfg.num_envs, cfg.physics, cfg.nthread, box=getattr(task, "box", None))
-        table = joint_table()
+        self.sim = BatchedSim(cfg.num_envs, cfg.physics, cfg.nthread, box=getattr(task, "box", None),
+                              version=cfg.humanoid_version)
+        self.layout = LAYOUTS[cfg.humanoid_version]
+        table = joint_table(cfg.humanoid_version)
         self.nominal = torch.tensor([r[4] for r in table], dtype=torch.float32)
         self.action_scale = torch.tensor([r[5] for r in table], dtype=torch.float32)
         self.num_actions = NUM_JOINTS

@@ -63,15 +63,15 @@ class BatchedSim:
     """Batched physics for ``num_envs`` copies of the humanoid."""
 
     def __init__(self, num_envs: int, physics: PhysicsConfig | None = None, nthread: int = 2,
-                 box: BoxSpec | None = None):
-        self.model = build_model(physics, box)
+                 box: BoxSpec | None = None, version: int = 1):
+        self.model = build_model(physics, box, version)
         self.num_envs = num_envs
         self.nthread = max(1, nthread)
         self._datas = [mujoco.MjData(self.model) for _ in range(self.nthread)]
         self._pool = rollout.Rollout(nthread=self.nthread if self.nthread > 1 else 0)
         self.nstate = mujoco.mj_stateSize(self.model, _STATE)
         self.state = np.zeros((num_envs, self.nstate))
-        self.nominal_qpos = nominal_qpos(self.model)
+        self.nominal_qpos = nominal_qpos(self.model, version)
         nb = len(BODIES)
         if self.model.nsensordata != nb * 13 + 2:
             raise RuntimeError("sensor layout of the humanoid model changed")

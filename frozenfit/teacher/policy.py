@@ -66,9 +66,10 @@ def load_teacher(path: str | Path = SHIPPED_TEACHER) -> Teacher:
     """Load a teacher file; clear errors for another kind, version, humanoid model or shape."""
     ck = load_checkpoint(path, kind=TEACHER_KIND, format_version=TEACHER_VERSION)
     cfg = ck.config
-    if cfg.get("model_hash") != model_hash():
+    version = cfg.get("env", {}).get("humanoid_version", 1)
+    if cfg.get("model_hash") != model_hash(version):
         raise FrozenfitError(f"{path} was trained on humanoid model {cfg.get('model_hash')}, but this frozenfit "
-                             f"builds model {model_hash()}; retrain the teacher for this model")
+                             f"builds model {model_hash(version)} for version {version}; retrain the teacher for this model")
     ppo_cfg = _dataclass_from(PPOConfig, cfg["ppo"])
     agent = Agent(cfg["obs_dim"], cfg["act_dim"], ppo_cfg, critic_obs_dim=cfg.get("critic_obs_dim", 0))
     check_shapes(path, ck.tensors, {k: tuple(v.shape) for k, v in agent.state_dict().items()})

@@ -36,7 +36,7 @@ def build(cfg: TeacherConfig) -> tuple[HumanoidEnv, Agent, PPO]:
     task = GoalTask(cfg.goals, env_cfg.num_envs)
     env = HumanoidEnv(env_cfg, task)
     agent = Agent(env.obs_dim, env.num_actions, cfg.ppo)
-    extra = {"env": asdict(cfg.env), "goals": asdict(cfg.goals), "model_hash": model_hash()}
+    extra = {"env": asdict(cfg.env), "goals": asdict(cfg.goals), "model_hash": model_hash(cfg.env.humanoid_version)}
     return env, agent, PPO(env, agent, cfg.ppo, cfg.run_dir, config_extra=extra, shard=shard)
 
 
