@@ -195,3 +195,57 @@ class QposHistory:
     def windows(self) -> torch.Tensor:
         """(N, window, F) feature windows of the current histories."""
         return motion_features(self.buf)
+
+
+class StyledTask:
+    """A task whose reward is mixed with the AMP style reward of each environment's latest window.
+
+    It wraps any environment task (the teacher's `GoalTask`, say): resets fill the qpos history
+    with the new pose, each step's reward pushes the step's pose (the terminal one included, before
+    the environment resets it) and scores the window ending there; the windows are kept for the
+    discriminator's next update (`update_prior`, once per PPO iteration). Every other attribute is
+    the wrapped task's, so code that reads the task (a curriculum, the scene's box) still works."""
+
+    def __init__(self, task, prior: AMPPrior, num_envs: int, nq: int, keep: int = 65_536):
+        self.task, self.prior, self.keep = task, prior, keep
+        self.history = QposHistory(num_envs, prior.cfg.window, nq)
+        self.nq = nq
+        self._windows: list[torch.Tensor] = []
+
+    def __getattr__(self, name: str):
+        # only reached for attributes StyledTask does not have itself
+        if name == "task":
+            raise AttributeError(name)
+        return getattr(self.task, name)
+
+    def reset(self, env, idx: torch.Tensor) -> None:
+        self.task.reset(env, idx)
+        self.history.reset(env.frame.qpos[:, :self.nq], idx)
+
+    def observe(self, env) -> torch.Tensor:
+        return self.task.observe(env)
+
+    def terminated(self, env) -> torch.Tensor:
+        return self.task.terminated(env)
+
+    def advance(self, env) -> None:
+        self.task.advance(env)
+
+    def reward(self, env) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        goal, terms = self.task.reward(env)
+        self.history.push(env.frame.qpos[:, :self.nq])
+        windows = self.history.windows()
+        style = self.prior.reward(windows)
+        self._windows.append(windows)
+        while sum(len(w) for w in self._windows) > self.keep and len(self._windows) > 1:
+            self._windows.pop(0)
+        return (self.prior.cfg.task_weight * goal + self.prior.cfg.style_weight * style,
+                {**terms, "goal": goal, "style": style})
+
+    def update_prior(self, steps: int = 1) -> dict[str, float]:
+        """Train the discriminator on the windows seen since the last update; they are then dropped."""
+        if not self._windows:
+            return {}
+        stats = self.prior.update(torch.cat(self._windows), steps)
+        self._windows.clear()
+        return stats

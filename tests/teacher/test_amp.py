@@ -101,3 +101,49 @@ def test_history_starts_still_and_shifts_in_new_frames():
     q2[1, 2] = 0.5
     h.reset(q2, torch.tensor([1]))            # environment 1 restarts; the others keep their frames
     assert torch.allclose(h.buf[1], q2[1].expand(5, -1)) and torch.allclose(h.buf[0, -1], q1[0])
+
+
+class _ConstantTask:
+    """A goal task whose goal reward is 1 everywhere (and which has a curriculum attribute)."""
+    obs_dim = 2
+    cur_max_speed = 1.5
+
+    def reset(self, env, idx):
+        pass
+
+    def observe(self, env):
+        return torch.zeros(env.num_envs, 2)
+
+    def reward(self, env):
+        return torch.ones(env.num_envs), {"alive": torch.ones(env.num_envs)}
+
+    def terminated(self, env):
+        return torch.zeros(env.num_envs, dtype=torch.bool)
+
+    def advance(self, env):
+        pass
+
+
+def test_styled_task_mixes_the_style_reward_into_every_step():
+    from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
+    from frozenfit.humanoid.model import JOINT_QPOS
+    from frozenfit.teacher.amp import StyledTask
+    lib = MotionLibrary(["walk"], window=4, version=1, seconds=2.0)
+    prior = AMPPrior(lib, AMPConfig(window=4, hidden=(32,), batch=16))
+    task = StyledTask(_ConstantTask(), prior, 3, JOINT_QPOS.stop)
+    env = HumanoidEnv(EnvConfig(num_envs=3, seed=0), task)
+    try:
+        env.reset()
+        assert torch.allclose(task.history.buf, env.frame.qpos[:, None, :JOINT_QPOS.stop].expand(-1, 5, -1))
+        for _ in range(3):
+            r = env.step(torch.zeros(3, env.num_actions))
+        style = prior.reward(task.history.windows())
+        assert torch.allclose(r.terms["style"], style) and torch.allclose(r.reward, 0.5 + style)
+        assert torch.equal(r.terms["goal"], torch.ones(3)) and "alive" in r.terms
+        assert task.cur_max_speed == 1.5                           # the wrapped task's attributes
+        before = [p.clone() for p in prior.disc.net.parameters()]
+        stats = task.update_prior(steps=2)
+        assert "amp/loss" in stats and task.update_prior() == {}   # windows are used once
+        assert any(not torch.equal(a, b) for a, b in zip(before, prior.disc.net.parameters()))
+    finally:
+        env.close()
