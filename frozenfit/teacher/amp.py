@@ -242,6 +242,20 @@ class StyledTask:
         return (self.prior.cfg.task_weight * goal + self.prior.cfg.style_weight * style,
                 {**terms, "goal": goal, "style": style})
 
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps (PPO saves its environment task's state): the wrapped task's,
+        the discriminator, its optimizer and sampling stream."""
+        inner = self.task.state_dict() if hasattr(self.task, "state_dict") else {}
+        return {"task": inner, "disc": self.prior.disc.state_dict(), "opt": self.prior.opt.state_dict(),
+                "gen": self.prior.gen.get_state()}
+
+    def load_state_dict(self, d: dict) -> None:
+        if d.get("task") and hasattr(self.task, "load_state_dict"):
+            self.task.load_state_dict(d["task"])
+        self.prior.disc.load_state_dict(d["disc"])
+        self.prior.opt.load_state_dict(d["opt"])
+        self.prior.gen.set_state(d["gen"])
+
     def update_prior(self, steps: int = 1) -> dict[str, float]:
         """Train the discriminator on the windows seen since the last update; they are then dropped."""
         if not self._windows:

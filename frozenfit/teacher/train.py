@@ -9,8 +9,11 @@ import torch
 
 from frozenfit.common.distributed import init_from_env, rank_env_config
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
-from frozenfit.humanoid.model import model_hash
+from frozenfit.errors import FrozenfitError
+from frozenfit.humanoid.model import JOINT_QPOS, model_hash
+from frozenfit.motion.judge import JUDGE_CLIPS
 from frozenfit.rl.ppo import PPO, Agent, PPOConfig
+from frozenfit.teacher.amp import AMPConfig, AMPPrior, MotionLibrary, StyledTask
 from frozenfit.teacher.goals import GoalConfig, GoalTask
 
 
@@ -25,6 +28,13 @@ class TeacherConfig:
     resume: bool = False
     torch_threads: int = 2
     progress: bool = True
+    amp: bool = False
+    """Mix an adversarial motion prior's style reward into the goal rewards (teacher v2)."""
+    amp_cfg: AMPConfig = field(default_factory=AMPConfig)
+    amp_clips: tuple[str, ...] = ("walk", "run", "jump", "dance_b", "crawl", "kick", "punch", "cartwheel")
+    """Clips the prior imitates (and their mirrors): version 2's usable clips less the judge's."""
+    amp_steps: int = 2
+    """Discriminator steps per PPO iteration."""
 
 
 def build(cfg: TeacherConfig) -> tuple[HumanoidEnv, Agent, PPO]:
@@ -34,15 +44,25 @@ def build(cfg: TeacherConfig) -> tuple[HumanoidEnv, Agent, PPO]:
     torch.set_num_threads(max(1, cfg.torch_threads // shard.world))
     env_cfg = rank_env_config(cfg.env, shard)
     task = GoalTask(cfg.goals, env_cfg.num_envs)
+    extra = {"env": asdict(cfg.env), "goals": asdict(cfg.goals), "model_hash": model_hash(cfg.env.humanoid_version)}
+    if cfg.amp:
+        held_out = sorted(set(cfg.amp_clips) & set(JUDGE_CLIPS))
+        if held_out:
+            raise FrozenfitError(f"{', '.join(held_out)}: held out for the realism judge; no prior trains on them")
+        library = MotionLibrary(cfg.amp_clips, cfg.amp_cfg.window, cfg.env.humanoid_version)
+        task = StyledTask(task, AMPPrior(library, cfg.amp_cfg, cfg.ppo.seed), env_cfg.num_envs, JOINT_QPOS.stop)
+        extra.update(amp=asdict(cfg.amp_cfg), amp_clips=list(cfg.amp_clips), amp_steps=cfg.amp_steps)
     env = HumanoidEnv(env_cfg, task)
     agent = Agent(env.obs_dim, env.num_actions, cfg.ppo)
-    extra = {"env": asdict(cfg.env), "goals": asdict(cfg.goals), "model_hash": model_hash(cfg.env.humanoid_version)}
     return env, agent, PPO(env, agent, cfg.ppo, cfg.run_dir, config_extra=extra, shard=shard)
 
 
 def curriculum(ppo: PPO, stats: dict) -> None:
-    """After each PPO iteration: grow the command speed range when tracking is good."""
+    """After each PPO iteration: grow the command speed range when tracking is good, and train the
+    motion prior's discriminator on the iteration's windows (with --amp)."""
     task: GoalTask = ppo.env.task
+    if isinstance(task, StyledTask):
+        stats.update(task.update_prior(ppo.config_extra["amp_steps"]))
     stats["curriculum/velocity_score"] = task.update_curriculum()
     stats["curriculum/max_speed"] = task.cur_max_speed
 

@@ -147,3 +147,43 @@ def test_styled_task_mixes_the_style_reward_into_every_step():
         assert any(not torch.equal(a, b) for a, b in zip(before, prior.disc.net.parameters()))
     finally:
         env.close()
+
+
+def _amp_teacher(tmp_path, iterations: int):
+    from frozenfit.teacher.train import TeacherConfig
+    cfg = TeacherConfig(run_dir=str(tmp_path / "run"), progress=False, amp=True, amp_clips=("walk",),
+                        amp_cfg=AMPConfig(window=4, hidden=(16,), batch=8), amp_steps=1)
+    cfg.env.num_envs, cfg.env.humanoid_version = 4, 2
+    cfg.ppo.num_steps, cfg.ppo.checkpoint_every = 4, 1
+    cfg.ppo.total_env_steps = 4 * 4 * iterations
+    return cfg
+
+
+def test_a_teacher_trains_with_the_motion_prior_and_resumes_it(tmp_path):
+    import dataclasses
+    from frozenfit.common.checkpoint import load_checkpoint
+    from frozenfit.teacher.train import train_teacher
+    from frozenfit.humanoid.model import model_hash
+    stats = train_teacher(_amp_teacher(tmp_path, 2))
+    assert "amp/loss" in stats and "reward/style" in stats
+    ck = load_checkpoint(tmp_path / "run" / "checkpoint.safetensors")
+    assert ck.config["model_hash"] == model_hash(2) and ck.config["amp_clips"] == ["walk"]
+    disc = ck.state["task"]["disc"]
+    # resuming restores the discriminator before training on
+    cfg = dataclasses.replace(_amp_teacher(tmp_path, 3), resume=True)
+    from frozenfit.teacher.train import build
+    env, _, ppo = build(cfg)
+    try:
+        ppo.resume(tmp_path / "run" / "checkpoint.safetensors")
+        now = ppo.env.task.prior.disc.state_dict()
+        assert all(torch.equal(now[k], v) for k, v in disc.items())
+    finally:
+        env.close()
+
+
+def test_the_judge_clips_are_refused_as_prior_clips(tmp_path):
+    from frozenfit.teacher.train import build
+    cfg = _amp_teacher(tmp_path, 1)
+    cfg.amp_clips = ("walk", "walker_turn_left0")
+    with pytest.raises(FrozenfitError, match="held out for the realism judge"):
+        build(cfg)
