@@ -29,6 +29,7 @@ from frozenfit.common.nets import mlp
 from frozenfit.common.normalizer import RunningNorm
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import CONTROL_DT
+from frozenfit.motion.clips import qmul
 from frozenfit.motion.features import motion_features
 from frozenfit.motion.playback import clip_trajectory, initial_velocity
 
@@ -45,6 +46,9 @@ class AMPConfig:
     style_weight: float = 1.0
     batch: int = 512
     """Windows per side in one discriminator step."""
+    rsi_prob: float = 0.5
+    """Reference state initialisation: the fraction of episodes that start from a random clip
+    frame (turned to a random heading, at the origin) instead of from rest."""
 
 
 def style_reward(d: torch.Tensor) -> torch.Tensor:
@@ -217,6 +221,25 @@ class StyledTask:
         if name == "task":
             raise AttributeError(name)
         return getattr(self.task, name)
+
+    def place_objects(self, env, idx: torch.Tensor, qpos: np.ndarray, qvel: np.ndarray) -> None:
+        """Reference state initialisation for a ``rsi_prob`` share of the resets (the env calls this
+        with the reset states before setting them), then the wrapped task's own placement."""
+        pick = np.flatnonzero(env.rand(len(idx)).numpy() < self.prior.cfg.rsi_prob)
+        if len(pick):
+            q, v = self.prior.library.sample_states(len(pick), self.prior.gen)
+            yaw = env.rand(len(pick)).double().numpy() * 2 * np.pi - np.pi
+            c, s = np.cos(yaw), np.sin(yaw)
+            turn = np.stack([np.cos(yaw / 2), 0 * yaw, 0 * yaw, np.sin(yaw / 2)], 1)
+            q = q.copy()
+            q[:, :2] = 0.0
+            q[:, 3:7] = qmul(turn, q[:, 3:7])
+            v = v.copy()
+            v[:, :2] = np.stack([c * v[:, 0] - s * v[:, 1], s * v[:, 0] + c * v[:, 1]], 1)   # world linear velocity
+            qpos[pick, :self.nq] = q
+            qvel[pick, :v.shape[1]] = v                      # root angular velocity is body-frame: unchanged
+        if hasattr(self.task, "place_objects"):
+            self.task.place_objects(env, idx, qpos, qvel)
 
     def reset(self, env, idx: torch.Tensor) -> None:
         self.task.reset(env, idx)

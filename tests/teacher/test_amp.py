@@ -187,3 +187,26 @@ def test_the_judge_clips_are_refused_as_prior_clips(tmp_path):
     cfg.amp_clips = ("walk", "walker_turn_left0")
     with pytest.raises(FrozenfitError, match="held out for the realism judge"):
         build(cfg)
+
+
+@pytest.mark.parametrize("rsi", [0.0, 1.0])
+def test_reference_state_initialisation_starts_episodes_from_clip_frames(rsi):
+    from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
+    from frozenfit.humanoid.model import JOINT_QPOS
+    from frozenfit.teacher.amp import StyledTask
+    lib = MotionLibrary(["run"], window=4, version=1, seconds=1.0)
+    prior = AMPPrior(lib, AMPConfig(window=4, hidden=(16,), batch=8, rsi_prob=rsi))
+    env = HumanoidEnv(EnvConfig(num_envs=6, seed=2), StyledTask(_ConstantTask(), prior, 6, JOINT_QPOS.stop))
+    try:
+        env.reset()
+        q = env.frame.qpos.double().numpy()
+        frames = np.concatenate(lib.qpos)
+        for row in q:
+            from_clip = np.abs(frames[:, JOINT_QPOS] - row[JOINT_QPOS]).max(1).min() < 1e-5
+            assert from_clip == (rsi == 1.0)
+            if rsi == 1.0:
+                assert np.allclose(row[:2], 0.0, atol=1e-6) and abs(np.linalg.norm(row[3:7]) - 1) < 1e-6
+        moving = env.frame.qvel[:, :3].norm(dim=1) > 0.5        # running clips start in motion
+        assert bool(moving.all()) == (rsi == 1.0)
+    finally:
+        env.close()
