@@ -81,10 +81,11 @@ class Recording:
             raise FrozenfitError(f"{path} is not a frozenfit recording (.npz with qpos and fps): {e}")
 
 
-def scene_model(box: BoxSpec | None = None) -> mujoco.MjModel:
-    """A render-only copy of the humanoid (and box): the same bodies and qpos layout as the physics
-    model, with a light gridded floor, a sky and a larger offscreen buffer. Physics never uses it."""
-    xml = humanoid_xml(box)
+def scene_model(box: BoxSpec | None = None, version: int = 1) -> mujoco.MjModel:
+    """A render-only copy of the humanoid (of ``version``, and box): the same bodies and qpos layout
+    as the physics model, with a light gridded floor, a sky and a larger offscreen buffer. Physics
+    never uses it."""
+    xml = humanoid_xml(box, version)
     old_tex = next(line for line in xml.splitlines() if 'name="grid"' in line and "<texture" in line)
     old_mat = next(line for line in xml.splitlines() if 'name="grid"' in line and "<material" in line)
     xml = xml.replace(old_tex, '<texture name="grid" type="2d" builtin="checker" rgb1=".93 .93 .9" '

@@ -147,5 +147,9 @@ def test_playback_kinematic_and_under_physics(tmp_path, capsys):
     assert main(["motion", "render", "--clip", "run", "--physics", "--seconds", "0.3", "--width", "64",
                  "--height", "48", "--out", str(out)]) == 0
     assert out.stat().st_size > 0 and "physics" in capsys.readouterr().out
+    out2 = tmp_path / "crawl_v2.gif"    # the version-2 humanoid, kinematic
+    assert main(["motion", "render", "--clip", "crawl", "--humanoid-version", "2", "--seconds", "0.3", "--width", "64",
+                 "--height", "48", "--out", str(out2)]) == 0 and out2.stat().st_size > 0
+    assert main(["motion", "render", "--humanoid-version", "3"]) == 2
     assert main(["motion", "render", "--clip", "moonwalk"]) == 2
     assert main(["motion", "render", "--seconds", "0"]) == 2
