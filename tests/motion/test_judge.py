@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from frozenfit.errors import FrozenfitError
-from frozenfit.motion.judge import (JudgeConfig, WindowSet, auc, frame_features, judge, mocap_windows, pairwise,
-                                    windows)
+from frozenfit.motion.judge import JudgeConfig, WindowSet, auc, frame_features, judge, mocap_windows, pairwise
 
 FAST = JudgeConfig(epochs=150, folds=3)
 
