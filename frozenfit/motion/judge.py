@@ -109,6 +109,15 @@ def _fit_scores(x: np.ndarray, y: np.ndarray, groups: np.ndarray, cfg: JudgeConf
     rng = np.random.default_rng(cfg.seed)
     k = min(cfg.folds, per_class)
     folds = _group_folds(groups, y, k, rng)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # a small MLP: intra-op threads only add synchronisation (10x slower on a busy machine)
+    try:
+        return _fold_scores(x, y, folds, k, cfg)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fold_scores(x: np.ndarray, y: np.ndarray, folds: np.ndarray, k: int, cfg: JudgeConfig) -> np.ndarray:
     scores = np.zeros(len(x))
     torch.manual_seed(cfg.seed)
     for f in range(k):
