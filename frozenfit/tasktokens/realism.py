@@ -19,7 +19,7 @@ from frozenfit.bfm.policy import load_bfm
 from frozenfit.common.checks import check_numbers
 from frozenfit.common.checkpoint import atomic_write_bytes
 from frozenfit.errors import FrozenfitError
-from frozenfit.humanoid.model import build_model
+from frozenfit.humanoid.model import JOINT_QPOS
 from frozenfit.motion.judge import JudgeConfig, WindowSet, judge, mocap_windows
 from frozenfit.motion.proxies import mean_proxies
 from frozenfit.tasktokens.artifact import load_policy, shipped_policy
@@ -31,7 +31,7 @@ from frozenfit.tasktokens.tasks import TASKS, TaskName
 def policy_trajectories(actor: nn.Module, task: str, use_prior: bool, envs: int, seconds: float,
                         seed: int = 20_000) -> np.ndarray:
     """qpos trajectories (envs, T, nq) of ``actor`` on ``task``'s evaluation environments."""
-    nq = build_model().nq    # the humanoid's own qpos (a task's scene bodies follow it)
+    nq = JOINT_QPOS.stop     # the humanoid's own qpos (a task's scene bodies follow it)
     _, env = eval_env(task, envs, load_bfm().cfg.history_offsets, use_prior, seed)
     obs, out = env.reset(), []
     try:
