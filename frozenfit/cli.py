@@ -42,10 +42,11 @@ def _nern_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
 
 def _teacher_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
     from frozenfit.teacher import commands as c
-    from frozenfit.teacher.train import TeacherConfig, train_teacher
+    from frozenfit.teacher.train import TeacherConfig, TeacherV2Config, train_teacher
 
     return {
         "train": (TeacherConfig, train_teacher, "train the goal-conditioned teacher with PPO"),
+        "train-v2": (TeacherV2Config, train_teacher, "train teacher v2 (humanoid 2, goal set 2, motion prior)"),
         "eval": (c.TeacherEvalConfig, c.run_eval, "evaluate a teacher (velocity/facing/hand errors, falls)"),
         "export": (c.TeacherExportConfig, c.run_export, "strip a training checkpoint to a teacher file"),
         "render": (c.TeacherRenderConfig, c.run_render, "render a teacher following the scripted demo goals"),

@@ -22,11 +22,11 @@ import torch
 
 from frozenfit.bfm.model import BFM
 from frozenfit.bfm.prompt import BFMController
-from frozenfit.humanoid.model import PELVIS_HEIGHT, PhysicsConfig
+from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.observations import root_heading
 from frozenfit.humanoid.rotations import wrap_angle
 from frozenfit.teacher.evaluate import window_velocity_error
-from frozenfit.teacher.goals import GoalTask, facing_cone
+from frozenfit.teacher.goals import GoalTask
 from frozenfit.teacher.policy import Teacher
 
 # modality -> (reward term, error key in GoalTask.errors, unit)
@@ -76,10 +76,10 @@ def _goals(case: str, cfg: BFMEvalConfig, task, frame, gen: torch.Generator) -> 
     elif case == "keyframe":
         seconds, speed = 2.0 + 2.0 * rand(n), 0.5 + 2.0 * rand(n)
         move = (rand(n) * 2 - 1) * math.pi
-        yaw = wrap_angle(move + (rand(n) * 2 - 1) * facing_cone(speed))
+        yaw = wrap_angle(move + (rand(n) * 2 - 1) * task.cone(speed))
         xy = frame.body_pos[:, 0, :2] + (speed * seconds)[:, None] * torch.stack([torch.cos(move), torch.sin(move)], 1)
         task.set_goals(idx, zeros, zeros, heading)
-        task.keyframes.set(idx, xy, torch.full((n,), PELVIS_HEIGHT), yaw, seconds,
+        task.keyframes.set(idx, xy, torch.full((n,), task.pelvis_height), yaw, seconds,
                            torch.tensor([True, True, False]).expand(n, 3))
     else:
         task.set_goals(idx, zeros, zeros, heading)
@@ -88,7 +88,7 @@ def _goals(case: str, cfg: BFMEvalConfig, task, frame, gen: torch.Generator) -> 
             both = rand(n) < 0.5
             task.hand_mask[:] = torch.stack([torch.ones(n), both.float()], 1)
         elif case == "feet":
-            task.foot_mask[:], task.foot_target[:] = GoalTask.raised_foot(rand, n)
+            task.foot_mask[:], task.foot_target[:] = GoalTask.raised_foot(rand, n, task.pelvis_height)
         elif case == "pelvis_height":
             lo, hi = task.cfg.crouch_range
             task.height_target[:] = lo + (hi - lo) * rand(n)

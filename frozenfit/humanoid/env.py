@@ -145,6 +145,8 @@ class HumanoidEnv:
         reward, terms = self.task.reward(self)
         exploded_t = torch.from_numpy(exploded)
         reward = torch.where(exploded_t, torch.zeros_like(reward), reward)
+        if exploded.any():   # an exploded state's terms are not a reward either (they reach the logs)
+            terms = {k: torch.where(exploded_t, torch.zeros_like(v), v) for k, v in terms.items()}
         terminated = self.task.terminated(self) | exploded_t
         truncated = (self.step_count >= self.max_steps) & ~terminated
         self.nan_resets += int(exploded.sum())

@@ -23,7 +23,7 @@ from frozenfit.humanoid.model import PhysicsConfig, fallen
 from frozenfit.humanoid.render import Marker, Recording
 from frozenfit.humanoid.rotations import wrap_angle
 from frozenfit.humanoid.observations import root_heading
-from frozenfit.teacher.goals import GoalTask, facing_cone
+from frozenfit.teacher.goals import GoalTask
 from frozenfit.teacher.policy import Teacher
 
 
@@ -43,7 +43,7 @@ class EvalConfig:
 def _episode_goals(cfg: EvalConfig, task: GoalTask, n: int, gen: torch.Generator) -> None:
     speed = torch.linspace(0, cfg.max_speed, cfg.speeds).repeat(math.ceil(n / cfg.speeds))[:n]
     move = (torch.rand(n, generator=gen) * 2 - 1) * math.pi
-    offset = (torch.rand(n, generator=gen) * 2 - 1) * facing_cone(speed)
+    offset = (torch.rand(n, generator=gen) * 2 - 1) * task.cone(speed)
     offset[torch.rand(n, generator=gen) < 0.5] = 0
     # hand targets: the task's own sampler (reachable from the stance), on in half the episodes
     task._sample_hands(lambda *shape: torch.rand(*shape, generator=gen), torch.arange(n))
@@ -65,7 +65,8 @@ def window_velocity_error(pos: torch.Tensor, vel_cmd: torch.Tensor, settle: int,
 def evaluate_teacher(teacher: Teacher, cfg: EvalConfig, progress: bool = True) -> dict:
     n = cfg.episodes
     env_cfg = EnvConfig(num_envs=n, episode_seconds=teacher.env_cfg.episode_seconds,
-                        physics=cfg.physics or PhysicsConfig(), seed=cfg.seed)
+                        physics=cfg.physics or PhysicsConfig(), seed=cfg.seed,
+                        humanoid_version=teacher.env_cfg.humanoid_version)
     task = GoalTask(teacher.goal_cfg, n, resample=False)
     env = HumanoidEnv(env_cfg, task)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -166,7 +167,8 @@ def play_script(teacher: Teacher, seconds: float = 22.0, physics: PhysicsConfig 
                 frame_every: int = 2) -> Recording:
     """Run the teacher on DEMO_SCRIPT in one environment and record it with goal markers."""
     task = GoalTask(teacher.goal_cfg, 1, resample=False)
-    env = HumanoidEnv(EnvConfig(num_envs=1, episode_seconds=seconds + 1, physics=physics or PhysicsConfig()), task)
+    env = HumanoidEnv(EnvConfig(num_envs=1, episode_seconds=seconds + 1, physics=physics or PhysicsConfig(),
+                                humanoid_version=teacher.env_cfg.humanoid_version), task)
     env.reset()
     qpos, markers, captions, status = [], [], [], []
     for t in range(int(seconds / env.dt)):

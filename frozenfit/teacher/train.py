@@ -37,8 +37,22 @@ class TeacherConfig:
     """Discriminator steps per PPO iteration."""
 
 
+@dataclass
+class TeacherV2Config(TeacherConfig):
+    """Teacher v2's recipe: humanoid version 2, goal set 2, the adversarial motion prior."""
+
+    env: EnvConfig = field(default_factory=lambda: EnvConfig(num_envs=1024, humanoid_version=2))
+    goals: GoalConfig = field(default_factory=GoalConfig.v2)
+    ppo: PPOConfig = field(default_factory=lambda: PPOConfig(total_env_steps=300_000_000, num_steps=24))
+    run_dir: str = "runs/teacher-v2"
+    amp: bool = True
+
+
 def build(cfg: TeacherConfig) -> tuple[HumanoidEnv, Agent, PPO]:
     """Environments, agent and PPO; under ``torchrun`` this process's share (data-parallel PPO)."""
+    if cfg.goals.version != cfg.env.humanoid_version:
+        raise FrozenfitError(f"goal set {cfg.goals.version} is laid out for humanoid version {cfg.goals.version}, "
+                             f"not {cfg.env.humanoid_version}: set --goals.version and --env.humanoid-version alike")
     shard = init_from_env()
     torch.manual_seed(cfg.ppo.seed + 1000 * shard.rank)   # each rank explores with its own noise
     torch.set_num_threads(max(1, cfg.torch_threads // shard.world))

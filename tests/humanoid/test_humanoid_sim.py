@@ -84,6 +84,7 @@ def test_nan_state_is_reset_and_counted():
     assert r.terminated.tolist() == [False, True, False, False]
     assert env.nan_resets == 1
     assert torch.isfinite(r.obs).all() and r.reward[1] == 0
+    assert all(float(v[1]) == 0 for v in r.terms.values())   # nor do its reward terms reach the logs
     assert env.step_count[1] == 0 and env.step_count[0] == 4
     assert np.isfinite(env.sim.state).all()
     r = env.step(torch.zeros(4, env.num_actions))  # and the run carries on
