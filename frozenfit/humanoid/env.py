@@ -18,6 +18,7 @@ from frozenfit.humanoid.model import CONTROL_DT, JOINT_QPOS, LAYOUTS, PhysicsCon
 from frozenfit.humanoid.observations import NUM_JOINTS, PROPRIO_DIM, proprioception
 from frozenfit.humanoid.rotations import yaw_quat
 from frozenfit.humanoid.sim import BatchedSim, Frame
+from frozenfit.humanoid.worlds import WorldRandomization
 
 
 class Task(Protocol):
@@ -51,6 +52,8 @@ class EnvConfig:
     humanoid_version: int = 1
     """1: the humanoid the shipped checkpoints were trained on; 2: hinges ordered x-z-y and
     DeepMimic's proportions (README, "Human motion data")."""
+    worlds: WorldRandomization = field(default_factory=WorldRandomization)
+    """Randomised physics and rough ground per environment (`frozenfit.humanoid.worlds`; off by default)."""
 
 
 @dataclass
@@ -71,7 +74,7 @@ class HumanoidEnv:
         self.task = task
         self.num_envs = cfg.num_envs
         self.sim = BatchedSim(cfg.num_envs, cfg.physics, cfg.nthread, box=getattr(task, "box", None),
-                              version=cfg.humanoid_version)
+                              version=cfg.humanoid_version, worlds=cfg.worlds)
         self.layout = LAYOUTS[cfg.humanoid_version]
         table = joint_table(cfg.humanoid_version)
         self.nominal = torch.tensor([r[4] for r in table], dtype=torch.float32)

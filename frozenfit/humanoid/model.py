@@ -192,9 +192,15 @@ class BoxSpec:
                 f'contype="1" conaffinity="1" friction="{self.friction:g} 0.05 0.01" rgba="0.55 0.35 0.2 1"/></body>')
 
 
-def humanoid_xml(box: BoxSpec | None = None, version: int = 1) -> str:
+# Rough ground (`frozenfit.humanoid.worlds`): a heightfield over the floor, of this half-width
+# and grid size; its heights are filled per world after compiling.
+TERRAIN_RADIUS = 60.0   # m
+TERRAIN_CELLS = 241     # 0.5 m cells
+
+
+def humanoid_xml(box: BoxSpec | None = None, version: int = 1, terrain: bool = False) -> str:
     """The MJCF text of the humanoid (of ``version``) and its floor (plus a free box when ``box``
-    is given)."""
+    is given, and a heightfield of rough ground over the floor when ``terrain``)."""
     lay = _layout(version)
     actuators = "".join(
         f'<position name="{n}" joint="{n}" kp="{kp}" kv="{kp / 10:g}" ctrlrange="{lo:.5f} {hi:.5f}"/>'
@@ -216,11 +222,11 @@ def humanoid_xml(box: BoxSpec | None = None, version: int = 1) -> str:
   <visual><global offwidth="640" offheight="480"/></visual>
   <asset>
     <texture name="grid" type="2d" builtin="checker" rgb1=".2 .3 .4" rgb2=".1 .2 .3" width="256" height="256"/>
-    <material name="grid" texture="grid" texrepeat="1 1" texuniform="true" reflectance=".1"/>
+    <material name="grid" texture="grid" texrepeat="1 1" texuniform="true" reflectance=".1"/>{_terrain_asset() if terrain else ""}
   </asset>
   <worldbody>
     <light pos="0 0 6" dir="0 0 -1" directional="true"/>
-    <geom name="floor" type="plane" size="0 0 0.05" material="grid" contype="1" conaffinity="1" friction="1 0.05 0.01"/>
+    <geom name="floor" type="plane" size="0 0 0.05" material="grid" contype="1" conaffinity="1" friction="1 0.05 0.01"/>{_terrain_geom() if terrain else ""}
     <body name="pelvis" pos="0 0 {lay.pelvis_height}">
       <camera name="track" mode="trackcom" pos="0 -3.5 0.3" xyaxes="1 0 0 0 0.2 1"/>
       <freejoint name="root"/>
@@ -254,11 +260,23 @@ class PhysicsConfig:
     mass_scale: float = 1.0
 
 
-def build_model(physics: PhysicsConfig | None = None, box: BoxSpec | None = None, version: int = 1) -> mujoco.MjModel:
-    """Compile the humanoid (of ``version``, plus an optional free box) and apply the run's
-    gravity, friction and mass scales (the box's mass scales too: it is part of the physical world)."""
+def _terrain_asset() -> str:
+    return (f'\n    <hfield name="terrain" nrow="{TERRAIN_CELLS}" ncol="{TERRAIN_CELLS}" '
+            f'size="{TERRAIN_RADIUS} {TERRAIN_RADIUS} 0.01 0.05"/>')
+
+
+def _terrain_geom() -> str:
+    return ('\n    <geom name="terrain" type="hfield" hfield="terrain" material="grid" contype="1" conaffinity="1" '
+            'friction="1 0.05 0.01"/>')
+
+
+def build_model(physics: PhysicsConfig | None = None, box: BoxSpec | None = None, version: int = 1,
+                terrain: bool = False) -> mujoco.MjModel:
+    """Compile the humanoid (of ``version``, plus an optional free box and rough-ground heightfield,
+    flat until its heights are set) and apply the run's gravity, friction and mass scales (the box's
+    mass scales too: it is part of the physical world)."""
     physics = physics or PhysicsConfig()
-    model = mujoco.MjModel.from_xml_string(humanoid_xml(box, version))
+    model = mujoco.MjModel.from_xml_string(humanoid_xml(box, version, terrain))
     model.opt.gravity[:] = model.opt.gravity * physics.gravity_scale
     model.geom_friction[:, 0] *= physics.friction_scale
     model.body_mass[1:] *= physics.mass_scale

@@ -21,6 +21,7 @@ from mujoco import rollout
 
 from frozenfit.humanoid.model import (BODIES, BOX_QPOS, BOX_QVEL, DECIMATION, JOINT_QPOS, JOINT_QVEL, BoxSpec,
                                       PhysicsConfig, build_model, nominal_qpos)
+from frozenfit.humanoid.worlds import WorldRandomization, build_worlds
 
 _STATE = mujoco.mjtState.mjSTATE_FULLPHYSICS
 MAX_QVEL = 100.0  # rad/s or m/s: anything faster is treated as an exploded simulation
@@ -63,8 +64,17 @@ class BatchedSim:
     """Batched physics for ``num_envs`` copies of the humanoid."""
 
     def __init__(self, num_envs: int, physics: PhysicsConfig | None = None, nthread: int = 2,
-                 box: BoxSpec | None = None, version: int = 1):
-        self.model = build_model(physics, box, version)
+                 box: BoxSpec | None = None, version: int = 1, worlds: WorldRandomization | None = None):
+        if worlds is not None and worlds.worlds > 0:
+            # randomised worlds: environment i steps in world i mod K (same sizes, MuJoCo's rollout
+            # takes one model per trajectory)
+            self.worlds = build_worlds(worlds, physics, box, version)
+            self.model = self.worlds[0]
+            self._env_models = [self.worlds[i % len(self.worlds)] for i in range(num_envs)]
+        else:
+            self.worlds = None
+            self.model = build_model(physics, box, version)
+            self._env_models = None
         self.num_envs = num_envs
         self.nthread = max(1, nthread)
         self._datas = [mujoco.MjData(self.model) for _ in range(self.nthread)]
@@ -96,9 +106,18 @@ class BatchedSim:
                      body_linvel=body[..., 7:10], body_angvel=body[..., 10:13],
                      foot_touch=torch.from_numpy(sens[:, nb * 13:nb * 13 + 2]).float())
 
-    def _run(self, state: np.ndarray, ctrl: np.ndarray, nstep: int) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, state: np.ndarray, ctrl: np.ndarray, nstep: int, idx: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Roll environments ``idx`` (all when None) forward ``nstep`` physics steps holding ``ctrl``."""
         control = np.repeat(ctrl[:, None, :], nstep, axis=1)
-        return self._pool.rollout(self.model, self._datas, state, control, skip_checks=False)
+        model = self.model
+        if self._env_models is not None:
+            model = self._env_models if idx is None else [self._env_models[i] for i in idx]
+        return self._pool.rollout(model, self._datas, state, control, skip_checks=False)
+
+    def model_of(self, i: int) -> mujoco.MjModel:
+        """The model environment ``i`` steps in (its world's, or the one nominal model)."""
+        return self.model if self._env_models is None else self._env_models[i]
 
     # -- public API ----------------------------------------------------------------------------
     def step(self, ctrl: np.ndarray) -> tuple[Frame, np.ndarray]:
@@ -127,7 +146,7 @@ class BatchedSim:
         the given state, exactly as in `step`.
         """
         st = self._full_state(qpos, qvel)
-        states, sens = self._run(st, ctrl, 1)
+        states, sens = self._run(st, ctrl, 1, np.asarray(idx))
         self.state[idx] = states[:, -1]
         return self._frame(st, sens[:, -1])
 

@@ -23,6 +23,7 @@ from typing import ClassVar
 
 import torch
 
+from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import FALL_HEAD_HEIGHT, FOOT_IDX, HAND_IDX, HEAD_IDX, LAYOUTS, TORSO_IDX, fallen
 from frozenfit.humanoid.observations import local_body_pos, root_heading, to_heading_frame
 from frozenfit.humanoid.rotations import quat_to_tan_norm, wrap_angle
@@ -91,7 +92,7 @@ class GoalConfig:
     def layout(self):
         """The humanoid layout the goals are placed for (`frozenfit.humanoid.model.LAYOUTS`)."""
         if self.version not in LAYOUTS:
-            raise ValueError(f"goal set {self.version}: known {sorted(LAYOUTS)}")
+            raise FrozenfitError(f"goal set {self.version}: known {sorted(LAYOUTS)}")
         return LAYOUTS[self.version]
 
 

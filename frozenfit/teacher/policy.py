@@ -7,7 +7,8 @@ refuses files of another kind or version, files for another humanoid model, and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import typing
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import torch
 from frozenfit.common.checkpoint import check_shapes, load_checkpoint, save_checkpoint
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig
-from frozenfit.humanoid.model import PhysicsConfig, model_hash
+from frozenfit.humanoid.model import model_hash
 from frozenfit.rl.ppo import AGENT_KIND, AGENT_VERSION, Agent, PPOConfig
 from frozenfit.teacher.goals import GoalConfig
 
@@ -28,12 +29,13 @@ SHIPPED_TEACHER = Path(__file__).resolve().parents[1] / "assets" / "teacher.safe
 def _dataclass_from(cls, d: dict[str, Any]):
     """Rebuild a (nested) config dataclass from its asdict() form, tuples restored."""
     kwargs = {}
+    hints = typing.get_type_hints(cls)
     for f in fields(cls):
         if f.name not in d:
             continue
         v = d[f.name]
-        if f.name == "physics":
-            v = PhysicsConfig(**v)
+        if is_dataclass(hints[f.name]) and isinstance(v, dict):
+            v = _dataclass_from(hints[f.name], v)
         elif isinstance(v, list):
             v = tuple(v)
         kwargs[f.name] = v

@@ -23,8 +23,9 @@ def test_a_version_2_environment_steps_its_own_humanoid():
 
 
 def test_teacher_training_records_the_version_it_trained_on(tmp_path):
+    from frozenfit.teacher.goals import GoalConfig
     from frozenfit.teacher.train import TeacherConfig, build
-    cfg = TeacherConfig(run_dir=str(tmp_path))
+    cfg = TeacherConfig(run_dir=str(tmp_path), goals=GoalConfig.v2())
     cfg.env.num_envs, cfg.env.humanoid_version = 4, 2
     env, _, ppo = build(cfg)
     env.close()

@@ -9,6 +9,7 @@ from torch import nn
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import build_model
 from frozenfit.motion.features import motion_features, num_features
+from frozenfit.teacher.goals import GoalConfig
 from frozenfit.teacher.amp import (AMPConfig, AMPPrior, Discriminator, MotionLibrary, QposHistory,
                                    discriminator_loss, style_reward)
 
@@ -154,6 +155,7 @@ def _amp_teacher(tmp_path, iterations: int):
     cfg = TeacherConfig(run_dir=str(tmp_path / "run"), progress=False, amp=True, amp_clips=("walk",),
                         amp_cfg=AMPConfig(window=4, hidden=(16,), batch=8), amp_steps=1)
     cfg.env.num_envs, cfg.env.humanoid_version = 4, 2
+    cfg.goals = GoalConfig.v2()
     cfg.ppo.num_steps, cfg.ppo.checkpoint_every = 4, 1
     cfg.ppo.total_env_steps = 4 * 4 * iterations
     return cfg
@@ -186,6 +188,14 @@ def test_the_judge_clips_are_refused_as_prior_clips(tmp_path):
     cfg = _amp_teacher(tmp_path, 1)
     cfg.amp_clips = ("walk", "walker_turn_left0")
     with pytest.raises(FrozenfitError, match="held out for the realism judge"):
+        build(cfg)
+
+
+def test_a_goal_set_for_another_humanoid_is_refused(tmp_path):
+    from frozenfit.teacher.train import build
+    cfg = _amp_teacher(tmp_path, 1)
+    cfg.goals = GoalConfig()
+    with pytest.raises(FrozenfitError, match="goal set 1 is laid out for humanoid version 1, not 2"):
         build(cfg)
 
 

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
 from frozenfit.humanoid.model import BODIES, FOOT_IDX, HEAD_IDX
 from frozenfit.teacher.goals import GOAL_OBS_DIM, JUMP_OBS_DIM, GoalConfig, GoalTask, jump_terms
@@ -14,7 +15,7 @@ from frozenfit.teacher.goals import GOAL_OBS_DIM, JUMP_OBS_DIM, GoalConfig, Goal
 def test_goal_set_1_keeps_its_observation_and_set_2_adds_the_jump():
     assert GoalTask(GoalConfig(), 2).obs_dim == GOAL_OBS_DIM == 35
     assert GoalTask(GoalConfig.v2(), 2).obs_dim == GOAL_OBS_DIM + JUMP_OBS_DIM
-    with pytest.raises(ValueError, match="goal set 3"):
+    with pytest.raises(FrozenfitError, match="goal set 3"):
         GoalTask(GoalConfig(version=3), 2)
 
 
