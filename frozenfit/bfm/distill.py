@@ -27,7 +27,7 @@ from tqdm import tqdm
 from frozenfit.bfm.masking import MaskingConfig, PromptedGoalTask
 from frozenfit.bfm.model import BFM, BFMConfig, kl_divergence
 from frozenfit.bfm.policy import RUN_KIND, RUN_VERSION, load_bfm
-from frozenfit.bfm.tokens import PROMPTS, BFMInput, History
+from frozenfit.bfm.tokens import BFMInput, History
 from frozenfit.common.distributed import (all_mean, average_gradients, broadcast_params, init_from_env,
                                           random_states, rank_env_config, restore_random_states)
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
@@ -127,6 +127,9 @@ class Distiller:
             raise FrozenfitError("--masking.p-keyframe > 0 needs 'keyframe' in --model.prompts")
         self.teacher: Teacher = load_teacher(cfg.teacher)
         goals = self.teacher.goal_cfg
+        if goals.version != cfg.model.goal_version:
+            raise FrozenfitError(f"the teacher follows goal set {goals.version}: distill with --model.goal-version "
+                                 f"{goals.version} (a goal set 2 BFM: BFMConfig.v2())")
         goals.hand_prob = cfg.hand_prob
         env_cfg = rank_env_config(EnvConfig(num_envs=cfg.num_envs, episode_seconds=self.teacher.env_cfg.episode_seconds,
                                             seed=cfg.seed, humanoid_version=self.teacher.env_cfg.humanoid_version),
@@ -263,7 +266,7 @@ class Distiller:
             stats["rollout_s"], stats["update_s"] = t1 - t0, now - t1
             stats["env_steps_per_s"] = batch / (now - t0)
             stats["nan_resets"] = float(self.env.nan_resets)
-            for i, name in enumerate(PROMPTS):
+            for i, name in enumerate(self.task.layout.names):
                 stats[f"prompt/{name}_visible"] = float(x.visible[:, i].float().mean())
             if logger is not None:
                 logger.log(self.global_step, **stats)

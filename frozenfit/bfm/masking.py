@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from frozenfit.bfm.keyframe import Keyframes
-from frozenfit.bfm.tokens import PROMPT_SLICES, PROMPTS
+from frozenfit.bfm.tokens import PROMPT_SLICES, PROMPTS, prompt_layout, prompt_vector
 from frozenfit.humanoid.model import PELVIS_HEIGHT
 from frozenfit.humanoid.observations import root_heading
 from frozenfit.humanoid.rotations import wrap_angle
@@ -33,6 +33,7 @@ from frozenfit.humanoid.sim import Frame
 from frozenfit.teacher.goals import GoalConfig, GoalTask
 
 V, F, B, K = (PROMPTS.index(p) for p in ("velocity", "facing", "body", "keyframe"))
+J = prompt_layout(2).names.index("jump")   # goal set 2's jump prompt
 
 
 @dataclass
@@ -57,7 +58,8 @@ class PromptedGoalTask(GoalTask):
     def __init__(self, goal_cfg: GoalConfig, mask_cfg: MaskingConfig, num_envs: int, resample: bool = True):
         super().__init__(goal_cfg, num_envs, resample)
         self.mask_cfg = mask_cfg
-        self.show = torch.zeros(num_envs, len(PROMPTS), dtype=torch.bool)  # prompted modalities
+        self.layout = prompt_layout(goal_cfg.version)
+        self.show = torch.zeros(num_envs, len(self.layout.names), dtype=torch.bool)  # prompted modalities
         self.gap_timer = torch.zeros(num_envs)
         self._hold_heading = torch.zeros(num_envs, dtype=torch.bool)
         self._hold_new = torch.zeros(num_envs, dtype=torch.bool)  # anchor at the next refresh
@@ -72,11 +74,14 @@ class PromptedGoalTask(GoalTask):
         vis = self.show.clone()
         vis[:, B] &= (self.hand_mask.sum(1) + self.foot_mask.sum(1) + self.height_mask) > 0
         vis[:, K] &= self.keyframes.active
+        if self.cfg.version >= 2:
+            vis[:, J] &= self.jump_mask > 0
         return vis & (self.gap_timer <= 0)[:, None]
 
     def prompt(self, frame: Frame, goal_obs: torch.Tensor) -> torch.Tensor:
-        """The student's prompt vector (N, PROMPT_DIM): the goal observation and the keyframe."""
-        return torch.cat([goal_obs, self.keyframes.observe(frame)], 1)
+        """The student's prompt vector (N, layout dim): the goal observation and the keyframe
+        (`frozenfit.bfm.tokens.prompt_vector`)."""
+        return prompt_vector(goal_obs, self.keyframes.observe(frame))
 
     # -- sampling with defaults for unprompted modalities ------------------------------------------
     def _sample_commands(self, rand, idx: torch.Tensor) -> None:
@@ -88,7 +93,13 @@ class PromptedGoalTask(GoalTask):
         vel = (rand(k) < c.p_velocity) & ~none & ~kf
         face = (rand(k) < c.p_facing) & ~none & ~kf
         body = ~none
-        self.show[idx] = torch.stack([vel, face, body, kf], 1)
+        show = [vel, face, body, kf]
+        if self.cfg.version >= 2:
+            # a jump rides on a prompted run-up: none with no prompt, a keyframe or a hidden velocity
+            jump = vel & ~none & ~kf
+            self.jump_mask[idx] = self.jump_mask[idx] * jump.float()
+            show.append(jump)
+        self.show[idx] = torch.stack(show, 1)
         self.speed[idx] = torch.where(vel, self.speed[idx], torch.zeros(k))
         standing = self.speed[idx] == 0
         # no facing prompt: face the travel direction, or do not turn (set in refresh_goals)
@@ -124,6 +135,12 @@ class PromptedGoalTask(GoalTask):
         super()._sample_hands(rand, idx)
         body = self.show[idx, B]
         self.hand_mask[idx] = self.hand_mask[idx] * body[:, None].float()
+
+    def _place_reach(self, env, idx: torch.Tensor) -> None:
+        super()._place_reach(env, idx)
+        body = self.show[idx, B]      # a world-fixed hand target is a body prompt too
+        self.hand_mask[idx] = self.hand_mask[idx] * body[:, None].float()
+        self.hand_anchored[idx] &= body[:, None]
 
     def refresh_goals(self, frame: Frame) -> None:
         """Goals that need the current state: a new keyframe is placed from the pelvis, 'do not turn'

@@ -19,12 +19,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from frozenfit.bfm.tokens import HISTORY_DIM, PROMPT_SLICES, PROMPTS, BFMInput
+from frozenfit.bfm.tokens import HISTORY_DIM, PROMPTS, BFMInput, prompt_layout
 from frozenfit.humanoid.observations import NUM_JOINTS, PROPRIO_DIM
 from frozenfit.common.nets import mlp
 from frozenfit.common.distributed import Shard
 from frozenfit.common.normalizer import RunningNorm
-from frozenfit.teacher.goals import GOAL_OBS_DIM
+from frozenfit.teacher.goals import goal_obs_dim
 
 
 @dataclass
@@ -41,11 +41,19 @@ class BFMConfig:
     decoder_hidden: tuple[int, ...] = (512, 256)
     history_offsets: tuple[int, ...] = (2, 5, 10)   # control steps back (33 Hz): 0.06, 0.15, 0.3 s
     prompts: tuple[str, ...] = PROMPTS              # prompt token types this model reads
+    goal_version: int = 1
+    """The teacher's goal set (1: the shipped BFM's; 2 adds the jump prompt, `BFMConfig.v2`)."""
 
     def __post_init__(self):
-        unknown = set(self.prompts) - set(PROMPTS)
+        known = prompt_layout(self.goal_version).names
+        unknown = set(self.prompts) - set(known)
         if unknown:
-            raise ValueError(f"unknown prompt token types {sorted(unknown)}; known: {PROMPTS}")
+            raise ValueError(f"unknown prompt token types {sorted(unknown)}; known: {known}")
+
+    @classmethod
+    def v2(cls, **over) -> "BFMConfig":
+        """A BFM for goal set 2: every prompt type of its layout, the jump's included."""
+        return cls(**{"goal_version": 2, "prompts": prompt_layout(2).names, **over})
 
 
 class Tokenizer(nn.Module):
@@ -96,16 +104,20 @@ class BFM(nn.Module):
         if cfg.width % cfg.heads:
             raise ValueError(f"width {cfg.width} is not divisible by heads {cfg.heads}")
         self.cfg = cfg
+        self.humanoid_version = cfg.goal_version   # each goal set is laid out for its own humanoid
         w = cfg.width
+        self.prompt_layout = prompt_layout(cfg.goal_version)
+        slices = self.prompt_layout.slices
         dims = {"state": PROPRIO_DIM, "history": HISTORY_DIM}
-        dims.update({p: PROMPT_SLICES[p].stop - PROMPT_SLICES[p].start for p in cfg.prompts})
+        dims.update({p: slices[p].stop - slices[p].start for p in cfg.prompts})
         self.tokenizers = nn.ModuleDict({name: Tokenizer(d, cfg.tokenizer_hidden, w) for name, d in dims.items()})
         self.type_embed = nn.ParameterDict({name: nn.Parameter(torch.randn(w) * 0.02) for name in dims})
         self.blocks = nn.ModuleList(Block(w, cfg.heads, cfg.ff) for _ in range(cfg.layers))
         self.out_norm = nn.LayerNorm(w)
         self.prior_head = nn.Linear(w, 2 * cfg.latent)
-        self.encoder_norm = RunningNorm(PROPRIO_DIM + GOAL_OBS_DIM)
-        self.encoder = mlp(PROPRIO_DIM + GOAL_OBS_DIM, cfg.encoder_hidden, 2 * cfg.latent)
+        teacher_goal = goal_obs_dim(cfg.goal_version)
+        self.encoder_norm = RunningNorm(PROPRIO_DIM + teacher_goal)
+        self.encoder = mlp(PROPRIO_DIM + teacher_goal, cfg.encoder_hidden, 2 * cfg.latent)
         self.decoder = mlp(PROPRIO_DIM + cfg.latent, cfg.decoder_hidden, NUM_JOINTS)
         for head in (self.prior_head, self.encoder[-1]):
             nn.init.zeros_(head.weight)
@@ -120,17 +132,18 @@ class BFM(nn.Module):
         """The tokens of the model's own inputs (N, T, width) and which are kept (N, T) bool; state
         token first. They depend on ``x`` alone, so a caller adapting a frozen BFM can compute them
         once per sample (`TaskTokenActor.cache`)."""
-        x.check(self.history_len)
+        x.check(self.history_len, self.prompt_layout)
         n = len(x)
         tk, emb = self.tokenizers, self.type_embed
         seq = [tk["state"](x.state)[:, None] + emb["state"], tk["history"](x.history) + emb["history"]]
         keep = [torch.ones(n, 1 + self.history_len, dtype=torch.bool)]
-        for i, name in enumerate(PROMPTS):
+        slices = self.prompt_layout.slices
+        for i, name in enumerate(self.prompt_layout.names):
             if not x.visible[:, i].any():  # masked everywhere: leaving it out is exact and cheaper
                 continue
             if name not in tk:
                 raise ValueError(f"this BFM was distilled without '{name}' prompts (it reads {self.cfg.prompts})")
-            seq.append((tk[name](x.goal[:, PROMPT_SLICES[name]]) + emb[name])[:, None])
+            seq.append((tk[name](x.goal[:, slices[name]]) + emb[name])[:, None])
             keep.append(x.visible[:, i:i + 1].bool())
         return torch.cat(seq, 1), torch.cat(keep, 1)
 
@@ -184,9 +197,9 @@ class BFM(nn.Module):
         statistics only from samples that show the prompt."""
         self.tokenizers["state"].norm.update(x.state, shard)
         self.tokenizers["history"].norm.update(x.history.reshape(-1, x.history.shape[-1]), shard)
-        for i, name in enumerate(PROMPTS):
+        for i, (name, sl) in enumerate(self.prompt_layout.slices.items()):
             if name in self.tokenizers:   # called on every rank, even with no sample showing it here
-                self.tokenizers[name].norm.update(x.goal[x.visible[:, i].bool()][:, PROMPT_SLICES[name]], shard)
+                self.tokenizers[name].norm.update(x.goal[x.visible[:, i].bool()][:, sl], shard)
         self.encoder_norm.update(teacher_obs, shard)
 
 

@@ -12,7 +12,7 @@ from frozenfit.bfm.model import BFM, BFMConfig
 from frozenfit.bfm.tokens import LEGACY_PROMPTS
 from frozenfit.common.checkpoint import check_shapes, load_checkpoint, read_metadata, save_checkpoint
 from frozenfit.errors import FrozenfitError
-from frozenfit.humanoid.model import model_hash
+from frozenfit.humanoid.model import LAYOUTS, model_hash
 
 BFM_KIND = "bfm"
 BFM_VERSION = 1
@@ -52,10 +52,15 @@ def load_bfm(path: str | Path = SHIPPED_BFM) -> BFM:
                              f"(or a '{RUN_KIND}' distillation checkpoint)")
     version = BFM_VERSION if kind == BFM_KIND else RUN_VERSION
     ck = load_checkpoint(path, kind=kind, format_version=version)
-    if ck.config.get("model_hash") != model_hash():
+    known = {model_hash(v): v for v in LAYOUTS}
+    if ck.config.get("model_hash") not in known:
         raise FrozenfitError(f"{path} was distilled on humanoid model {ck.config.get('model_hash')}, but this "
-                             f"frozenfit builds model {model_hash()}; distill a BFM for this model")
+                             f"frozenfit builds models {', '.join(known)} (versions {', '.join(map(str, known.values()))}); "
+                             f"distill a BFM for one of them")
     bfm = BFM(_config_from(ck.config["model"]))
+    if known[ck.config["model_hash"]] != bfm.humanoid_version:
+        raise FrozenfitError(f"{path}: a goal set {bfm.cfg.goal_version} BFM on humanoid version "
+                             f"{known[ck.config['model_hash']]}; each goal set is laid out for its own humanoid")
     check_shapes(path, ck.tensors, {k: tuple(v.shape) for k, v in bfm.state_dict().items()})
     bfm.load_state_dict({k: ck.tensors[k] for k in bfm.state_dict()})
     bfm.eval()

@@ -29,7 +29,7 @@ import torch
 from frozenfit.bfm.keyframe import HEAD_ABOVE_PELVIS, Keyframes
 from frozenfit.bfm.masking import MaskingConfig, PromptedGoalTask
 from frozenfit.bfm.model import BFM
-from frozenfit.bfm.tokens import PROMPTS, BFMInput, History
+from frozenfit.bfm.tokens import BFMInput, History
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv, StepResult
 from frozenfit.humanoid.model import PhysicsConfig, fallen
@@ -109,8 +109,9 @@ def apply_prompt(task: PromptedGoalTask, frame, prompt: Prompt, idx: torch.Tenso
     task.keyframes.clear(idx)
     if prompt.has_keyframe:
         _apply_keyframe(task, frame, prompt, idx)
-    show = torch.tensor([prompt.velocity is not None, prompt.facing is not None, body, prompt.has_keyframe])
-    task.set_prompt(idx, show.expand(k, len(PROMPTS)), frame)
+    show = [prompt.velocity is not None, prompt.facing is not None, body, prompt.has_keyframe]
+    show += [False] * (len(task.layout.names) - len(show))      # goal set 2's jump: not prompted here
+    task.set_prompt(idx, torch.tensor(show).expand(k, len(show)), frame)
 
 
 def _apply_keyframe(task: PromptedGoalTask, frame, prompt: Prompt, idx: torch.Tensor) -> None:

@@ -8,7 +8,8 @@
   velocity (command in the heading frame), facing (cos/sin of the facing offset), body targets
   (pelvis height, hands and feet relative to the pelvis, each channel with its mask bit and its
   target-minus-current offset), keyframe (pelvis position, pelvis yaw and head position to reach
-  in T seconds, with T; `frozenfit.bfm.keyframe`).
+  in T seconds, with T; `frozenfit.bfm.keyframe`); goal set 2 adds the jump (on, direction,
+  length, time to the take-off window, window open, airborne).
 A prompt token is shown or removed as a whole (`visible`); inside the body token, each body
 channel carries its own mask bit.
 """
@@ -23,14 +24,48 @@ from frozenfit.bfm.keyframe import KEYFRAME_DIM
 from frozenfit.humanoid.observations import NUM_BODIES, PROPRIO_DIM, local_body_pos, root_heading, to_heading_frame
 from frozenfit.humanoid.rotations import quat_mul, quat_to_tan_norm, wrap_angle, yaw_quat
 from frozenfit.humanoid.sim import Frame
-from frozenfit.teacher.goals import GOAL_OBS_DIM
+from frozenfit.teacher.goals import GOAL_OBS_DIM, JUMP_OBS_DIM
 
-# prompt token types and where each lives in the prompt vector: the teacher's goal observation
-# (GoalTask.observe) followed by the keyframe observation (Keyframes.observe)
-PROMPT_SLICES: dict[str, slice] = {"velocity": slice(0, 2), "facing": slice(2, 4), "body": slice(4, GOAL_OBS_DIM),
-                                   "keyframe": slice(GOAL_OBS_DIM, GOAL_OBS_DIM + KEYFRAME_DIM)}
-PROMPTS = tuple(PROMPT_SLICES)
-PROMPT_DIM = GOAL_OBS_DIM + KEYFRAME_DIM
+@dataclass(frozen=True)
+class PromptLayout:
+    """Prompt token types and where each lives in the prompt vector, for one goal set."""
+
+    slices: dict[str, slice]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.slices)
+
+    @property
+    def dim(self) -> int:
+        return max(s.stop for s in self.slices.values())
+
+
+# goal set 1: the teacher's goal observation (GoalTask.observe) followed by the keyframe observation
+# (Keyframes.observe); goal set 2 appends its jump goal after the keyframe, so every slice of set 1
+# stays where it was
+_SET1 = {"velocity": slice(0, 2), "facing": slice(2, 4), "body": slice(4, GOAL_OBS_DIM),
+         "keyframe": slice(GOAL_OBS_DIM, GOAL_OBS_DIM + KEYFRAME_DIM)}
+PROMPT_LAYOUTS: dict[int, PromptLayout] = {
+    1: PromptLayout(_SET1),
+    2: PromptLayout({**_SET1, "jump": slice(GOAL_OBS_DIM + KEYFRAME_DIM, GOAL_OBS_DIM + KEYFRAME_DIM + JUMP_OBS_DIM)}),
+}
+PROMPT_SLICES: dict[str, slice] = PROMPT_LAYOUTS[1].slices   # goal set 1's (the shipped BFM's)
+PROMPTS = PROMPT_LAYOUTS[1].names
+PROMPT_DIM = PROMPT_LAYOUTS[1].dim
+
+
+def prompt_layout(goal_version: int) -> PromptLayout:
+    """The prompt layout of goal set ``goal_version``."""
+    if goal_version not in PROMPT_LAYOUTS:
+        raise ValueError(f"goal set {goal_version} has no prompt layout; known: {sorted(PROMPT_LAYOUTS)}")
+    return PROMPT_LAYOUTS[goal_version]
+
+
+def prompt_vector(goal_obs: torch.Tensor, keyframe_obs: torch.Tensor) -> torch.Tensor:
+    """The prompt vector from the teacher's goal observation and the keyframe observation: goal
+    set 1's goal, the keyframe, then whatever goal set 2 adds (its jump)."""
+    return torch.cat([goal_obs[:, :GOAL_OBS_DIM], keyframe_obs, goal_obs[:, GOAL_OBS_DIM:]], 1)
 LEGACY_PROMPTS = ("velocity", "facing", "body")  # what BFM files written before keyframes read
 POSE_DIM = 3 * (NUM_BODIES - 1) + 1 + 6     # local body positions, root height, pelvis tilt
 HISTORY_DIM = POSE_DIM + 2 + 2 + 1          # + root displacement, turn (cos, sin), time offset
@@ -55,11 +90,11 @@ class BFMInput:
     def cat(items: list["BFMInput"]) -> "BFMInput":
         return BFMInput(*(torch.cat([getattr(x, f) for x in items]) for f in ("state", "history", "goal", "visible")))
 
-    def check(self, history_len: int) -> None:
+    def check(self, history_len: int, layout: PromptLayout = PROMPT_LAYOUTS[1]) -> None:
         """Clear errors for wrongly shaped inputs (users build these by hand)."""
         n = self.state.shape[0]
         want = {"state": (n, PROPRIO_DIM), "history": (n, history_len, HISTORY_DIM),
-                "goal": (n, PROMPT_DIM), "visible": (n, len(PROMPTS))}
+                "goal": (n, layout.dim), "visible": (n, len(layout.names))}
         for name, shape in want.items():
             got = tuple(getattr(self, name).shape)
             if got != shape:

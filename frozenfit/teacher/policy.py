@@ -59,8 +59,11 @@ class Teacher:
 def export_teacher(run_checkpoint: str | Path, out: str | Path, extra: dict[str, Any] | None = None) -> Path:
     """Strip a PPO run checkpoint to the shippable teacher file (no optimizer state)."""
     ck = load_checkpoint(run_checkpoint, kind=AGENT_KIND, format_version=AGENT_VERSION)
+    task = ck.state["task"]
+    if "disc" in task:      # a motion-prior run (StyledTask): the goal task's curriculum, not the discriminator
+        task = task["task"]
     meta = {"global_step": ck.state["global_step"], "train_wall_s": ck.state["wall_s"],
-            "curriculum": ck.state["task"], **(extra or {})}
+            "curriculum": task, **(extra or {})}
     return save_checkpoint(out, TEACHER_KIND, TEACHER_VERSION, ck.config, ck.tensors, extra=meta)
 
 

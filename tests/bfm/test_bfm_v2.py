@@ -1,0 +1,96 @@
+"""A goal set 2 BFM: the jump prompt token, distilled from a goal set 2 teacher (humanoid v2)."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from frozenfit.bfm.distill import DistillConfig, Distiller, distill_bfm
+from frozenfit.bfm.masking import J, MaskingConfig, PromptedGoalTask
+from frozenfit.bfm.model import BFM, BFMConfig
+from frozenfit.bfm.policy import export_bfm, load_bfm
+from frozenfit.bfm.tokens import PROMPT_LAYOUTS, PROMPT_SLICES, prompt_vector
+from frozenfit.errors import FrozenfitError
+from frozenfit.teacher.goals import GOAL_OBS_DIM, GoalConfig
+from frozenfit.teacher.policy import export_teacher
+from frozenfit.teacher.train import TeacherV2Config, train_teacher
+
+TINY = BFMConfig(width=32, layers=1, heads=2, ff=64, tokenizer_hidden=32, latent=8,
+                 encoder_hidden=(32,), decoder_hidden=(32,))
+
+
+def test_goal_set_2_layout_keeps_set_1_slices_and_appends_the_jump():
+    one, two = PROMPT_LAYOUTS[1], PROMPT_LAYOUTS[2]
+    assert all(two.slices[k] == v for k, v in one.slices.items()) and one.slices == PROMPT_SLICES
+    assert two.names[-1] == "jump" and two.dim == one.dim + 7 and two.names.index("jump") == J
+    goal = torch.arange(GOAL_OBS_DIM + 7, dtype=torch.float32)[None]
+    kf = -torch.ones(1, one.dim - GOAL_OBS_DIM)
+    p = prompt_vector(goal, kf)
+    torch.testing.assert_close(p[:, two.slices["jump"]], goal[:, GOAL_OBS_DIM:])
+    torch.testing.assert_close(p[:, two.slices["keyframe"]], kf)
+    with pytest.raises(ValueError, match="unknown prompt token types"):
+        BFMConfig(prompts=("velocity", "jump"))          # goal set 1 has no jump
+
+
+def test_v2_bfm_reads_the_jump_token_only_when_visible():
+    from frozenfit.bfm.tokens import HISTORY_DIM, BFMInput
+    from frozenfit.humanoid.observations import PROPRIO_DIM
+    bfm = BFM(BFMConfig.v2(**{k: getattr(TINY, k) for k in ("width", "layers", "heads", "ff", "tokenizer_hidden",
+                                                            "latent", "encoder_hidden", "decoder_hidden")})).eval()
+    lay = PROMPT_LAYOUTS[2]
+    torch.manual_seed(0)
+    for p in bfm.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    x = BFMInput(torch.randn(4, PROPRIO_DIM), torch.randn(4, 3, HISTORY_DIM), torch.randn(4, lay.dim),
+                 torch.ones(4, len(lay.names), dtype=torch.bool))
+    x.visible[:2, J] = False
+    y = BFMInput(x.state, x.history, x.goal.clone(), x.visible)
+    y.goal[:, lay.slices["jump"]] += 1.0
+    a, b = bfm(x), bfm(y)
+    torch.testing.assert_close(a[:2], b[:2])                 # hidden: its values cannot matter
+    assert (a[2:] - b[2:]).abs().max() > 1e-4                # shown: they do
+    with pytest.raises(ValueError, match="goal has shape"):
+        bfm(BFMInput(x.state, x.history, x.goal[:, :PROMPT_LAYOUTS[1].dim], x.visible))
+
+
+def test_masking_shows_a_jump_only_with_a_prompted_run_up():
+    n = 4000
+    from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
+    task = PromptedGoalTask(GoalConfig.v2(), MaskingConfig(), n)
+    task.cur_max_speed = 3.5
+    env = HumanoidEnv(EnvConfig(num_envs=n, humanoid_version=2), task)
+    env.reset()
+    task.observe(env)
+    vis = task.visible
+    on = task.jump_mask > 0
+    assert on.sum() > 100 and (vis[on, J] | (task.gap_timer[on] > 0)).all() and not vis[~on, J].any()
+    assert (task.speed[on] > 0).all() and task.show[on, 0].all() and not task.keyframes.active[on].any()
+    # a world-fixed hand target is a body prompt: never pursued while the body prompt is off
+    anchored = task.hand_anchored.any(1)
+    assert anchored.sum() > 20 and task.show[anchored, 2].all()
+    env.close()
+
+
+@pytest.fixture(scope="module")
+def v2_teacher(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("teacher2")
+    cfg = TeacherV2Config(run_dir=str(tmp / "run"), progress=False, amp_clips=("walk",))
+    cfg.env.num_envs, cfg.ppo.num_steps, cfg.ppo.total_env_steps = 8, 4, 32
+    cfg.amp_cfg = replace(cfg.amp_cfg, window=4, hidden=(16,), batch=8)
+    train_teacher(cfg)
+    return export_teacher(tmp / "run" / "checkpoint.safetensors", tmp / "teacher.safetensors")
+
+
+def test_a_v2_bfm_distills_from_a_v2_teacher_and_loads(tmp_path, v2_teacher):
+    cfg = DistillConfig(model=BFMConfig.v2(**{k: getattr(TINY, k) for k in ("width", "layers", "heads", "ff",
+                                                                           "tokenizer_hidden", "latent",
+                                                                           "encoder_hidden", "decoder_hidden")}),
+                        teacher=str(v2_teacher), num_envs=16, num_steps=4, total_env_steps=128, minibatch=32,
+                        run_dir=str(tmp_path / "run"), progress=False, checkpoint_every=1, beta_steps=64)
+    stats = distill_bfm(cfg)
+    assert "prompt/jump_visible" in stats
+    bfm = load_bfm(export_bfm(tmp_path / "run" / "checkpoint.safetensors", tmp_path / "bfm.safetensors"))
+    assert bfm.cfg.goal_version == 2 and "jump" in bfm.tokenizers
+    wrong = replace(cfg, model=TINY, run_dir=str(tmp_path / "x"))
+    with pytest.raises(FrozenfitError, match="goal set 2: distill with --model.goal-version 2"):
+        Distiller(wrong)
