@@ -14,3 +14,17 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 def _seed():
     torch.manual_seed(0)
 
+
+
+@pytest.fixture(scope="session")
+def v2_teacher_file(tmp_path_factory):
+    """A tiny goal set 2 teacher (humanoid 2, motion prior), trained for two PPO iterations."""
+    from dataclasses import replace
+    from frozenfit.teacher.policy import export_teacher
+    from frozenfit.teacher.train import TeacherV2Config, train_teacher
+    tmp = tmp_path_factory.mktemp("teacher2")
+    cfg = TeacherV2Config(run_dir=str(tmp / "run"), progress=False, amp_clips=("walk",))
+    cfg.env.num_envs, cfg.ppo.num_steps, cfg.ppo.total_env_steps = 8, 4, 64
+    cfg.amp_cfg = replace(cfg.amp_cfg, window=4, hidden=(16,), batch=8)
+    train_teacher(cfg)
+    return export_teacher(tmp / "run" / "checkpoint.safetensors", tmp / "teacher.safetensors")

@@ -10,7 +10,7 @@ from frozenfit.common.assets import export_target
 from frozenfit.common.checks import check_numbers
 from frozenfit.humanoid.commands import render_recording
 from frozenfit.humanoid.model import PhysicsConfig
-from frozenfit.teacher.evaluate import EvalConfig, evaluate_teacher, play_script
+from frozenfit.teacher.evaluate import EvalConfig, SkillEvalConfig, evaluate_skills, evaluate_teacher, play_script
 from frozenfit.teacher.policy import SHIPPED_TEACHER, export_teacher, load_teacher
 
 
@@ -20,10 +20,15 @@ class TeacherEvalConfig:
 
     checkpoint: str = str(SHIPPED_TEACHER)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    skills: SkillEvalConfig = field(default_factory=SkillEvalConfig)
+    """Goal set 2's reach and jump evaluations (run for a goal set 2 teacher)."""
 
 
 def run_eval(cfg: TeacherEvalConfig) -> dict:
-    r = evaluate_teacher(load_teacher(cfg.checkpoint), cfg.eval)
+    teacher = load_teacher(cfg.checkpoint)
+    r = evaluate_teacher(teacher, cfg.eval)
+    if teacher.goal_cfg.version >= 2:
+        r["skills"] = evaluate_skills(teacher, cfg.skills)
     print(json.dumps({k: v for k, v in r.items() if k != "per_speed"}, indent=1))
     return r
 

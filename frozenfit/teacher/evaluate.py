@@ -1,8 +1,10 @@
 """Evaluate the teacher in the issue's protocol and render it following a scripted goal sequence.
 
 Evaluation: deterministic actions, every environment runs exactly one 20 s episode with fixed
-goals (speed on a grid over [0, 3] m/s, random move direction, facing offset inside the training
-cone, one or both hand targets in half of the episodes), starting from rest. Errors are measured
+goals (speed on a grid over [0, 3] m/s, 3.5 in goal set 2, random move direction, facing offset
+inside the training cone, one or both hand targets in half of the episodes), starting from rest.
+Goal set 2's skills are measured apart (`evaluate_skills`): world-fixed hand targets from the
+floor up, and jumps after a run-up. Errors are measured
 after a settling time; velocity is the pelvis displacement over 1 s windows (a stride makes the
 instantaneous pelvis speed swing by several tenths of a m/s).
 """
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
 from frozenfit.humanoid.model import PhysicsConfig, fallen
 from frozenfit.humanoid.render import Marker, Recording
@@ -32,7 +35,7 @@ class EvalConfig:
     ZERO_OK: ClassVar[tuple[str, ...]] = ("settle_seconds",)  # see common.checks
     episodes: int = 512
     speeds: int = 16                 # speed grid points over [0, max_speed]
-    max_speed: float = 3.0
+    max_speed: float | None = None   # None: the teacher's goal range (3 m/s in goal set 1, 3.5 in set 2)
     settle_seconds: float = 3.0      # errors are measured after this
     window_seconds: float = 1.0      # velocity averaging window
     hand_prob: float = 0.5
@@ -41,7 +44,8 @@ class EvalConfig:
 
 
 def _episode_goals(cfg: EvalConfig, task: GoalTask, n: int, gen: torch.Generator) -> None:
-    speed = torch.linspace(0, cfg.max_speed, cfg.speeds).repeat(math.ceil(n / cfg.speeds))[:n]
+    top = task.cfg.max_speed if cfg.max_speed is None else cfg.max_speed
+    speed = torch.linspace(0, top, cfg.speeds).repeat(math.ceil(n / cfg.speeds))[:n]
     move = (torch.rand(n, generator=gen) * 2 - 1) * math.pi
     offset = (torch.rand(n, generator=gen) * 2 - 1) * task.cone(speed)
     offset[torch.rand(n, generator=gen) < 0.5] = 0
@@ -123,6 +127,111 @@ def evaluate_teacher(teacher: Teacher, cfg: EvalConfig, progress: bool = True) -
         "eval_wall_s": wall,
         "per_speed": per_speed,
     }
+
+
+@dataclass
+class SkillEvalConfig:
+    """Goal set 2's skills: reach (standing, one world-fixed hand target) and jump (a run-up, then
+    a jump goal whose window opens after ``run_up_seconds``)."""
+    episodes: int = 256
+    reach_seconds: float = 6.0
+    reach_radius: float = 0.15       # success: mean hand distance over the last 2 s within this
+    jump_speed: float = 3.0          # run-up command (m/s)
+    run_up_seconds: float = 3.0
+    jump_tolerance: float = 0.3      # success: landed on the feet within this of the goal length (m)
+    seed: int = 321
+    physics: PhysicsConfig | None = None
+
+
+def _skill_env(teacher: Teacher, cfg: SkillEvalConfig, seconds: float) -> tuple[HumanoidEnv, GoalTask]:
+    n = cfg.episodes
+    task = GoalTask(teacher.goal_cfg, n, resample=False)
+    env = HumanoidEnv(EnvConfig(num_envs=n, episode_seconds=seconds, physics=cfg.physics or PhysicsConfig(),
+                                seed=cfg.seed, humanoid_version=teacher.env_cfg.humanoid_version), task)
+    env.reset()
+    return env, task
+
+
+def evaluate_reach(teacher: Teacher, cfg: SkillEvalConfig, progress: bool = True) -> dict:
+    """Success on world-fixed hand targets of the training range, per band of target height."""
+    env, task = _skill_env(teacher, cfg, cfg.reach_seconds + 1)
+    n, gen = cfg.episodes, torch.Generator().manual_seed(cfg.seed)
+    heading = root_heading(env.frame)
+    zero = torch.zeros(n)
+    task.set_goals(torch.arange(n), zero, zero, heading)
+    c = task.cfg
+    side = (torch.rand(n, generator=gen) < 0.5).long()
+    az = torch.where(side == 0, -1.0, 1.0) * (-0.5 + 2.25 * torch.rand(n, generator=gen))
+    dist = c.reach_planar[0] + (c.reach_planar[1] - c.reach_planar[0]) * torch.rand(n, generator=gen)
+    z = c.reach_height[0] + (c.reach_height[1] - c.reach_height[0]) * torch.rand(n, generator=gen)
+    p = env.frame.body_pos[:, 0]
+    world = torch.stack([p[:, 0] + dist * torch.cos(heading + az), p[:, 1] + dist * torch.sin(heading + az), z], 1)
+    for hand in (0, 1):
+        sel = torch.nonzero(side == hand).flatten()
+        task.set_reach(sel, world[sel], hand)
+    obs = env.observe()
+    steps = int(cfg.reach_seconds / env.dt)
+    last = int(2.0 / env.dt)
+    alive, err = torch.ones(n, dtype=torch.bool), torch.zeros(n)
+    for t in tqdm(range(steps), disable=not progress, desc="reach eval"):
+        r = env.step(teacher.act(obs))
+        obs = r.obs
+        alive &= ~r.terminated
+        if t >= steps - last:
+            err += task.errors(env)["hands"].gather(1, side[:, None])[:, 0]
+    env.close()
+    err = err / last
+    ok = alive & (err <= cfg.reach_radius)
+    bands = {}
+    for lo, hi in ((0.05, 0.6), (0.6, 1.2), (1.2, 1.8)):
+        sel = (z >= lo) & (z < hi + 1e-6)
+        bands[f"{lo:.2f}-{hi:.2f}"] = {"success": 100 * float(ok[sel].float().mean()) if sel.any() else None,
+                                       "episodes": int(sel.sum())}
+    return {"success": 100 * float(ok.float().mean()), "fall_rate": float((~alive).float().mean()),
+            "hand_error_m": float(err[alive].mean()) if alive.any() else None, "per_height": bands,
+            "episodes": n}
+
+
+def evaluate_jump(teacher: Teacher, cfg: SkillEvalConfig, progress: bool = True) -> dict:
+    """Jumps after a run-up: goal lengths over the training range; landed lengths and success."""
+    seconds = cfg.run_up_seconds + 4.0
+    env, task = _skill_env(teacher, cfg, seconds + 1)
+    n, gen = cfg.episodes, torch.Generator().manual_seed(cfg.seed + 1)
+    heading = root_heading(env.frame)
+    c = task.cfg
+    hi = min(c.jump_length[1], 0.8 + c.jump_reach_per_speed * cfg.jump_speed)
+    length = c.jump_length[0] + (hi - c.jump_length[0]) * torch.rand(n, generator=gen)
+    idx = torch.arange(n)
+    task.set_goals(idx, torch.full((n,), cfg.jump_speed), heading, heading)
+    task.set_jump(idx, length, torch.full((n,), cfg.run_up_seconds), heading)
+    obs = env.observe()
+    landed = torch.full((n,), float("nan"))
+    alive = torch.ones(n, dtype=torch.bool)
+    for _ in tqdm(range(int(seconds / env.dt)), disable=not progress, desc="jump eval"):
+        r = env.step(teacher.act(obs))
+        obs = r.obs
+        j = task.last_jump
+        first = (j["landed"] > 0) & torch.isnan(landed) & alive
+        landed = torch.where(first, j["length"], landed)
+        alive &= ~r.terminated
+    env.close()
+    did = ~torch.isnan(landed)
+    ok = did & ((landed - length).abs() <= cfg.jump_tolerance)
+    long_goal = length >= 1.5
+    return {"success": 100 * float(ok.float().mean()), "jumped": 100 * float(did.float().mean()),
+            "fall_rate": float((~alive).float().mean()),
+            "length_error_m": float((landed[did] - length[did]).abs().mean()) if did.any() else None,
+            "longest_m": float(landed[did].max()) if did.any() else 0.0,
+            "over_1_5m": 100 * float((did & (landed > 1.5))[long_goal].float().mean()) if long_goal.any() else None,
+            "goal_lengths_m": [float(length.min()), float(length.max())], "run_up_mps": cfg.jump_speed, "episodes": n}
+
+
+def evaluate_skills(teacher: Teacher, cfg: SkillEvalConfig | None = None, progress: bool = True) -> dict:
+    """Goal set 2's reach and jump evaluations (goal set 1 has neither)."""
+    if teacher.goal_cfg.version < 2:
+        raise FrozenfitError("this teacher follows goal set 1: it has no world-fixed reach or jump goals")
+    cfg = cfg or SkillEvalConfig()
+    return {"reach": evaluate_reach(teacher, cfg, progress), "jump": evaluate_jump(teacher, cfg, progress)}
 
 
 # -- scripted demo for videos ------------------------------------------------------------------

@@ -12,8 +12,6 @@ from frozenfit.bfm.policy import export_bfm, load_bfm
 from frozenfit.bfm.tokens import PROMPT_LAYOUTS, PROMPT_SLICES, prompt_vector
 from frozenfit.errors import FrozenfitError
 from frozenfit.teacher.goals import GOAL_OBS_DIM, GoalConfig
-from frozenfit.teacher.policy import export_teacher
-from frozenfit.teacher.train import TeacherV2Config, train_teacher
 
 TINY = BFMConfig(width=32, layers=1, heads=2, ff=64, tokenizer_hidden=32, latent=8,
                  encoder_hidden=(32,), decoder_hidden=(32,))
@@ -71,21 +69,11 @@ def test_masking_shows_a_jump_only_with_a_prompted_run_up():
     env.close()
 
 
-@pytest.fixture(scope="module")
-def v2_teacher(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("teacher2")
-    cfg = TeacherV2Config(run_dir=str(tmp / "run"), progress=False, amp_clips=("walk",))
-    cfg.env.num_envs, cfg.ppo.num_steps, cfg.ppo.total_env_steps = 8, 4, 32
-    cfg.amp_cfg = replace(cfg.amp_cfg, window=4, hidden=(16,), batch=8)
-    train_teacher(cfg)
-    return export_teacher(tmp / "run" / "checkpoint.safetensors", tmp / "teacher.safetensors")
-
-
-def test_a_v2_bfm_distills_from_a_v2_teacher_and_loads(tmp_path, v2_teacher):
+def test_a_v2_bfm_distills_from_a_v2_teacher_and_loads(tmp_path, v2_teacher_file):
     cfg = DistillConfig(model=BFMConfig.v2(**{k: getattr(TINY, k) for k in ("width", "layers", "heads", "ff",
                                                                            "tokenizer_hidden", "latent",
                                                                            "encoder_hidden", "decoder_hidden")}),
-                        teacher=str(v2_teacher), num_envs=16, num_steps=4, total_env_steps=128, minibatch=32,
+                        teacher=str(v2_teacher_file), num_envs=16, num_steps=4, total_env_steps=128, minibatch=32,
                         run_dir=str(tmp_path / "run"), progress=False, checkpoint_every=1, beta_steps=64)
     stats = distill_bfm(cfg)
     assert "prompt/jump_visible" in stats

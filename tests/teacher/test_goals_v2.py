@@ -131,3 +131,18 @@ def test_jump_observation_is_zero_without_a_jump_and_reports_the_window():
     o = task.jump_observation(torch.zeros(2))
     assert o[1].abs().sum() == 0
     assert o[0].tolist() == pytest.approx([1.0, 0.0, 1.0, 2.0, -0.2, 1.0, 0.0], abs=1e-6)
+
+
+def test_skill_evaluation_of_a_v2_teacher_and_its_refusal_for_set_1(v2_teacher_file):
+    from frozenfit.teacher.evaluate import SkillEvalConfig, evaluate_skills
+    from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
+    t = load_teacher(v2_teacher_file)
+    assert t.goal_cfg.version == 2 and t.env_cfg.humanoid_version == 2
+    r = evaluate_skills(t, SkillEvalConfig(episodes=6, reach_seconds=2.5, run_up_seconds=0.5), progress=False)
+    reach, jump = r["reach"], r["jump"]
+    assert 0 <= reach["success"] <= 100 and reach["episodes"] == 6
+    assert sum(b["episodes"] for b in reach["per_height"].values()) == 6
+    assert 0 <= jump["jumped"] <= 100 and jump["success"] <= jump["jumped"]
+    assert 0.5 <= jump["goal_lengths_m"][0] <= jump["goal_lengths_m"][1] <= 2.3 + 1e-6   # 0.8 + 0.5 x 3 m/s
+    with pytest.raises(FrozenfitError, match="goal set 1"):
+        evaluate_skills(load_teacher(SHIPPED_TEACHER))
