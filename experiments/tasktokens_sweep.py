@@ -141,7 +141,7 @@ def run_one(spec: RunSpec, episodes: int, deadline: float, commit: str) -> dict 
     if bfm_digest(bfm) != spec.bfm_digest:
         raise FrozenfitError(f"{spec.key}: the shipped BFM is {bfm_digest(bfm)}")
     probe = make_task(spec.task, 1)
-    fresh_actor = build_actor(spec.method, bfm, ObsLayout(bfm.history_len, probe.obs_dim), NUM_JOINTS)
+    fresh_actor = build_actor(spec.method, bfm, ObsLayout(bfm.history_len, probe.obs_dim, bfm.cfg.goal_version), NUM_JOINTS)
     trains = METHODS[spec.method].trains
     if not trains:
         actor, meta = fresh_actor, {"env_steps": 0, "train_wall_s": 0.0}

@@ -28,3 +28,18 @@ def v2_teacher_file(tmp_path_factory):
     cfg.amp_cfg = replace(cfg.amp_cfg, window=4, hidden=(16,), batch=8)
     train_teacher(cfg)
     return export_teacher(tmp / "run" / "checkpoint.safetensors", tmp / "teacher.safetensors")
+
+
+@pytest.fixture(scope="session")
+def v2_bfm_file(tmp_path_factory, v2_teacher_file):
+    """A tiny goal set 2 BFM distilled from `v2_teacher_file` for two iterations."""
+    from frozenfit.bfm.distill import DistillConfig, distill_bfm
+    from frozenfit.bfm.model import BFMConfig
+    from frozenfit.bfm.policy import export_bfm
+    tmp = tmp_path_factory.mktemp("bfm2")
+    model = BFMConfig.v2(width=32, layers=1, heads=2, ff=64, tokenizer_hidden=32, latent=8,
+                         encoder_hidden=(32,), decoder_hidden=(32,))
+    distill_bfm(DistillConfig(model=model, teacher=str(v2_teacher_file), num_envs=16, num_steps=4,
+                              total_env_steps=128, minibatch=32, run_dir=str(tmp / "run"), progress=False,
+                              checkpoint_every=1, beta_steps=64))
+    return export_bfm(tmp / "run" / "checkpoint.safetensors", tmp / "bfm.safetensors")

@@ -62,9 +62,9 @@ def load_policy(path: str | Path, bfm: BFM) -> nn.Module:
                              "(`frozenfit tasktokens export` makes one from a training run)")
     ck = load_checkpoint(path, kind=POLICY_KIND, format_version=POLICY_VERSION)
     cfg = ck.config
-    if cfg["model_hash"] != model_hash():
-        raise FrozenfitError(f"{path} was trained on humanoid model {cfg['model_hash']}, this frozenfit builds "
-                             f"{model_hash()}")
+    if cfg["model_hash"] != model_hash(bfm.humanoid_version):
+        raise FrozenfitError(f"{path} was trained on humanoid model {cfg['model_hash']}, but the given BFM runs "
+                             f"model {model_hash(bfm.humanoid_version)} (humanoid version {bfm.humanoid_version})")
     if cfg["bfm_digest"] != bfm_digest(bfm):
         raise FrozenfitError(f"{path} was trained on BFM {cfg['bfm_digest']}, but the given BFM is "
                              f"{bfm_digest(bfm)}; a task token only means something to its own BFM")
@@ -73,7 +73,7 @@ def load_policy(path: str | Path, bfm: BFM) -> nn.Module:
         raise FrozenfitError(f"{path} was trained on version {cfg.get('task_version', 1)} of the {cfg['task']} task; "
                              f"this frozenfit has version {task.version} (its observation, reward or prompt "
                              "changed): retrain it")
-    layout = ObsLayout(len(cfg["history_offsets"]), task.obs_dim)
+    layout = ObsLayout(len(cfg["history_offsets"]), task.obs_dim, bfm.cfg.goal_version)
     actor = build_actor(cfg["method"], bfm, layout, NUM_JOINTS, tuple(cfg["encoder_hidden"]))
     want = _own_weights(actor.state_dict(), cfg["method"])
     check_shapes(path, ck.tensors, {k: tuple(v.shape) for k, v in want.items()})

@@ -19,7 +19,7 @@ from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.render import Recording, render_rollout, scene_model, side_by_side, write_video
 from frozenfit.tasktokens.artifact import export_policy, load_policy, shipped_policy
 from frozenfit.tasktokens.env import ObsLayout
-from frozenfit.tasktokens.evaluate import TaskEvalConfig, eval_env, evaluate_actor
+from frozenfit.tasktokens.evaluate import TaskEvalConfig, actor_humanoid, eval_env, evaluate_actor
 from frozenfit.tasktokens.policies import METHODS, PromptOnlyActor
 from frozenfit.tasktokens.tasks import TaskName, task_class
 
@@ -94,7 +94,8 @@ def record(actor, task_name: str, use_prior: bool, history_offsets, seconds: flo
     """One evaluation-mode episode with the task's markers, captions (its command or target) and
     success state per frame; returns (recording, success, the render model: the humanoid plus the
     task's objects)."""
-    task, env = eval_env(task_name, 1, tuple(history_offsets), use_prior, seed, physics)
+    task, env = eval_env(task_name, 1, tuple(history_offsets), use_prior, seed, physics,
+                         humanoid_version=actor_humanoid(actor))
     qpos, markers, captions, status = [], [], [], []
     try:
         obs = env.reset()
@@ -152,7 +153,7 @@ def run_compare(cfg: TaskCompareCommand) -> Path:
     bfm = load_bfm(cfg.bfm)   # once: every panel's policy runs on it (fine-tuning's own copy aside)
     actors = [load_task_policy(cfg.task, cfg.policy, bfm)]
     if task_class(cfg.task).has_prior:
-        actors.append(PromptOnlyActor(bfm, ObsLayout(bfm.history_len, task_class(cfg.task).obs_dim)))
+        actors.append(PromptOnlyActor(bfm, ObsLayout(bfm.history_len, task_class(cfg.task).obs_dim, bfm.cfg.goal_version)))
         actors[-1].meta = {"task": cfg.task, "method": "prompt_only", "use_prior": True,
                            "history_offsets": list(bfm.cfg.history_offsets)}
     for method, path in (("finetune", cfg.finetune), ("ppo_scratch", cfg.ppo_scratch)):

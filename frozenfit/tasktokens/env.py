@@ -17,7 +17,7 @@ from functools import cached_property
 
 import torch
 
-from frozenfit.bfm.tokens import HISTORY_DIM, PROMPT_DIM, PROMPTS, BFMInput, History
+from frozenfit.bfm.tokens import HISTORY_DIM, BFMInput, History, prompt_layout
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
 from frozenfit.humanoid.model import CONTROL_DT
 from frozenfit.humanoid.observations import PROPRIO_DIM, local_body_pos, root_heading, to_heading_frame
@@ -33,11 +33,13 @@ class ObsLayout:
 
     history_len: int
     task_dim: int
+    goal_version: int = 1   # the BFM's goal set: its prompt layout (`frozenfit.bfm.tokens.PROMPT_LAYOUTS`)
 
     @cached_property
     def _bounds(self) -> dict[str, tuple[int, int]]:  # computed once: slice() runs on every forward
-        sizes = {"state": PROPRIO_DIM, "history": self.history_len * HISTORY_DIM, "goal": PROMPT_DIM,
-                 "visible": len(PROMPTS), "pose": POSE_DIM, "task": self.task_dim}
+        prompt = prompt_layout(self.goal_version)
+        sizes = {"state": PROPRIO_DIM, "history": self.history_len * HISTORY_DIM, "goal": prompt.dim,
+                 "visible": len(prompt.names), "pose": POSE_DIM, "task": self.task_dim}
         out, start = {}, 0
         for name, size in sizes.items():
             out[name] = (start, start + size)
@@ -84,12 +86,13 @@ class BFMTaskAdapter:
     ``use_prior`` shows the task's hand-made prompt to the BFM; otherwise every prompt is masked.
     """
 
-    def __init__(self, task: TokenTask, history_offsets: tuple[int, ...], dt: float, use_prior: bool = False):
+    def __init__(self, task: TokenTask, history_offsets: tuple[int, ...], dt: float, use_prior: bool = False,
+                 goal_version: int = 1):
         if use_prior and not task.has_prior:
             raise ValueError(f"task '{task.name}' has no hand-made prompt prior")
         self.task, self.use_prior = task, use_prior
         self.history = History(task.num_envs, history_offsets, dt)
-        self.layout = ObsLayout(len(history_offsets), task.obs_dim)
+        self.layout = ObsLayout(len(history_offsets), task.obs_dim, goal_version)
         self.obs_dim = self.layout.dim - PROPRIO_DIM  # HumanoidEnv prepends proprioception
         self.box = getattr(task, "box", None)          # scene objects pass through to HumanoidEnv
 
@@ -110,7 +113,9 @@ class BFMTaskAdapter:
         if self.use_prior:
             goal, vis = self.task.prior(env)
         else:
-            goal, vis = torch.zeros(n, PROMPT_DIM), torch.zeros(n, len(PROMPTS), dtype=torch.bool)
+            sizes = self.layout.slice("goal"), self.layout.slice("visible")
+            goal = torch.zeros(n, sizes[0].stop - sizes[0].start)
+            vis = torch.zeros(n, sizes[1].stop - sizes[1].start, dtype=torch.bool)
         return torch.cat([self.history.features().reshape(n, -1), goal, vis.float(), current_pose(env),
                           self.task.observe(env)], 1)
 
@@ -129,6 +134,7 @@ class BFMTaskAdapter:
 
 def make_env(task: TokenTask, env_cfg: EnvConfig, history_offsets: tuple[int, ...],
              use_prior: bool = False) -> tuple[HumanoidEnv, BFMTaskAdapter]:
-    """A batched humanoid environment emitting the Task Tokens observation for ``task``."""
-    adapter = BFMTaskAdapter(task, history_offsets, CONTROL_DT, use_prior)
+    """A batched humanoid environment emitting the Task Tokens observation for ``task``; the BFM's
+    goal set is the humanoid version's (each goal set is laid out for its own humanoid)."""
+    adapter = BFMTaskAdapter(task, history_offsets, CONTROL_DT, use_prior, env_cfg.humanoid_version)
     return HumanoidEnv(env_cfg, adapter), adapter

@@ -49,13 +49,14 @@ VALIDATION_SEED = 50_000
 
 def eval_env(task: str | TokenTask, num_envs: int, history_offsets: tuple[int, ...], use_prior: bool,
              seed: int, physics: PhysicsConfig | None = None, nthread: int = 2,
-             task_cfg=None) -> tuple[TokenTask, HumanoidEnv]:
+             task_cfg=None, humanoid_version: int = 1) -> tuple[TokenTask, HumanoidEnv]:
     """``num_envs`` evaluation-mode environments of ``task`` (falls do not end an episode, no time
-    limit); returns (task, env); close env."""
+    limit) on the BFM's humanoid (``humanoid_version``); returns (task, env); close env."""
     t = make_task(task, num_envs, task_cfg) if isinstance(task, str) else task
     t.eval_mode = True
     env, _ = make_env(t, EnvConfig(num_envs=num_envs, episode_seconds=1e6, physics=physics or PhysicsConfig(),
-                                   nthread=nthread, seed=seed), tuple(history_offsets), use_prior)
+                                   nthread=nthread, seed=seed, humanoid_version=humanoid_version),
+                      tuple(history_offsets), use_prior)
     return t, env
 
 
@@ -78,6 +79,12 @@ def run_episodes(actor: nn.Module, task: TokenTask, env: HumanoidEnv, steps: int
     return {"success": task.success.clone() & ~aborted, "fell": fell, "aborted": aborted}
 
 
+def actor_humanoid(actor) -> int:
+    """The humanoid version an actor runs on: its observation layout's goal set (1 for a plain
+    function of the observation)."""
+    return getattr(getattr(actor, "layout", None), "goal_version", 1)
+
+
 @torch.no_grad()
 def evaluate_actor(actor: nn.Module, task: str, use_prior: bool, history_offsets: tuple[int, ...],
                    cfg: TaskEvalConfig, task_cfg=None, progress: bool = False) -> dict:
@@ -91,7 +98,8 @@ def evaluate_actor(actor: nn.Module, task: str, use_prior: bool, history_offsets
                disable=not progress, leave=False)
     while done < cfg.episodes:
         n = min(cfg.batch, cfg.episodes - done)
-        t, env = eval_env(task, n, history_offsets, use_prior, cfg.seed + chunk, cfg.physics, cfg.nthread, task_cfg)
+        t, env = eval_env(task, n, history_offsets, use_prior, cfg.seed + chunk, cfg.physics, cfg.nthread, task_cfg,
+                          actor_humanoid(actor))
         try:
             r = run_episodes(actor, t, env, cfg.steps, bar)
         finally:
@@ -115,7 +123,8 @@ def probe_setup(task: str, episodes: int, bfm: BFM, policy: Path | None = None, 
         actor = load_policy(policy, bfm)
         use_prior = bool(actor.meta["use_prior"])
     else:
-        actor = PromptOnlyActor(bfm, ObsLayout(bfm.history_len, task_class(task).obs_dim))
+        actor = PromptOnlyActor(bfm, ObsLayout(bfm.history_len, task_class(task).obs_dim, bfm.cfg.goal_version))
         use_prior = True
-    t, env = eval_env(task, episodes, bfm.cfg.history_offsets, use_prior, seed, nthread=nthread)
+    t, env = eval_env(task, episodes, bfm.cfg.history_offsets, use_prior, seed, nthread=nthread,
+                      humanoid_version=bfm.humanoid_version)
     return t, env, actor

@@ -11,17 +11,25 @@ from __future__ import annotations
 import torch
 
 from frozenfit.bfm.keyframe import Keyframes
-from frozenfit.bfm.tokens import PROMPTS
+from frozenfit.bfm.tokens import prompt_layout, prompt_vector
 from frozenfit.humanoid.observations import root_heading
 from frozenfit.teacher.goals import GoalConfig, GoalTask
 
 
 class PromptPrior:
-    """Builds (prompt (N, PROMPT_DIM), visible (N, len(PROMPTS))) prompts for N environments."""
+    """Builds (prompt (N, layout dim), visible (N, prompt types)) prompts for N environments, in the
+    prompt layout of the environment's humanoid (goal set 1 or 2)."""
 
     def __init__(self, num_envs: int):
-        self.goal = GoalTask(GoalConfig(), num_envs, resample=False)
+        self.num_envs = num_envs
+        self.goal: GoalTask | None = None      # built for the environment's goal set on first use
         self.keyframes = Keyframes(num_envs)  # none placed yet: the shipped BFM predates keyframes
+
+    def _goal_task(self, env) -> GoalTask:
+        version = getattr(getattr(env, "cfg", None), "humanoid_version", 1)
+        if self.goal is None or self.goal.cfg.version != version:
+            self.goal = GoalTask(GoalConfig.v2() if version >= 2 else GoalConfig(), self.num_envs, resample=False)
+        return self.goal
 
     def build(self, env, velocity: torch.Tensor | None = None, facing: torch.Tensor | None = None,
               right_hand: torch.Tensor | None = None, pelvis_height: torch.Tensor | None = None,
@@ -30,7 +38,7 @@ class PromptPrior:
         the pelvis in its heading frame (N, 3); pelvis_height: crouch target (N,) in metres, NaN where
         none (part of the body token); ``active`` (N,) bool switches the whole prompt off."""
         n = env.num_envs
-        g = self.goal
+        g = self._goal_task(env)
         if velocity is not None:
             speed = velocity.norm(dim=-1)
             move = torch.atan2(velocity[:, 1], velocity[:, 0])
@@ -48,8 +56,9 @@ class PromptPrior:
             g.height_mask[:] = crouch.float()
             g.height_target[:] = torch.where(crouch, pelvis_height, g.height_target)
         body = right_hand is not None or pelvis_height is not None
-        vis = torch.tensor([velocity is not None, facing is not None, body, False])
-        vis = vis.expand(n, len(PROMPTS))
+        show = [velocity is not None, facing is not None, body, False]
+        show += [False] * (len(prompt_layout(g.cfg.version).names) - len(show))   # goal set 2's jump
+        vis = torch.tensor(show).expand(n, len(show))
         if active is not None:
             vis = vis & active[:, None]
-        return torch.cat([g.observe(env), self.keyframes.observe(env.frame)], 1), vis.clone()
+        return prompt_vector(g.observe(env), self.keyframes.observe(env.frame)), vis.clone()

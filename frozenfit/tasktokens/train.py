@@ -102,14 +102,14 @@ def build(cfg: TaskTokensConfig):
     torch.manual_seed(cfg.seed)   # the same warm start and initial weights on every rank
     torch.set_num_threads(max(1, cfg.torch_threads // shard.world))
     bfm = load_bfm(cfg.bfm)
-    env_cfg = rank_env_config(replace(cfg.env, seed=cfg.seed), shard)
+    env_cfg = rank_env_config(replace(cfg.env, seed=cfg.seed, humanoid_version=bfm.humanoid_version), shard)
     task = make_task(cfg.task, env_cfg.num_envs, task_config(cfg.task, cfg.task_set))
     env, adapter = make_env(task, env_cfg, bfm.cfg.history_offsets, cfg.use_prior)
     ppo_cfg = method_ppo(cfg)
     actor = build_actor(cfg.method, bfm, adapter.layout, env.num_actions, cfg.encoder_hidden)
     agent = Agent(env.obs_dim, env.num_actions, ppo_cfg, actor=actor)
     extra = {"task": cfg.task, "method": cfg.method, "encoder_hidden": list(cfg.encoder_hidden),
-             "env": asdict(cfg.env), "model_hash": model_hash(), "bfm_digest": bfm_digest(bfm),
+             "env": asdict(cfg.env), "model_hash": model_hash(bfm.humanoid_version), "bfm_digest": bfm_digest(bfm),
              "history_offsets": list(bfm.cfg.history_offsets), "use_prior": cfg.use_prior,
              "warm_start": cfg.warm_start, "task_version": task.version, "task_config": task.config_dict()}
     if shard.world > 1:   # identical weights (PPO broadcasts rank 0's), each rank's own exploration noise

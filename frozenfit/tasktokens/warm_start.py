@@ -34,7 +34,8 @@ def warm_start(actor: TaskTokenActor | LatentActor, task: str, iterations: int, 
     t = make_task(task, num_envs, task_cfg)
     if not t.has_prior:
         raise FrozenfitError(f"task '{task}' has no hand-made prompt to warm-start from")
-    env, adapter = make_env(t, EnvConfig(num_envs=num_envs, episode_seconds=30.0, seed=seed + 7, nthread=nthread),
+    env, adapter = make_env(t, EnvConfig(num_envs=num_envs, episode_seconds=30.0, seed=seed + 7, nthread=nthread,
+                                         humanoid_version=actor.bfm.humanoid_version),
                             actor.bfm.cfg.history_offsets, use_prior=True)
     layout, bfm = adapter.layout, actor.bfm
     vis = layout.slice("visible")

@@ -1,0 +1,39 @@
+"""Task Tokens on a goal set 2 BFM (humanoid 2): train, export, load, evaluate; no mixing with v1."""
+
+import pytest
+
+from frozenfit.bfm.policy import load_bfm
+from frozenfit.bfm.tokens import PROMPT_LAYOUTS
+from frozenfit.errors import FrozenfitError
+from frozenfit.humanoid.env import EnvConfig
+from frozenfit.humanoid.model import LAYOUTS, model_hash
+from frozenfit.tasktokens.artifact import export_policy, load_policy
+from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
+from frozenfit.tasktokens.train import TaskTokensConfig, build, train_task
+
+
+@pytest.mark.parametrize("method", ["task_tokens", "ppo_scratch"])
+def test_task_tokens_train_and_evaluate_on_a_v2_bfm(tmp_path, v2_bfm_file, method):
+    cfg = TaskTokensConfig(task="direction", method=method, bfm=str(v2_bfm_file),
+                           env=EnvConfig(num_envs=8, episode_seconds=30.0), run_dir=str(tmp_path / "run"),
+                           progress=False, eval_every=0)
+    use_prior = cfg.use_prior
+    cfg.ppo.num_steps, cfg.ppo.total_env_steps = 4, 64
+    _, env, agent, ppo = build(cfg)
+    try:
+        assert env.cfg.humanoid_version == 2 and env.layout is LAYOUTS[2]
+        lay = env.task.layout
+        assert lay.goal_version == 2
+        assert lay.slice("goal").stop - lay.slice("goal").start == PROMPT_LAYOUTS[2].dim
+        assert ppo.config_extra["model_hash"] == model_hash(2)
+    finally:
+        env.close()
+    train_task(cfg)
+    out = export_policy(tmp_path / "run" / "checkpoint.safetensors", tmp_path / "p.safetensors")
+    bfm = load_bfm(v2_bfm_file)
+    actor = load_policy(out, bfm)
+    r = evaluate_actor(actor, "direction", use_prior, bfm.cfg.history_offsets,
+                       TaskEvalConfig(episodes=2, batch=2, steps=20))
+    assert r["episodes"] == 2 and 0 <= r["success"] <= 100
+    with pytest.raises(FrozenfitError, match="humanoid model"):
+        load_policy(out, load_bfm())        # the shipped (v1) BFM cannot run it
