@@ -34,6 +34,7 @@ from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
 from frozenfit.common.logging import RunLogger
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
+from frozenfit.humanoid.worlds import WorldRandomization
 from frozenfit.humanoid.model import model_hash
 from frozenfit.humanoid.observations import PROPRIO_DIM
 from frozenfit.teacher.policy import SHIPPED_TEACHER, Teacher, load_teacher
@@ -70,6 +71,8 @@ class DistillConfig:
     seed: int = 0
     torch_threads: int = 2
     progress: bool = True
+    worlds: WorldRandomization = field(default_factory=WorldRandomization)
+    """Randomised physics and ground during distillation (off by default; `frozenfit.humanoid.worlds`)."""
 
 
 def init_from_bfm(bfm: BFM, path: str | Path) -> list[str]:
@@ -132,7 +135,8 @@ class Distiller:
                                  f"{goals.version} (a goal set 2 BFM: BFMConfig.v2())")
         goals.hand_prob = cfg.hand_prob
         env_cfg = rank_env_config(EnvConfig(num_envs=cfg.num_envs, episode_seconds=self.teacher.env_cfg.episode_seconds,
-                                            seed=cfg.seed, humanoid_version=self.teacher.env_cfg.humanoid_version),
+                                            seed=cfg.seed, humanoid_version=self.teacher.env_cfg.humanoid_version,
+                                            worlds=cfg.worlds),
                                   shard)
         self.num_envs = env_cfg.num_envs           # this rank's
         self.task = PromptedGoalTask(goals, cfg.masking, self.num_envs)

@@ -9,6 +9,7 @@ import torch
 
 from frozenfit.common.distributed import init_from_env, rank_env_config
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
+from frozenfit.humanoid.worlds import WorldRandomization
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import JOINT_QPOS, model_hash
 from frozenfit.motion.judge import JUDGE_CLIPS
@@ -39,9 +40,11 @@ class TeacherConfig:
 
 @dataclass
 class TeacherV2Config(TeacherConfig):
-    """Teacher v2's recipe: humanoid version 2, goal set 2, the adversarial motion prior."""
+    """Teacher v2's recipe: humanoid version 2, goal set 2, the adversarial motion prior, 16
+    randomised worlds (physics and rough ground, `frozenfit.humanoid.worlds`)."""
 
-    env: EnvConfig = field(default_factory=lambda: EnvConfig(num_envs=1024, humanoid_version=2))
+    env: EnvConfig = field(default_factory=lambda: EnvConfig(num_envs=1024, humanoid_version=2,
+                                                             worlds=WorldRandomization(worlds=16)))
     goals: GoalConfig = field(default_factory=GoalConfig.v2)
     ppo: PPOConfig = field(default_factory=lambda: PPOConfig(total_env_steps=300_000_000, num_steps=24))
     run_dir: str = "runs/teacher-v2"
