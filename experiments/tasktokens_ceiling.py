@@ -29,9 +29,9 @@ from pathlib import Path
 
 import torch
 
-from frozenfit.bfm.masking import HiddenFacing, MaskingConfig
+from frozenfit.bfm.masking import J, HiddenFacing, MaskingConfig
 from frozenfit.bfm.policy import load_bfm
-from frozenfit.bfm.tokens import PROMPT_SLICES, PROMPTS
+from frozenfit.bfm.tokens import PROMPT_SLICES, PROMPTS, prompt_layout
 from frozenfit.common.results import git_commit, portable_path, write_result
 from frozenfit.humanoid.observations import root_heading
 from frozenfit.humanoid.rotations import wrap_angle
@@ -48,15 +48,20 @@ HIDDEN_RULE = ("hidden velocity: stand; hidden facing: face the velocity's direc
                "hidden body: no body target")
 
 
-def teacher_goal(obs: torch.Tensor, layout: ObsLayout, goal: slice, facing: HiddenFacing,
-                 heading: torch.Tensor) -> torch.Tensor:
-    """The prior's goal as the BFM reads it, hidden tokens replaced by the distillation defaults."""
-    g = obs[:, goal].clone()
+def teacher_goal(obs: torch.Tensor, layout: ObsLayout, facing: HiddenFacing, heading: torch.Tensor) -> torch.Tensor:
+    """The prior's goal as the BFM reads it, hidden tokens replaced by the distillation defaults, laid
+    out as the teacher's goal observation (goal set 2: the jump prompt, zero when hidden, appended)."""
+    prompt = obs[:, layout.slice("goal")]
+    g = prompt[:, :GOAL_OBS_DIM].clone()
     vis = obs[:, layout.slice("visible")] > 0.5
     for name in ("velocity", "body"):
         sl = PROMPT_SLICES[name]
         g[:, sl] = torch.where(vis[:, PROMPTS.index(name), None], g[:, sl], torch.zeros_like(g[:, sl]))
-    return facing.fill(g, vis, heading)
+    g = facing.fill(g, vis, heading)
+    if layout.goal_version >= 2:
+        jump = prompt[:, prompt_layout(layout.goal_version).slices["jump"]]
+        g = torch.cat([g, jump * vis[:, J, None]], 1)
+    return g
 
 
 @torch.no_grad()
@@ -64,9 +69,9 @@ def run_task(teacher, task_name: str, history_offsets: tuple[int, ...], episodes
              seed: int = 10_000, cfg=None) -> dict:
     """Success of the teacher acting on the task's prior goal, over ``episodes`` episodes."""
     task = make_task(task_name, episodes, cfg)
-    task, env = eval_env(task, episodes, history_offsets, True, seed)
-    layout = ObsLayout(len(history_offsets), task.obs_dim)
-    goal = slice(layout.slice("goal").start, layout.slice("goal").start + GOAL_OBS_DIM)
+    version = teacher.goal_cfg.version           # the teacher's goal set and humanoid
+    task, env = eval_env(task, episodes, history_offsets, True, seed, humanoid_version=version)
+    layout = ObsLayout(len(history_offsets), task.obs_dim, version)
     facing = HiddenFacing(episodes)
     obs = env.reset()
     max_offset = torch.zeros(episodes)
@@ -74,7 +79,7 @@ def run_task(teacher, task_name: str, history_offsets: tuple[int, ...], episodes
     aborted = torch.zeros(episodes, dtype=torch.bool)
     try:
         for _ in range(steps):
-            g = teacher_goal(obs, layout, goal, facing, root_heading(env.frame))
+            g = teacher_goal(obs, layout, facing, root_heading(env.frame))
             r = env.step(teacher.act(torch.cat([obs[:, layout.slice("state")], g], 1)))
             obs = r.obs
             aborted |= r.terminated | r.truncated
