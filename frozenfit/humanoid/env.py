@@ -56,6 +56,11 @@ class EnvConfig:
     """Randomised physics and rough ground per environment (`frozenfit.humanoid.worlds`; off by default)."""
 
 
+def humanoid_version_of(env) -> int:
+    """The humanoid version an environment runs (1 for a stand-in without a config, as tests build)."""
+    return getattr(getattr(env, "cfg", None), "humanoid_version", 1)
+
+
 @dataclass
 class StepResult:
     obs: torch.Tensor          # next observation (first observation of a new episode where done)

@@ -12,6 +12,7 @@ import torch
 
 from frozenfit.bfm.keyframe import Keyframes
 from frozenfit.bfm.tokens import prompt_layout, prompt_vector
+from frozenfit.humanoid.env import humanoid_version_of
 from frozenfit.humanoid.observations import root_heading
 from frozenfit.teacher.goals import GoalConfig, GoalTask
 
@@ -26,7 +27,7 @@ class PromptPrior:
         self.keyframes = Keyframes(num_envs)  # none placed yet: the shipped BFM predates keyframes
 
     def _goal_task(self, env) -> GoalTask:
-        version = getattr(getattr(env, "cfg", None), "humanoid_version", 1)
+        version = humanoid_version_of(env)
         if self.goal is None or self.goal.cfg.version != version:
             self.goal = GoalTask(GoalConfig.v2() if version >= 2 else GoalConfig(), self.num_envs, resample=False)
         return self.goal

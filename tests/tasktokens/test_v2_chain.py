@@ -37,3 +37,23 @@ def test_task_tokens_train_and_evaluate_on_a_v2_bfm(tmp_path, v2_bfm_file, metho
     assert r["episodes"] == 2 and 0 <= r["success"] <= 100
     with pytest.raises(FrozenfitError, match="humanoid model"):
         load_policy(out, load_bfm())        # the shipped (v1) BFM cannot run it
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_steering_facings_follow_the_goal_set_of_the_humanoid(version):
+    import math
+    import torch
+    from frozenfit.humanoid.rotations import wrap_angle
+    from frozenfit.tasktokens.evaluate import eval_env
+    n = 2000
+    task, env = eval_env("steering", n, (2, 5, 10), False, seed=1, humanoid_version=version)
+    try:
+        env.reset()
+        off = wrap_angle(task.face_yaw - task.dir_yaw).abs()
+        brisk = (task.speed > 1.6) & (task.speed < 2.0)
+        free, narrow = (1.0, 3.0) if version == 1 else (2.0, 3.5)
+        cone = math.pi - 0.75 * math.pi * ((task.speed - free) / (narrow - free)).clamp(0, 1)
+        assert (off <= cone + 1e-5).all()
+        assert (off[brisk].max() > 2.8) == (version == 2)   # backward at a brisk walk: goal set 2 only
+    finally:
+        env.close()

@@ -4,9 +4,10 @@ Observation: the Direction observation + f in the heading frame (2). Reward (pap
 0.7 r_direction + 0.3 max(0, f . forward), forward = the pelvis heading. Success (paper): after an
 80-step grace period from each target change, every frame has |e| <= 0.2 and a heading error of at
 most 45 deg.
-Facing offsets from d are drawn inside the cone our teacher was trained on (any offset up to
-1 m/s, narrowing to +-45 deg at 3 m/s: running sideways at 3 m/s is not a human gait); the
-paper draws f freely. This is a reduced range, stated with the results.
+Facing offsets from d are drawn inside the cone the BFM's teacher was trained on (goal set 1: any
+offset up to 1 m/s, narrowing to +-45 deg at 3 m/s, running sideways at 3 m/s not being a human
+gait; goal set 2, on humanoid 2: free up to 2 m/s, +-45 deg at 3.5 m/s); the paper draws f freely.
+This is a reduced range, stated with the results.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from frozenfit.humanoid.env import humanoid_version_of
 from frozenfit.humanoid.render import Marker
 
 from frozenfit.humanoid.observations import root_heading
 from frozenfit.humanoid.rotations import wrap_angle
 from frozenfit.tasktokens.tasks.direction import DirectionConfig, DirectionTask, direction_reward
-from frozenfit.teacher.goals import facing_cone
+from frozenfit.teacher.goals import GoalConfig, facing_cone
 
 
 @dataclass
@@ -47,7 +49,9 @@ class SteeringTask(DirectionTask):
     def new_targets(self, env, idx: torch.Tensor, fresh: bool) -> None:
         super().new_targets(env, idx, fresh)
         k = idx.numel()
-        offset = (env.rand(k) * 2 - 1) * facing_cone(self.speed[idx])
+        goals = GoalConfig.v2() if humanoid_version_of(env) >= 2 else GoalConfig()
+        offset = (env.rand(k) * 2 - 1) * facing_cone(self.speed[idx], goals.free_facing_speed,
+                                                     goals.narrow_facing_speed)
         self.face_yaw[idx] = wrap_angle(self.dir_yaw[idx] + offset)
 
     def facing(self) -> torch.Tensor:
