@@ -1,23 +1,17 @@
 """experiments/motion_kinematics.py: hinge decompositions in every order, and why x-z-y fits
 flexed hips that x-y-z cannot (gimbal lock at 90 degrees of flexion)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from frozenfit.motion.retarget import euler, euler_matrix
-
-ROOT = Path(__file__).resolve().parents[2]
+from experiment_helper import experiment
 
 
 @pytest.fixture(scope="module")
 def kin():
-    spec = importlib.util.spec_from_file_location("motion_kinematics", ROOT / "experiments" / "motion_kinematics.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    with experiment("motion_kinematics") as mod:
+        yield mod
 
 
 @pytest.mark.parametrize("order", ["xyz", "xzy", "yxz", "yzx", "zxy", "zyx"])

@@ -1,22 +1,13 @@
 """The NeRN ablation grid: every comparison the issue asks for, seeds, and the paper's size ratios."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from experiment_helper import experiment
 
 
 @pytest.fixture(scope="module")
 def study():
-    sys.path.insert(0, str(ROOT / "experiments"))
-    spec = importlib.util.spec_from_file_location("nern_ablations", ROOT / "experiments" / "nern_ablations.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
-    sys.path.remove(str(ROOT / "experiments"))
+    with experiment("nern_ablations") as module:
+        yield module
 
 
 def test_the_predictor_width_gives_the_paper_size_ratios(study):

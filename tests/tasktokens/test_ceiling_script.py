@@ -1,22 +1,16 @@
 """experiments/tasktokens_ceiling.py: the teacher driven by a task's prompt, for either goal set."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 
 from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
-
-ROOT = Path(__file__).resolve().parents[2]
+from experiment_helper import experiment
 
 
 @pytest.fixture(scope="module")
 def ceiling():
-    spec = importlib.util.spec_from_file_location("tasktokens_ceiling", ROOT / "experiments" / "tasktokens_ceiling.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    with experiment("tasktokens_ceiling") as mod:
+        yield mod
 
 
 @pytest.mark.parametrize("which", ["v1", "v2"])

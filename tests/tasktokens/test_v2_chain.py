@@ -42,7 +42,6 @@ def test_task_tokens_train_and_evaluate_on_a_v2_bfm(tmp_path, v2_bfm_file, metho
 @pytest.mark.parametrize("version", [1, 2])
 def test_steering_facings_follow_the_goal_set_of_the_humanoid(version):
     import math
-    import torch
     from frozenfit.humanoid.rotations import wrap_angle
     from frozenfit.tasktokens.evaluate import eval_env
     n = 2000
