@@ -49,6 +49,10 @@ class AMPConfig:
     rsi_prob: float = 0.5
     """Reference state initialisation: the fraction of episodes that start from a random clip
     frame (turned to a random heading, at the origin) instead of from rest."""
+    style_min_speed: float = 0.0
+    """The style reward applies only where the commanded speed (a wrapped task's ``speed``) is at
+    least this, and only those windows train the discriminator: DeepMimic has no idle clip, so
+    standing and shuffling would be told apart from every clip (0: everywhere)."""
 
 
 def style_reward(d: torch.Tensor) -> torch.Tensor:
@@ -254,11 +258,21 @@ class StyledTask:
     def advance(self, env) -> None:
         self.task.advance(env)
 
+    def styled(self) -> torch.Tensor | None:
+        """(N,) bool: environments whose command the clips cover (``style_min_speed``), None: all."""
+        lo = self.prior.cfg.style_min_speed
+        speed = getattr(self.task, "speed", None)
+        return None if lo <= 0 or speed is None else speed >= lo
+
     def reward(self, env) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         goal, terms = self.task.reward(env)
         self.history.push(env.frame.qpos[:, :self.nq])
         windows = self.history.windows()
         style = self.prior.reward(windows)
+        active = self.styled()
+        if active is not None:
+            style = style * active
+            windows = windows[active]
         self._windows.append(windows)
         while sum(len(w) for w in self._windows) > self.keep and len(self._windows) > 1:
             self._windows.pop(0)
@@ -281,8 +295,10 @@ class StyledTask:
 
     def update_prior(self, steps: int = 1) -> dict[str, float]:
         """Train the discriminator on the windows seen since the last update; they are then dropped."""
-        if not self._windows:
+        windows = torch.cat(self._windows) if self._windows else torch.zeros(0)
+        if not len(windows):
+            self._windows.clear()
             return {}
-        stats = self.prior.update(torch.cat(self._windows), steps)
+        stats = self.prior.update(windows, steps)
         self._windows.clear()
         return stats

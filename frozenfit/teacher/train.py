@@ -49,6 +49,7 @@ class TeacherV2Config(TeacherConfig):
     ppo: PPOConfig = field(default_factory=lambda: PPOConfig(total_env_steps=300_000_000, num_steps=24))
     run_dir: str = "runs/teacher-v2"
     amp: bool = True
+    amp_cfg: AMPConfig = field(default_factory=lambda: AMPConfig(style_min_speed=0.5))
 
 
 def build(cfg: TeacherConfig) -> tuple[HumanoidEnv, Agent, PPO]:

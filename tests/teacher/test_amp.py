@@ -150,6 +150,33 @@ def test_styled_task_mixes_the_style_reward_into_every_step():
         env.close()
 
 
+def test_style_applies_only_where_the_clips_cover_the_command():
+    from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
+    from frozenfit.humanoid.model import JOINT_QPOS
+    from frozenfit.teacher.amp import StyledTask
+
+    class _Commanded(_ConstantTask):
+        speed = torch.tensor([0.0, 0.4, 0.5, 2.0])
+
+    lib = MotionLibrary(["walk"], window=4, version=1, seconds=2.0)
+    prior = AMPPrior(lib, AMPConfig(window=4, hidden=(32,), batch=16, style_min_speed=0.5))
+    task = StyledTask(_Commanded(), prior, 4, JOINT_QPOS.stop)
+    env = HumanoidEnv(EnvConfig(num_envs=4, seed=0), task)
+    try:
+        env.reset()
+        for _ in range(3):
+            r = env.step(torch.zeros(4, env.num_actions))
+        style = prior.reward(task.history.windows())
+        assert r.terms["style"][:2].tolist() == [0.0, 0.0] and torch.allclose(r.terms["style"][2:], style[2:])
+        assert sum(len(w) for w in task._windows) == 3 * 2        # only styled windows train the discriminator
+        task.task.speed = torch.zeros(4)                          # nobody styled: no update, no error
+        task._windows.clear()
+        env.step(torch.zeros(4, env.num_actions))
+        assert task.update_prior() == {}
+    finally:
+        env.close()
+
+
 def _amp_teacher(tmp_path, iterations: int):
     from frozenfit.teacher.train import TeacherConfig
     cfg = TeacherConfig(run_dir=str(tmp_path / "run"), progress=False, amp=True, amp_clips=("walk",),
