@@ -36,6 +36,8 @@ def initial_velocity(q0: np.ndarray, q1: np.ndarray, dt: float) -> np.ndarray:
     qvel = np.zeros(6 + (JOINT_QPOS.stop - JOINT_QPOS.start))
     qvel[:3] = (q1[:3] - q0[:3]) / dt
     dq = qmul(qconj(q0[3:7]), q1[3:7])               # body-frame rotation over dt
+    if dq[0] < 0:      # q and -q are one rotation: take the short way (else a sign flip reads as 2 pi)
+        dq = -dq
     angle = 2 * np.arctan2(np.linalg.norm(dq[1:]), dq[0])
     axis = dq[1:] / max(np.linalg.norm(dq[1:]), 1e-12)
     qvel[3:6] = axis * angle / dt

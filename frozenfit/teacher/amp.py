@@ -55,6 +55,9 @@ class AMPConfig:
     standing and shuffling would be told apart from every clip (0: everywhere)."""
 
 
+MAX_CLIP_RATE = 30.0   # rad/s or m/s between two clip frames: above it, a loop seam, not motion
+
+
 def style_reward(d: torch.Tensor) -> torch.Tensor:
     """AMP's style reward of discriminator scores: max(0, 1 - (d - 1)^2 / 4)."""
     return (1 - 0.25 * (d - 1).square()).clamp_min(0.0)
@@ -78,9 +81,19 @@ class MotionLibrary:
                 self.names.append(name + ("_mirror" if m else ""))
                 self.qpos.append(q)
         self.features = [motion_features(torch.as_tensor(q, dtype=torch.float32)) for q in self.qpos]
-        # windows start at every frame that leaves a full window: (clip, start) pairs
-        self._starts = torch.cat([torch.stack([torch.full((len(f) - window + 1,), i), torch.arange(len(f) - window + 1)], 1)
-                                  for i, f in enumerate(self.features)])
+        # windows start at every frame that leaves a full window, (clip, start) pairs, except windows
+        # over a seam: a clip that does not cycle jumps back to its first pose when looped, a step
+        # no body makes (faster than MAX_CLIP_RATE)
+        starts = []
+        for i, (f, q) in enumerate(zip(self.features, self.qpos)):
+            rate = np.array([np.abs(initial_velocity(q[t], q[t + 1], CONTROL_DT)).max() for t in range(len(q) - 1)])
+            seam = torch.as_tensor(rate > MAX_CLIP_RATE)
+            s = torch.arange(len(f) - window + 1)
+            clean = ~torch.stack([seam[s + k] for k in range(window)], 1).any(1)
+            starts.append(torch.stack([torch.full((int(clean.sum()),), i), s[clean]], 1))
+        self._starts = torch.cat(starts)
+        if not len(self._starts):
+            raise FrozenfitError(f"clips {list(clips)} leave no window of {window} frames without a seam")
 
     @property
     def num_features(self) -> int:

@@ -247,3 +247,18 @@ def test_reference_state_initialisation_starts_episodes_from_clip_frames(rsi):
         assert bool(moving.all()) == (rsi == 1.0)
     finally:
         env.close()
+
+
+def test_windows_and_start_states_never_cross_a_loop_seam():
+    from frozenfit.motion.playback import initial_velocity
+    from frozenfit.teacher.amp import MAX_CLIP_RATE
+    lib = MotionLibrary(["kick"], window=10, version=2, seconds=4.0, mirror=False)   # kick does not cycle
+    q = lib.qpos[0]
+    rate = np.array([np.abs(initial_velocity(q[t], q[t + 1], 0.03)).max() for t in range(len(q) - 1)])
+    assert (rate > MAX_CLIP_RATE).any()                            # the looped clip has a seam ...
+    starts = lib._starts[:, 1]
+    assert len(starts) < len(lib.features[0]) - 9                  # ... whose windows are left out
+    for s in starts.tolist():
+        assert (rate[s:s + 10] <= MAX_CLIP_RATE).all()
+    _, v = lib.sample_states(500, torch.Generator().manual_seed(0))
+    assert np.abs(v).max() <= MAX_CLIP_RATE
