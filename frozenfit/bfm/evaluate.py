@@ -38,6 +38,12 @@ MODALITIES: dict[str, tuple[str, str, str]] = {
     "pelvis_height": ("height", "height", "m"),
     "keyframe": ("velocity", "keyframe", "m"),   # reward: tracking the velocity the keyframe implies
 }
+# goal set 2 adds (for a BFM that reads its jump prompt): world-fixed hand targets from the floor up
+# (the body token), and a jump after a prompted run-up
+MODALITIES_V2: dict[str, tuple[str, str, str]] = {
+    "reach": ("hands", "hands", "m"),
+    "jump": ("jump", "jump", "m"),               # error: |landed length - goal length| of the landings
+}
 
 
 @dataclass
@@ -47,7 +53,9 @@ class BFMEvalConfig:
     seconds: float = 10.0             # single-modality and combined episodes
     no_prompt_seconds: float = 20.0
     settle_seconds: float = 2.0       # tracking is measured after this
-    max_speed: float = 3.0
+    max_speed: float | None = None    # None: the teacher's goal range (3 m/s, 3.5 in goal set 2)
+    jump_speed: float = 3.0           # run-up of the jump case (goal set 2)
+    jump_delay: float = 2.5           # s of run-up before the take-off window opens
     seed: int = 7
     physics: PhysicsConfig | None = None
 
@@ -60,9 +68,10 @@ def _goals(case: str, cfg: BFMEvalConfig, task, frame, gen: torch.Generator) -> 
     heading = root_heading(frame)
     zeros = torch.zeros(n)
     show = {"velocity": [1, 0, 0, 0], "facing": [0, 1, 0, 0], "no_prompt": [0, 0, 0, 0], "combined": [1, 1, 1, 0],
-            "keyframe": [0, 0, 0, 1]}.get(case, [0, 0, 1, 0])
+            "keyframe": [0, 0, 0, 1], "jump": [1, 0, 0, 0, 1]}.get(case, [0, 0, 1, 0])
+    show = show + [0] * (len(task.layout.names) - len(show))
     if case == "velocity":
-        speed = torch.linspace(0, cfg.max_speed, 16).repeat(math.ceil(n / 16))[:n]
+        speed = torch.linspace(0, task.cfg.max_speed if cfg.max_speed is None else cfg.max_speed, 16).repeat(math.ceil(n / 16))[:n]
         move = (rand(n) * 2 - 1) * math.pi
         task.set_goals(idx, speed, move, move)
     elif case == "facing":
@@ -73,6 +82,24 @@ def _goals(case: str, cfg: BFMEvalConfig, task, frame, gen: torch.Generator) -> 
         task._sample_hands(rand, idx)
         task.set_goals(idx, speed, move, wrap_angle(move + (rand(n) * 2 - 1) * math.pi / 4),
                        task.hand_target.clone(), torch.tensor([1.0, 0.0]).repeat(n, 1))
+    elif case == "jump":
+        c = task.cfg
+        hi = min(c.jump_length[1], 0.8 + c.jump_reach_per_speed * cfg.jump_speed)
+        task.set_goals(idx, torch.full((n,), cfg.jump_speed), heading, heading)
+        task.set_jump(idx, c.jump_length[0] + (hi - c.jump_length[0]) * rand(n), torch.full((n,), cfg.jump_delay),
+                      heading)
+    elif case == "reach":
+        c = task.cfg
+        task.set_goals(idx, zeros, zeros, heading)
+        side = (rand(n) < 0.5).long()
+        az = heading + torch.where(side == 0, -1.0, 1.0) * (-0.5 + 2.25 * rand(n))
+        dist = c.reach_planar[0] + (c.reach_planar[1] - c.reach_planar[0]) * rand(n)
+        p = frame.body_pos[:, 0]
+        world = torch.stack([p[:, 0] + dist * torch.cos(az), p[:, 1] + dist * torch.sin(az),
+                             c.reach_height[0] + (c.reach_height[1] - c.reach_height[0]) * rand(n)], 1)
+        for hand in (0, 1):
+            sel = torch.nonzero(side == hand).flatten()
+            task.set_reach(sel, world[sel], hand)
     elif case == "keyframe":
         seconds, speed = 2.0 + 2.0 * rand(n), 0.5 + 2.0 * rand(n)
         move = (rand(n) * 2 - 1) * math.pi
@@ -93,7 +120,7 @@ def _goals(case: str, cfg: BFMEvalConfig, task, frame, gen: torch.Generator) -> 
             lo, hi = task.cfg.crouch_range
             task.height_target[:] = lo + (hi - lo) * rand(n)
             task.height_mask[:] = 1.0
-    task.set_prompt(idx, torch.tensor(show, dtype=torch.bool).expand(n, 4), frame)
+    task.set_prompt(idx, torch.tensor(show, dtype=torch.bool).expand(n, len(show)), frame)
 
 
 def run_case(policy: str, case: str, cfg: BFMEvalConfig, bfm: BFM, teacher: Teacher, seconds: float) -> dict:
@@ -109,11 +136,16 @@ def run_case(policy: str, case: str, cfg: BFMEvalConfig, bfm: BFM, teacher: Teac
     reward: dict[str, torch.Tensor] = {}
     err = {k: torch.zeros(n) for k in ("facing", "hands", "feet", "height")}
     measured, kf_err, arrived_steps = torch.zeros(n), torch.zeros(n), torch.zeros(n)
+    jump_err, landings = torch.zeros(n), torch.zeros(n)
     pos = torch.zeros(steps + 1, n, 2)
     pos[0] = env.frame.body_pos[:, 0, :2]
     act: Callable[[], torch.Tensor | None] = (lambda: None) if policy == "bfm" else (lambda: teacher.act(ctl.obs))
     for t in range(steps):
         r = ctl.step(action=act())
+        if getattr(task, "last_jump", None) is not None:      # goal set 2: landings of jump goals
+            j = task.last_jump
+            jump_err += j["length_err"].abs() * j["landed"] * alive
+            landings += j["landed"] * alive
         alive &= ~r.terminated
         pos[t + 1] = torch.where(alive[:, None], env.frame.body_pos[:, 0, :2], pos[t])
         if t < settle:
@@ -136,6 +168,8 @@ def run_case(policy: str, case: str, cfg: BFMEvalConfig, bfm: BFM, teacher: Teac
     there = arrived_steps > 0
     errors["keyframe"] = float((kf_err[there] / arrived_steps[there]).mean()) if there.any() else float("nan")
     errors["facing"] = math.degrees(errors["facing"])
+    landed = landings > 0
+    errors["jump"] = float((jump_err[landed] / landings[landed]).mean()) if landed.any() else float("nan")
     errors["velocity"] = float(window_velocity_error(pos, task.vel_cmd(), settle, win, env.dt)[alive].mean()) \
         if alive.any() else float("nan")
     return {"reward": {k: float(v.mean()) / (steps - settle) for k, v in reward.items()},
@@ -147,14 +181,15 @@ def evaluate_bfm(bfm: BFM, teacher: Teacher, cfg: BFMEvalConfig, progress: Calla
     t0 = time.perf_counter()
     steps = 0
     modalities = {}
-    for name, (term, ekey, unit) in MODALITIES.items():
+    cases = {**MODALITIES, **(MODALITIES_V2 if "jump" in bfm.cfg.prompts else {})}
+    for name, (term, ekey, unit) in cases.items():
         if name == "keyframe" and "keyframe" not in bfm.cfg.prompts:
             continue
         b = run_case("bfm", name, cfg, bfm, teacher, cfg.seconds)
         te = run_case("teacher", name, cfg, bfm, teacher, cfg.seconds)
         steps += b["env_steps"] + te["env_steps"]
-        modalities[name] = {"bfm_reward": b["reward"][term], "teacher_reward": te["reward"][term],
-                            "ratio": b["reward"][term] / te["reward"][term] if te["reward"][term] else float("nan"),
+        br, tr = b["reward"].get(term, 0.0), te["reward"].get(term, 0.0)
+        modalities[name] = {"bfm_reward": br, "teacher_reward": tr, "ratio": br / tr if tr else float("nan"),
                             "error": b["errors"][ekey], "error_unit": unit, "teacher_error": te["errors"][ekey],
                             "bfm_fall_rate": b["fall_rate"], "teacher_fall_rate": te["fall_rate"]}
         progress(f"{name}: reward ratio {modalities[name]['ratio']:.3f}, error {b['errors'][ekey]:.3f} {unit} "

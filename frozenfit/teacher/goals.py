@@ -182,6 +182,7 @@ class GoalTask:
         self.jump_flight = torch.zeros(n)
         self._was_touching = torch.ones(n, dtype=torch.bool)
         self._pending_reach = torch.zeros(0, dtype=torch.long)  # reach goals placed at the next state
+        self.last_jump: dict[str, torch.Tensor] | None = None    # goal set 2: the last step's landings
         self._vel_score_sum = 0.0
         self._vel_score_n = 0
         self._good_iters = 0

@@ -82,3 +82,14 @@ def test_a_v2_bfm_distills_from_a_v2_teacher_and_loads(tmp_path, v2_teacher_file
     wrong = replace(cfg, model=TINY, run_dir=str(tmp_path / "x"))
     with pytest.raises(FrozenfitError, match="goal set 2: distill with --model.goal-version 2"):
         Distiller(wrong)
+
+
+def test_v2_acceptance_adds_reach_and_jump_modalities(v2_bfm_file, v2_teacher_file):
+    from frozenfit.bfm.evaluate import BFMEvalConfig, evaluate_bfm
+    from frozenfit.teacher.policy import load_teacher
+    r = evaluate_bfm(load_bfm(v2_bfm_file), load_teacher(v2_teacher_file),
+                     BFMEvalConfig(episodes=3, seconds=3.0, no_prompt_seconds=1.0, settle_seconds=0.5, jump_delay=0.3),
+                     progress=lambda _: None)
+    assert {"reach", "jump", "velocity", "keyframe"} <= set(r["modalities"])
+    for m in r["modalities"].values():
+        assert {"ratio", "bfm_fall_rate", "teacher_fall_rate"} <= set(m)
