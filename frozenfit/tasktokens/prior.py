@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from frozenfit.bfm.keyframe import Keyframes
+from frozenfit.bfm.masking import J
 from frozenfit.bfm.tokens import prompt_layout, prompt_vector
 from frozenfit.humanoid.env import humanoid_version_of
 from frozenfit.humanoid.observations import root_heading
@@ -34,10 +35,14 @@ class PromptPrior:
 
     def build(self, env, velocity: torch.Tensor | None = None, facing: torch.Tensor | None = None,
               right_hand: torch.Tensor | None = None, pelvis_height: torch.Tensor | None = None,
-              active: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+              active: torch.Tensor | None = None, jump_length: torch.Tensor | None = None,
+              jump_in: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """velocity: world planar (N, 2) m/s; facing: world yaw (N,); right_hand: target relative to
         the pelvis in its heading frame (N, 3); pelvis_height: crouch target (N,) in metres, NaN where
-        none (part of the body token); ``active`` (N,) bool switches the whole prompt off."""
+        none (part of the body token); ``active`` (N,) bool switches the whole prompt off.
+        Goal set 2 only: jump_length (N,) metres along the velocity, NaN where none, its take-off
+        window opening in ``jump_in`` (N,) seconds (<= 0: open; airborne = no foot on the ground
+        while it is open)."""
         n = env.num_envs
         g = self._goal_task(env)
         if velocity is not None:
@@ -59,7 +64,17 @@ class PromptPrior:
         body = right_hand is not None or pelvis_height is not None
         show = [velocity is not None, facing is not None, body, False]
         show += [False] * (len(prompt_layout(g.cfg.version).names) - len(show))   # goal set 2's jump
-        vis = torch.tensor(show).expand(n, len(show))
+        vis = torch.tensor(show).expand(n, len(show)).clone()
+        if jump_length is not None:
+            if g.cfg.version < 2:
+                raise ValueError("a jump prompt needs a goal set 2 BFM (humanoid version 2)")
+            on = ~torch.isnan(jump_length)
+            g.jump_mask = on.float()
+            g.jump_length = torch.nan_to_num(jump_length)
+            g.jump_timer = jump_in.clone()
+            g.jump_yaw = move
+            g.jump_airborne = on & (jump_in <= 0) & ~(env.frame.foot_touch > 1.0).any(-1)
+            vis[:, J] = on
         if active is not None:
             vis = vis & active[:, None]
-        return prompt_vector(g.observe(env), self.keyframes.observe(env.frame)), vis.clone()
+        return prompt_vector(g.observe(env), self.keyframes.observe(env.frame)), vis

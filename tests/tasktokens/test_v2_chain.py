@@ -56,3 +56,30 @@ def test_steering_facings_follow_the_goal_set_of_the_humanoid(version):
         assert (off[brisk].max() > 2.8) == (version == 2)   # backward at a brisk walk: goal set 2 only
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_long_jump_prompt_asks_goal_set_2_for_a_jump_before_the_line(version):
+    import torch
+    from frozenfit.bfm.masking import J
+    from frozenfit.tasktokens.evaluate import eval_env
+    task, env = eval_env("long_jump", 2, (2, 5, 10), True, seed=0, humanoid_version=version)
+    try:
+        env.reset()
+        goal, vis = task.prior(env)
+        lay = PROMPT_LAYOUTS[version]
+        assert goal.shape == (2, lay.dim) and vis.shape == (2, len(lay.names))
+        if version == 1:
+            return
+        c = task.cfg
+        jump = goal[:, lay.slices["jump"]]
+        assert vis[:, J].all() and jump[:, 0].tolist() == [1.0, 1.0]
+        assert jump[:, 3].tolist() == pytest.approx([c.prior_jump_length] * 2)
+        wait = (c.run_up - c.prior_jump_lead) / c.prior_speed             # seconds of run-up left
+        assert jump[:, 4].tolist() == pytest.approx([min(wait, 3.0)] * 2, abs=0.05)
+        env.frame.body_pos[:, 0, :2] = task.origin - 0.3 * torch.stack([torch.cos(task.track_yaw),
+                                                                        torch.sin(task.track_yaw)], -1)
+        goal, _ = task.prior(env)                  # 0.3 m before the line: the window is open
+        assert goal[0, lay.slices["jump"]][5] == 1.0
+    finally:
+        env.close()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from frozenfit.humanoid.env import humanoid_version_of
 from frozenfit.humanoid.render import Marker
 from frozenfit.humanoid.rotations import rotate_z
 
@@ -38,6 +39,8 @@ class LongJumpConfig:
     corridor: float = 0.5
     success_length: float = 1.5
     prior_speed: float = 3.0      # m/s, the top speed our teacher tracks (results/teacher)
+    prior_jump_length: float = 2.3   # goal set 2: the jump goal the prompt asks for (m) ...
+    prior_jump_lead: float = 0.6     # ... its take-off window opening this far before the line (m)
     w_progress: float = 1.0       # reward scales (the task's reward is their weighted sum)
     w_speed: float = 0.01
     w_height: float = 0.1
@@ -169,10 +172,17 @@ class LongJumpTask(TokenTask):
 
     def prior(self, env):
         """Run toward the goal at ``prior_speed`` (which steers back to the corridor's centre), facing
-        down the track."""
+        down the track; on a goal set 2 BFM also a jump of ``prior_jump_length`` whose take-off window
+        opens ``prior_jump_lead`` metres before the line (goal set 1 has no jump)."""
         to_goal = self.goal_world() - env.frame.body_pos[:, 0, :2]
         u = to_goal / to_goal.norm(dim=-1, keepdim=True).clamp(min=1e-6)
-        return self.prompt.build(env, velocity=self.cfg.prior_speed * u, facing=self.track_yaw)
+        jump = {}
+        if humanoid_version_of(env) >= 2:
+            c = self.cfg
+            to_open = -self.track(env)[:, 0] - c.prior_jump_lead        # metres until the window opens
+            jump = {"jump_length": torch.full((env.num_envs,), c.prior_jump_length),
+                    "jump_in": to_open / c.prior_speed}
+        return self.prompt.build(env, velocity=self.cfg.prior_speed * u, facing=self.track_yaw, **jump)
 
     def frame_success(self, env) -> torch.Tensor:
         return torch.ones(env.num_envs, dtype=torch.bool)  # success is decided at landing (advance)
