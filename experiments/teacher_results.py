@@ -19,7 +19,7 @@ import torch
 from frozenfit.common.logging import curve_rows
 from frozenfit.common.results import current_command, save_figure, write_result
 from frozenfit.humanoid.render import render_rollout, write_video
-from frozenfit.teacher.evaluate import EvalConfig, evaluate_teacher, play_script
+from frozenfit.teacher.evaluate import EvalConfig, SkillEvalConfig, evaluate_skills, evaluate_teacher, play_script
 from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "teacher"
@@ -65,6 +65,9 @@ def main() -> None:
         "eval_env_steps": r["env_steps"], "eval_wall_s": round(r["eval_wall_s"], 1),
         "command": current_command(),
     }
+    if teacher.goal_cfg.version >= 2:     # goal set 2: reach from the floor up, jumps after a run-up
+        payload["goal_set"] = teacher.goal_cfg.version
+        payload["skills"] = evaluate_skills(teacher, SkillEvalConfig(episodes=min(args.episodes, 256)), progress=False)
     write_result(OUT / "eval.json", payload)
     write_result(OUT / "eval_per_speed.json", {"per_speed": per_speed}, wall_s=time.perf_counter() - t0)
     rows = curve_rows(args.log, OUT / "train_log.csv", CURVE_KEYS)
