@@ -19,7 +19,7 @@ frames so the policy's windows are measured exactly as the clips' are.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ from frozenfit.motion.playback import clip_trajectory, initial_velocity
 
 @dataclass
 class AMPConfig:
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("style_min_speed",)  # see common.checks
     window: int = 10
     """Frames per discriminator sample (the Task Tokens paper's AMP baseline)."""
     hidden: tuple[int, ...] = (1024, 512)
