@@ -83,3 +83,26 @@ def test_long_jump_prompt_asks_goal_set_2_for_a_jump_before_the_line(version):
         assert goal[0, lay.slices["jump"]][5] == 1.0
     finally:
         env.close()
+
+
+def test_reach_prompt_on_goal_set_2_asks_for_the_point_itself_once_near():
+    import torch
+    from frozenfit.bfm.tokens import PROMPT_SLICES
+    from frozenfit.humanoid.observations import root_heading
+    from frozenfit.humanoid.rotations import rotate_z
+    from frozenfit.tasktokens.evaluate import eval_env
+    task, env = eval_env("reach", 2, (2, 5, 10), True, seed=0, humanoid_version=2)
+    try:
+        env.reset()
+        p, yaw = env.frame.body_pos[:, 0], root_heading(env.frame)
+        near = torch.tensor([[0.3, -0.1, 0.1], [2.0, 0.0, 0.1]])          # heading frame offsets (x, y), world z
+        task.target[:, :2] = p[:, :2] + rotate_z(torch.cat([near[:, :2], torch.zeros(2, 1)], 1), yaw)[:, :2]
+        task.target[:, 2] = near[:, 2]
+        goal, vis = task.prior(env)
+        body = goal[:, PROMPT_SLICES["body"]]
+        rel = task.relative_target(env)
+        torch.testing.assert_close(body[:, :3], rel[:, :3] * body[:, 6:7])   # the right hand's target, on
+        assert body[0, 6] == 1.0 and goal[0, :2].norm() < 1e-6               # near: stand and reach
+        assert goal[1, :2].norm() > 0.5                                       # far: walk there first
+    finally:
+        env.close()

@@ -8,6 +8,8 @@ the shoulder), and the teacher itself succeeds on 1.3 % of paper-range episodes 
 target (results/tasktokens/ceiling.json, "reach_paper_range"). Observation: target - root
 in the heading frame (3). Reward: exp(-4 |p_target - p_hand|^2). Success: from 60 steps after a
 target appears, the hand stays within 0.2 m of it on every frame.
+On a goal set 2 BFM (humanoid 2, whose teacher reaches world points from the floor up) the prompt
+walks to the point and then asks for the point itself (`ReachTask._prior_v2`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import ClassVar
 
 import torch
 
+from frozenfit.humanoid.env import humanoid_version_of
 from frozenfit.humanoid.render import Marker
 
 from frozenfit.humanoid.observations import root_heading, to_heading_frame
@@ -48,6 +51,7 @@ class ReachConfig:
     crouch_below: float = 0.9    # world height of a point that asks for a crouch
     crouch_margin: float = 0.05  # pelvis height = point height + this ...
     crouch_range: tuple[float, float] = (0.65, 0.9)  # ... within the teacher's crouch range
+    reach_planar: float = 0.45   # goal set 2: walk until the point is this close (planar, from the pelvis)
 
     @classmethod
     def paper(cls) -> "ReachConfig":
@@ -118,6 +122,8 @@ class ReachTask(RetargetingTask):
         ``facing_command``'s."""
         c = self.cfg
         rel = self.relative_target(env)
+        if humanoid_version_of(env) >= 2:
+            return self._prior_v2(env, rel)
         shoulder = torch.tensor(SHOULDER_OFFSET[0])
         to_point = rel - shoulder
         hand = shoulder + to_point * (c.arm_reach / to_point.norm(dim=-1, keepdim=True).clamp(min=c.arm_reach))
@@ -137,6 +143,18 @@ class ReachTask(RetargetingTask):
         crouch = (speed == 0) & low
         height = torch.where(crouch, crouched, torch.full_like(point_z, float("nan")))
         return self.prompt.build(env, velocity=velocity, facing=facing, right_hand=hand, pelvis_height=height)
+
+    def _prior_v2(self, env, rel: torch.Tensor):
+        """Goal set 2's teacher reaches world points from the floor up itself (it bends, crouches or
+        kneels, trained on points 0.15-0.6 m from the pelvis): walk toward the point until it is
+        ``reach_planar`` away, then the hand target is the point itself, relative to the pelvis."""
+        c = self.cfg
+        planar = rel[:, :2].norm(dim=-1)
+        speed = (c.prior_gain * (planar - c.reach_planar)).clamp(0, c.prior_speed)
+        yaw = root_heading(env.frame)
+        bearing = yaw + torch.atan2(rel[:, 1], rel[:, 0])
+        velocity = speed[:, None] * torch.stack([torch.cos(bearing), torch.sin(bearing)], -1)
+        return self.prompt.build(env, velocity=velocity, facing=self.facing_command(yaw, rel), right_hand=rel)
 
     def facing_command(self, yaw: torch.Tensor, rel: torch.Tensor) -> torch.Tensor:
         """The prompt's facing (world yaw) for the point at ``rel`` (heading frame ``yaw``): far away, a
