@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from frozenfit.bfm.tokens import HISTORY_DIM, PROMPTS, BFMInput, prompt_layout
+from frozenfit.bfm.tokens import HISTORY_DIM, PROMPT_LAYOUTS, PROMPTS, BFMInput, prompt_layout
 from frozenfit.humanoid.observations import NUM_JOINTS, PROPRIO_DIM
 from frozenfit.common.nets import mlp
 from frozenfit.common.distributed import Shard
@@ -45,6 +45,8 @@ class BFMConfig:
     """The teacher's goal set (1: the shipped BFM's; 2 adds the jump prompt, `BFMConfig.v2`)."""
 
     def __post_init__(self):
+        if self.goal_version not in PROMPT_LAYOUTS:
+            return   # refused where the model is built (a bad number first gets the command line's one-line check)
         known = prompt_layout(self.goal_version).names
         unknown = set(self.prompts) - set(known)
         if unknown:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from frozenfit.bfm.keyframe import KEYFRAME_DIM
+from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.observations import NUM_BODIES, PROPRIO_DIM, local_body_pos, root_heading, to_heading_frame
 from frozenfit.humanoid.rotations import quat_mul, quat_to_tan_norm, wrap_angle, yaw_quat
 from frozenfit.humanoid.sim import Frame
@@ -58,7 +59,7 @@ PROMPT_DIM = PROMPT_LAYOUTS[1].dim
 def prompt_layout(goal_version: int) -> PromptLayout:
     """The prompt layout of goal set ``goal_version``."""
     if goal_version not in PROMPT_LAYOUTS:
-        raise ValueError(f"goal set {goal_version} has no prompt layout; known: {sorted(PROMPT_LAYOUTS)}")
+        raise FrozenfitError(f"goal set {goal_version} has no prompt layout; known: {sorted(PROMPT_LAYOUTS)}")
     return PROMPT_LAYOUTS[goal_version]
 
 
