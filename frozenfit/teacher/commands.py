@@ -54,7 +54,7 @@ class TeacherRenderConfig:
 
     out: str = "runs/teacher.mp4"        # .mp4 (H.264) or .gif
     checkpoint: str = str(SHIPPED_TEACHER)
-    seconds: float = 22.0
+    seconds: float | None = None       # None: the goal set's script length (22 s, 26 s)
     width: int = 640
     height: int = 360
     frame_every: int = 2                 # render every k-th control step

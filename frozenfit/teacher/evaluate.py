@@ -245,6 +245,19 @@ DEMO_SCRIPT = [  # (start s, speed m/s, move direction deg, facing deg, right ha
     (17.0, 0.0, 0, 0, (0.35, -0.2, 0.55)),  # stand and reach up-front with the right hand
     (20.0, 0.0, 0, 0, None),
 ]
+# goal set 2's demo adds a backward walk, a sideways run, a floor reach and a jump after a run-up:
+# rows may carry a world reach target (forward, left, height: metres from where the pelvis is when
+# the row starts) and a jump length (its window opening 2 s into the row)
+DEMO_SCRIPT_V2 = [  # (start s, speed, move deg, facing deg, right hand or None, reach or None, jump m or None)
+    (0.0, 0.0, 0, 0, None, None, None),
+    (2.0, 1.0, 0, 0, None, None, None),
+    (5.0, 3.5, 0, 0, None, None, None),
+    (8.0, 1.2, 180, 0, None, None, None),     # walk backward
+    (11.0, 2.0, 90, 0, None, None, None),     # run sideways to the left
+    (14.0, 0.0, 0, 0, None, (0.4, -0.1, 0.1), None),   # reach the floor in front
+    (18.0, 3.0, 0, 0, None, None, 2.0),       # run up and jump 2 m
+    (23.0, 0.0, 0, 0, None, None, None),
+]
 
 
 def goal_markers(task: GoalTask, frame, i: int = 0, velocity: bool = True, facing: bool = True,
@@ -272,20 +285,35 @@ def goal_markers(task: GoalTask, frame, i: int = 0, velocity: bool = True, facin
     return ms
 
 
-def play_script(teacher: Teacher, seconds: float = 22.0, physics: PhysicsConfig | None = None,
+def play_script(teacher: Teacher, seconds: float | None = None, physics: PhysicsConfig | None = None,
                 frame_every: int = 2) -> Recording:
-    """Run the teacher on DEMO_SCRIPT in one environment and record it with goal markers."""
+    """Run the teacher on its goal set's demo script (DEMO_SCRIPT, or DEMO_SCRIPT_V2: 26 s) in one
+    environment and record it with goal markers."""
+    script = DEMO_SCRIPT_V2 if teacher.goal_cfg.version >= 2 else [row + (None, None) for row in DEMO_SCRIPT]
+    seconds = seconds or (26.0 if teacher.goal_cfg.version >= 2 else 22.0)
     task = GoalTask(teacher.goal_cfg, 1, resample=False)
     env = HumanoidEnv(EnvConfig(num_envs=1, episode_seconds=seconds + 1, physics=physics or PhysicsConfig(),
                                 humanoid_version=teacher.env_cfg.humanoid_version), task)
     env.reset()
     qpos, markers, captions, status = [], [], [], []
+    one, current = torch.arange(1), None
     for t in range(int(seconds / env.dt)):
         now = t * env.dt
-        _, spd, mv, face, hand = [row for row in DEMO_SCRIPT if row[0] <= now][-1]
+        row = [row for row in script if row[0] <= now][-1]
+        start, spd, mv, face, hand, reach, jump = row
         hand_t = torch.tensor([[hand or (0, 0, 0), (0, 0, 0)]], dtype=torch.float32)
-        task.set_goals(torch.arange(1), torch.tensor([float(spd)]), torch.tensor([math.radians(mv)]),
-                       torch.tensor([math.radians(face)]), hand_t, torch.tensor([[1.0 if hand else 0.0, 0.0]]))
+        if row is not current:          # a new row: its goals (a reach or a jump placed once)
+            current = row
+            task.set_goals(one, torch.tensor([float(spd)]), torch.tensor([math.radians(mv)]),
+                           torch.tensor([math.radians(face)]), hand_t, torch.tensor([[1.0 if hand else 0.0, 0.0]]))
+            if reach is not None:
+                yaw, p = float(root_heading(env.frame)[0]), env.frame.body_pos[0, 0]
+                x, y, z = reach
+                world = torch.tensor([[float(p[0]) + math.cos(yaw) * x - math.sin(yaw) * y,
+                                       float(p[1]) + math.sin(yaw) * x + math.cos(yaw) * y, z]])
+                task.set_reach(one, world, 0)
+            if jump is not None:
+                task.set_jump(one, torch.tensor([float(jump)]), torch.tensor([2.0]), torch.tensor([math.radians(mv)]))
         obs = env.observe()
         r = env.step(teacher.act(obs))
         if t % frame_every == 0:
@@ -293,7 +321,9 @@ def play_script(teacher: Teacher, seconds: float = 22.0, physics: PhysicsConfig 
             markers.append(goal_markers(task, f))
             qpos.append(f.qpos[0].double().numpy().copy())
             captions.append(f"goal: {spd:.1f} m/s toward {mv:+d} deg, face {face:+d} deg"
-                            + (f"\nright hand at {hand} m (pelvis frame)" if hand else ""))
+                            + (f"\nright hand at {hand} m (pelvis frame)" if hand else "")
+                            + (f"\nright hand to the point {reach[2]:.2f} m above the floor" if reach else "")
+                            + (f"\njump {jump:.1f} m" if jump else ""))
             status.append("fallen" if bool(fallen(f.body_pos)[0]) else None)
         if bool(r.terminated[0]):
             break

@@ -146,3 +146,17 @@ def test_skill_evaluation_of_a_v2_teacher_and_its_refusal_for_set_1(v2_teacher_f
     assert 0.5 <= jump["goal_lengths_m"][0] <= jump["goal_lengths_m"][1] <= 2.3 + 1e-6   # 0.8 + 0.5 x 3 m/s
     with pytest.raises(FrozenfitError, match="goal set 1"):
         evaluate_skills(load_teacher(SHIPPED_TEACHER))
+
+
+def test_the_v2_demo_script_reaches_the_floor_and_jumps(v2_teacher_file):
+    from frozenfit.humanoid.model import PhysicsConfig
+    from frozenfit.teacher.evaluate import play_script
+    from frozenfit.teacher.policy import load_teacher
+    # nearly no gravity and the nominal pose held: the humanoid stays up, so every row is played
+    teacher = load_teacher(v2_teacher_file)
+    teacher.act = lambda obs: torch.zeros(obs.shape[0], 23)
+    rec = play_script(teacher, seconds=20.0, physics=PhysicsConfig(gravity_scale=0.3), frame_every=10)
+    assert len(rec.captions) == 67 and rec.qpos.shape[1] == 30
+    text = "\n".join(rec.captions)
+    assert "toward +180 deg, face +0 deg" in text                        # the backward walk
+    assert "0.10 m above the floor" in text and "jump 2.0 m" in text
