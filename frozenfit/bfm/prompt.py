@@ -51,6 +51,9 @@ class Prompt:
     keyframe_pelvis / keyframe_head: world-frame position (x, y, z) the pelvis / head should reach
     in ``keyframe_in`` seconds; keyframe_yaw: world yaw (rad) to face there. A keyframe sets the
     velocity and facing goals itself, so it cannot be combined with ``velocity`` or ``facing``.
+    Goal set 2 BFMs only: reach_point, a world point (x, y, z) for the right hand (the BFM bends or
+    kneels to it; part of the body prompt); jump, a length (m) to jump along the velocity, its
+    take-off window opening in ``jump_in`` seconds (needs a velocity prompt).
     """
 
     velocity: tuple[float, float] | None = None
@@ -64,6 +67,9 @@ class Prompt:
     keyframe_head: Vec3 | None = None
     keyframe_yaw: float | None = None
     keyframe_in: float = 2.0
+    reach_point: Vec3 | None = None
+    jump: float | None = None
+    jump_in: float = 1.0
 
     @property
     def has_keyframe(self) -> bool:
@@ -105,12 +111,24 @@ def apply_prompt(task: PromptedGoalTask, frame, prompt: Prompt, idx: torch.Tenso
     if prompt.pelvis_height is not None:
         task.height_target[idx] = float(prompt.pelvis_height)
         task.height_mask[idx] = 1.0
-    body = any(v is not None for v in (*hands, *feet, prompt.pelvis_height))
+    body = any(v is not None for v in (*hands, *feet, prompt.pelvis_height, prompt.reach_point))
+    if (prompt.reach_point is not None or prompt.jump is not None) and task.cfg.version < 2:
+        raise FrozenfitError("reach_point and jump prompts need a goal set 2 BFM (humanoid version 2)")
+    if prompt.reach_point is not None:
+        if prompt.right_hand is not None or prompt.left_hand is not None:
+            raise FrozenfitError("reach_point is the right hand's target: give it or hand targets, not both")
+        task.set_reach(idx, torch.tensor([prompt.reach_point], dtype=torch.float32).expand(k, 3), 0)
+    if prompt.jump is not None:
+        if speed == 0:
+            raise FrozenfitError("a jump prompt needs a velocity prompt (the run-up it jumps along)")
+        task.set_jump(idx, torch.full((k,), float(prompt.jump)), torch.full((k,), float(prompt.jump_in)),
+                      torch.full((k,), move))
     task.keyframes.clear(idx)
     if prompt.has_keyframe:
         _apply_keyframe(task, frame, prompt, idx)
     show = [prompt.velocity is not None, prompt.facing is not None, body, prompt.has_keyframe]
-    show += [False] * (len(task.layout.names) - len(show))      # goal set 2's jump: not prompted here
+    if len(task.layout.names) > len(show):                       # goal set 2's jump token
+        show.append(prompt.jump is not None)
     task.set_prompt(idx, torch.tensor(show).expand(k, len(show)), frame)
 
 
@@ -148,9 +166,13 @@ class BFMController:
     def __init__(self, bfm: BFM, num_envs: int = 1, episode_seconds: float = 1e6,
                  physics: PhysicsConfig | None = None, seed: int = 0, goal_cfg: GoalConfig | None = None):
         self.bfm = bfm
-        self.task = PromptedGoalTask(goal_cfg or GoalConfig(), MaskingConfig(), num_envs, resample=False)
+        goal_cfg = goal_cfg or (GoalConfig.v2() if bfm.cfg.goal_version >= 2 else GoalConfig())
+        if goal_cfg.version != bfm.cfg.goal_version:
+            raise FrozenfitError(f"a goal set {bfm.cfg.goal_version} BFM cannot follow goal set {goal_cfg.version} goals")
+        self.task = PromptedGoalTask(goal_cfg, MaskingConfig(), num_envs, resample=False)
         self.env = HumanoidEnv(EnvConfig(num_envs=num_envs, episode_seconds=episode_seconds,
-                                         physics=physics or PhysicsConfig(), seed=seed), self.task)
+                                         physics=physics or PhysicsConfig(), seed=seed,
+                                         humanoid_version=bfm.humanoid_version), self.task)
         self.history = History(num_envs, bfm.cfg.history_offsets, self.env.dt)
         self.obs = self.env.reset()
         self.history.reset(self.env.frame)

@@ -93,3 +93,31 @@ def test_v2_acceptance_adds_reach_and_jump_modalities(v2_bfm_file, v2_teacher_fi
     assert {"reach", "jump", "velocity", "keyframe"} <= set(r["modalities"])
     for m in r["modalities"].values():
         assert {"ratio", "bfm_fall_rate", "teacher_fall_rate"} <= set(m)
+
+
+def test_prompting_a_v2_bfm_with_a_floor_point_and_a_jump(v2_bfm_file):
+    from frozenfit.bfm.prompt import BFMController, Prompt
+    from frozenfit.humanoid.model import LAYOUTS
+    ctl = BFMController(load_bfm(v2_bfm_file), num_envs=2)
+    try:
+        assert ctl.env.layout is LAYOUTS[2] and ctl.task.cfg.version == 2
+        ctl.set_prompt(Prompt(reach_point=(0.4, 0.0, 0.1)))
+        assert ctl.task.hand_anchored[:, 0].all() and ctl.task.visible[:, 2].all()
+        ctl.step()
+        ctl.set_prompt(Prompt(velocity=(3.0, 0.0), jump=2.0, jump_in=1.5))
+        assert ctl.task.jump_mask.tolist() == [1.0, 1.0] and ctl.task.visible[:, J].all()
+        x = ctl.inputs()
+        assert x.goal[0, PROMPT_LAYOUTS[2].slices["jump"]][3] == 2.0
+        with pytest.raises(FrozenfitError, match="needs a velocity prompt"):
+            ctl.set_prompt(Prompt(jump=1.0))
+    finally:
+        ctl.close()
+    from frozenfit.bfm.policy import SHIPPED_BFM
+    v1 = BFMController(load_bfm(SHIPPED_BFM), num_envs=1)
+    try:
+        with pytest.raises(FrozenfitError, match="goal set 2 BFM"):
+            v1.set_prompt(Prompt(reach_point=(0.4, 0.0, 0.1)))
+    finally:
+        v1.close()
+    with pytest.raises(FrozenfitError, match="cannot follow goal set 1"):
+        BFMController(load_bfm(v2_bfm_file), num_envs=1, goal_cfg=GoalConfig())
