@@ -6,9 +6,13 @@ A sample is a window of ``window`` consecutive frames of heading-frame motion fe
 uses 10-frame windows). The discriminator is trained with the least-squares GAN loss and a
 gradient penalty on mocap windows,
 
-    L_D = E_mocap[(D - 1)^2] + E_policy[(D + 1)^2] + w_gp / 2 * E_mocap[|grad_x D|^2],
+    L_D = E_mocap[(D - 1)^2] + E_policy[(D + 1)^2] + w_gp / 2 * E_mocap[|grad_x D|^2]
+          + logit_reg * |W_out|^2 + weight_decay * sum_l |W_l|^2,
 
-(x: the normalised window the network reads), and rewards the policy with
+(x: the normalised window the network reads; W_out the output layer's weights, W_l every layer's;
+the two L2 terms are the AMP implementation's, which keep the discriminator from overpowering the
+policy), the policy side drawn half from this iteration's windows and half from a replay buffer
+of earlier ones (also the implementation's), and rewards the policy with
 r_style = max(0, 1 - (D - 1)^2 / 4): 1 where D scores a window as mocap, 0 at D <= -1. The goal
 reward and the style reward are mixed as task_weight * r_goal + style_weight * r_style (the
 paper's baseline: 0.5 and 1.0). `MotionLibrary` holds the clips (windows to compare, and states to
@@ -36,13 +40,20 @@ from frozenfit.motion.playback import clip_trajectory, initial_velocity
 
 @dataclass
 class AMPConfig:
-    ZERO_OK: ClassVar[tuple[str, ...]] = ("style_min_speed",)  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("style_min_speed", "logit_reg", "weight_decay", "replay")  # see common.checks
     window: int = 10
     """Frames per discriminator sample (the Task Tokens paper's AMP baseline)."""
     hidden: tuple[int, ...] = (1024, 512)
     lr: float = 1e-4
     grad_penalty: float = 10.0
     """w_gp: weight of the gradient penalty on mocap windows."""
+    logit_reg: float = 0.05
+    """L2 weight on the output layer's weights (AMP's implementation: 0.05)."""
+    weight_decay: float = 1e-4
+    """L2 weight on every layer's weights (AMP's implementation: 1e-4)."""
+    replay: int = 100_000
+    """Policy windows kept from earlier iterations; half of each step's policy batch is drawn from
+    them (0: this iteration's windows only). Not checkpointed: a resumed run refills it."""
     task_weight: float = 0.5
     style_weight: float = 1.0
     batch: int = 512
@@ -140,18 +151,21 @@ class Discriminator(nn.Module):
         return self.score(self.normalise(windows))
 
 
-def discriminator_loss(disc: Discriminator, mocap: torch.Tensor, policy: torch.Tensor,
-                       grad_penalty: float) -> tuple[torch.Tensor, dict[str, float]]:
-    """AMP's least-squares loss with the gradient penalty on mocap windows (module docstring)."""
+def discriminator_loss(disc: Discriminator, mocap: torch.Tensor, policy: torch.Tensor, grad_penalty: float,
+                       logit_reg: float = 0.0, weight_decay: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+    """AMP's least-squares loss with the gradient penalty on mocap windows and the L2 terms on the
+    weights (module docstring)."""
     x_real = disc.normalise(mocap).detach().requires_grad_(True)
     d_real = disc.score(x_real)
     d_fake = disc(policy.detach())
     grad, = torch.autograd.grad(d_real.sum(), x_real, create_graph=True)
     gp = grad.square().flatten(1).sum(1).mean()
     lsgan = (d_real - 1).square().mean() + (d_fake + 1).square().mean()
-    loss = lsgan + 0.5 * grad_penalty * gp
+    weights = [m.weight for m in disc.net.modules() if isinstance(m, nn.Linear)]
+    l2 = weight_decay * sum(w.square().sum() for w in weights) + logit_reg * weights[-1].square().sum()
+    loss = lsgan + 0.5 * grad_penalty * gp + l2
     return loss, {"amp/d_mocap": d_real.mean().item(), "amp/d_policy": d_fake.mean().item(),
-                  "amp/grad_penalty": gp.item(), "amp/loss": loss.item()}
+                  "amp/grad_penalty": gp.item(), "amp/weight_l2": float(l2.detach()) if torch.is_tensor(l2) else float(l2), "amp/loss": loss.item()}
 
 
 @dataclass
@@ -168,20 +182,45 @@ class AMPPrior:
         self.disc = Discriminator(self.library.num_features, self.cfg.window, self.cfg.hidden, self.library.all_frames())
         self.opt = torch.optim.Adam(self.disc.net.parameters(), lr=self.cfg.lr)
         self.gen = torch.Generator().manual_seed(self.seed)
+        self.replay = torch.zeros(0)      # (<= cfg.replay, window, F) earlier policy windows
+
+    def policy_batch(self, fresh: torch.Tensor) -> torch.Tensor:
+        """``batch`` policy windows: half from ``fresh`` and half from the replay buffer (all from
+        ``fresh`` while the buffer is empty)."""
+        n = self.cfg.batch
+        old = n // 2 if len(self.replay) else 0
+        parts = [fresh[torch.randint(len(fresh), (n - old,), generator=self.gen)]]
+        if old:
+            parts.append(self.replay[torch.randint(len(self.replay), (old,), generator=self.gen)])
+        return torch.cat(parts)
+
+    def remember(self, fresh: torch.Tensor) -> None:
+        """Put ``fresh`` windows into the replay buffer: appended while it has room, then each
+        overwriting a random slot (so the buffer holds a spread of earlier iterations)."""
+        if not self.cfg.replay:
+            return
+        room = max(0, self.cfg.replay - len(self.replay))
+        self.replay = torch.cat([self.replay.reshape(-1, *fresh.shape[1:]), fresh[:room]])
+        rest = fresh[room:]
+        if len(rest):
+            keep = rest[torch.randperm(len(rest), generator=self.gen)[:self.cfg.replay]]
+            self.replay[torch.randperm(len(self.replay), generator=self.gen)[:len(keep)]] = keep
 
     def update(self, policy_windows: torch.Tensor, steps: int = 1) -> dict[str, float]:
         """``steps`` discriminator steps, each on ``batch`` mocap windows and as many policy windows
-        (sampled from ``policy_windows`` (B, window, F)); returns the last step's statistics."""
+        (`policy_batch` of ``policy_windows`` (B, window, F)), then the windows go into the
+        replay buffer; returns the last step's statistics."""
         stats: dict[str, float] = {}
         for _ in range(steps):
-            idx = torch.randint(len(policy_windows), (self.cfg.batch,), generator=self.gen)
             loss, stats = discriminator_loss(self.disc, self.library.sample_windows(self.cfg.batch, self.gen),
-                                             policy_windows[idx], self.cfg.grad_penalty)
+                                             self.policy_batch(policy_windows), self.cfg.grad_penalty,
+                                             self.cfg.logit_reg, self.cfg.weight_decay)
             if not torch.isfinite(loss):
                 raise FrozenfitError(f"the AMP discriminator's loss became {loss.item()}; lower its learning rate")
             self.opt.zero_grad()
             loss.backward()
             self.opt.step()
+        self.remember(policy_windows)
         return stats
 
     @torch.no_grad()

@@ -34,6 +34,34 @@ def test_loss_is_least_squares_plus_the_gradient_penalty_of_a_linear_discriminat
     assert all(p.grad is not None for p in disc.net.parameters())
 
 
+def test_the_weight_l2_terms_are_the_output_layers_and_every_layers():
+    torch.manual_seed(0)
+    disc = Discriminator(3, 2, hidden=(5,))
+    first, last = [m for m in disc.net.modules() if isinstance(m, nn.Linear)]
+    real, fake = torch.randn(8, 2, 3), torch.randn(8, 2, 3)
+    base, _ = discriminator_loss(disc, real, fake, grad_penalty=10.0)
+    loss, stats = discriminator_loss(disc, real, fake, grad_penalty=10.0, logit_reg=0.05, weight_decay=1e-2)
+    l2 = 1e-2 * (first.weight.square().sum() + last.weight.square().sum()) + 0.05 * last.weight.square().sum()
+    assert (loss - base).item() == pytest.approx(l2.item(), rel=1e-5)
+    assert stats["amp/weight_l2"] == pytest.approx(l2.item(), rel=1e-5)
+
+
+def test_the_replay_buffer_keeps_earlier_windows_and_feeds_half_the_policy_batch():
+    prior = AMPPrior(_Library(), AMPConfig(window=4, hidden=(8,), batch=64, replay=300))
+    first = torch.full((200, 4, 6), 1.0)
+    prior.update(first)
+    assert torch.equal(prior.replay, first)               # room for all of them
+    batch = prior.policy_batch(torch.full((50, 4, 6), 2.0))
+    assert (batch[:, 0, 0] == 2.0).sum() == 32 and (batch[:, 0, 0] == 1.0).sum() == 32
+    prior.update(torch.full((150, 4, 6), 3.0))            # 100 appended, 50 overwrite random slots
+    values = prior.replay[:, 0, 0]
+    ones, threes = int((values == 1.0).sum()), int((values == 3.0).sum())
+    assert len(values) == 300 and ones + threes == 300 and 150 <= ones < 200
+    off = AMPPrior(_Library(), AMPConfig(window=4, hidden=(8,), batch=64, replay=0))
+    off.update(first)
+    assert len(off.replay) == 0 and (off.policy_batch(torch.full((50, 4, 6), 2.0)) == 2.0).all()
+
+
 class _Library:
     """Stands in for a MotionLibrary: 'mocap' windows are N(0, 1)."""
     window = 4
