@@ -102,9 +102,18 @@ def portable_path(path: str | Path) -> str:
 
 
 def current_command() -> str:
-    """This process's command line, with paths inside the repository made relative."""
-    root = str(Path(__file__).resolve().parents[2]) + "/"
-    return " ".join(shlex.quote(a.replace(root, "")) for a in ["python", *sys.argv])
+    """This process's command line, with paths inside the repository made relative to its root
+    (also when the script was started from another folder: `python motion_realism.py` run in
+    experiments/ is recorded as `python experiments/motion_realism.py`)."""
+    root = Path(__file__).resolve().parents[2]
+
+    def portable(a: str) -> str:
+        p = Path(a)
+        if a and not a.startswith("-") and p.exists() and p.resolve().is_relative_to(root):
+            return str(p.resolve().relative_to(root))
+        return a.replace(str(root) + "/", "")
+
+    return " ".join(shlex.quote(portable(a)) for a in ["python", *sys.argv])
 
 
 def write_result(path: str | Path, payload: dict[str, Any], wall_s: float | None = None,

@@ -91,3 +91,13 @@ def test_results_refuse_absolute_machine_paths(tmp_path):
     assert portable_path(root / "frozenfit" / "assets" / "teacher.safetensors") == "frozenfit/assets/teacher.safetensors"
     assert portable_path("/somewhere/else/teacher_40M.safetensors") == "teacher_40M.safetensors"
     write_result(tmp_path / "r.json", {"file": portable_path(root / "README.md")})
+
+
+def test_the_recorded_command_names_scripts_from_the_repository_root(monkeypatch):
+    import sys
+    from pathlib import Path
+    from frozenfit.common.results import current_command
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root / "experiments")
+    monkeypatch.setattr(sys, "argv", ["motion_realism.py", "--episodes", "4", str(root / "results")])
+    assert current_command() == "python experiments/motion_realism.py --episodes 4 results"
