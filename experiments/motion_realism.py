@@ -9,6 +9,10 @@ Rows (frozenfit/motion/judge.py, proxies.py):
 - ``teacher_v1``: the shipped teacher, and ``bfm_v1`` / ``bfm_v1_no_prompt``: the shipped BFM, on the
   same velocity prompts (a world-frame velocity of 1.0-1.6 m/s along +x, facing +x, from random
   start headings) and with no prompt at all;
+- ``teacher_v2``, ``bfm_v2``, ``bfm_v2_no_prompt`` (with ``--teacher-v2`` and ``--bfm-v2``): the same
+  prompts on version 2, judged against the judge's clips retargeted onto humanoid 2 (``clips_v2``
+  their proxies); each version-2 row says which proxies lie in the clips' own range
+  (``proxies_in_clip_range``: between the lowest and highest clip value);
 - ``tasktokens/<task>``: each shipped task policy in its task's evaluation protocol;
 - ``finetune/direction``, ``ppo_scratch/direction`` (and ``prompt_only/direction``): the sweep's seed-0
   policies of those methods (trained again when runs/ lacks them).
@@ -47,9 +51,12 @@ NQ = build_model().nq    # the humanoid's own qpos (a scene box follows it)
 
 
 @torch.no_grad()
-def prompted(policy: str, envs: int, seconds: float, prompt: Prompt | None) -> np.ndarray:
-    """qpos trajectories (envs, T, nq) of the BFM or the teacher on one prompt."""
-    bfm, teacher = load_bfm(), load_teacher()
+def prompted(policy: str, envs: int, seconds: float, prompt: Prompt | None,
+             teacher_path: str | Path | None = None, bfm_path: str | Path | None = None) -> np.ndarray:
+    """qpos trajectories (envs, T, nq) of the BFM or the teacher on one prompt (the shipped files
+    unless paths are given; the BFM's humanoid either way)."""
+    bfm = load_bfm(bfm_path) if bfm_path else load_bfm()
+    teacher = load_teacher(teacher_path) if teacher_path else load_teacher()
     ctl = BFMController(bfm, envs, seed=7, goal_cfg=teacher.goal_cfg)
     if prompt is not None:
         ctl.set_prompt(prompt)
@@ -80,10 +87,32 @@ def open_loop(kind: str, envs: int, seconds: float) -> np.ndarray:
     return np.stack(out, 1)
 
 
-def row(trajs: np.ndarray, mocap: WindowSet, cfg: JudgeConfig) -> tuple[dict, WindowSet]:
-    """A row of the table: the judge's verdict (one group per episode) and the mean proxies."""
+def row(trajs: np.ndarray, mocap: WindowSet, cfg: JudgeConfig, version: int = 1) -> tuple[dict, WindowSet]:
+    """A row of the table: the judge's verdict (one group per episode) and the mean proxies of
+    humanoid ``version``'s trajectories (``mocap``: the judge's clips on that humanoid)."""
     w = WindowSet.of(list(trajs), cfg)
-    return {**judge(w, mocap, cfg), "proxies": mean_proxies(list(trajs))}, w
+    return {**judge(w, mocap, cfg), "proxies": mean_proxies(list(trajs), version=version)}, w
+
+
+PROXY_KEYS = ("arm_leg_swing_corr", "hands_above_shoulder", "foot_skating_cm", "joint_jerk")
+
+
+def in_clip_range(row_proxies: dict, clips: dict) -> dict:
+    """Per proxy: whether the row's value lies between the lowest and highest clip value (None
+    where the row or every clip lacks it)."""
+    out = {}
+    for k in PROXY_KEYS:
+        vals = [c[k] for c in clips.values() if c.get(k) is not None]
+        v = row_proxies.get(k)
+        out[k] = None if v is None or not vals else bool(min(vals) <= v <= max(vals))
+    return out
+
+
+def clip_proxies(version: int) -> dict:
+    """The proxies of the judge's clips and the walk and run clips (and mirrors) on humanoid ``version``."""
+    model = build_model(version=version)
+    return {f"{c}{'_mirror' if m else ''}": proxies(clip_trajectory(c, 3.0, m, version), model=model, version=version)
+            for c in JUDGE_CLIPS + ("walk", "run") for m in (False, True)}
 
 
 def mocap_vs_mocap(mocap: WindowSet, cfg: JudgeConfig) -> dict:
@@ -98,19 +127,28 @@ def mocap_vs_mocap(mocap: WindowSet, cfg: JudgeConfig) -> dict:
             "judged_human": float(np.mean([x["judged_human"] for x in splits])), "splits": splits}
 
 
-def rollout_args(doc: str, envs: int, seconds: float) -> argparse.Namespace:
-    """--envs and --seconds of the rollouts a judge script makes, checked."""
+def rollout_args(doc: str, envs: int, seconds: float, versions: bool = False) -> argparse.Namespace:
+    """--envs and --seconds of the rollouts a judge script makes (and the version-2 files), checked."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--envs", type=int, default=envs)
     ap.add_argument("--seconds", type=float, default=seconds)
+    if versions:
+        ap.add_argument("--teacher-v2", help="teacher v2 file (with --bfm-v2: the version-2 rows)")
+        ap.add_argument("--bfm-v2", help="BFM v2 file")
     a = ap.parse_args()
+    for name in ("teacher_v2", "bfm_v2"):
+        path = getattr(a, name, None)
+        if path and not Path(path).is_file():
+            ap.error(f"--{name.replace('_', '-')}: no file at {path}")
+    if versions and bool(a.teacher_v2) != bool(a.bfm_v2):
+        ap.error("--teacher-v2 and --bfm-v2 go together")
     if a.envs <= 0 or a.seconds <= 1:
         ap.error("--envs must be positive and --seconds above 1 (a judge window is 1 s)")
     return a
 
 
 def main() -> None:
-    a = rollout_args(__doc__, 16, 10.0)
+    a = rollout_args(__doc__, 16, 10.0, versions=True)
     torch.set_num_threads(2)
     t0 = time.perf_counter()
     cfg = JudgeConfig()
@@ -126,6 +164,15 @@ def main() -> None:
     rows["bfm_v1"], _ = row(prompted("bfm", a.envs, a.seconds, walk), mocap, cfg)
     rows["bfm_v1_no_prompt"], _ = row(prompted("bfm", a.envs, a.seconds, None), mocap, cfg)
     print("teacher", rows["teacher_v1"]["auc"], "bfm", rows["bfm_v1"]["auc"], flush=True)
+    extra = {}
+    if a.teacher_v2:
+        mocap2, clips2 = mocap_windows(cfg, version=2), clip_proxies(2)
+        for name, policy, prompt in (("teacher_v2", "teacher", walk), ("bfm_v2", "bfm", walk),
+                                     ("bfm_v2_no_prompt", "bfm", None)):
+            rows[name], _ = row(prompted(policy, a.envs, a.seconds, prompt, a.teacher_v2, a.bfm_v2), mocap2, cfg, 2)
+            rows[name]["proxies_in_clip_range"] = in_clip_range(rows[name]["proxies"], clips2)
+            print(name, rows[name]["auc"], flush=True)
+        extra = {"clips_v2": clips2, "files_v2": {"teacher": a.teacher_v2, "bfm": a.bfm_v2}}
     bfm = load_bfm()
     digest = bfm_digest(bfm)
     direction_windows = {}
@@ -154,11 +201,8 @@ def main() -> None:
         print(method, rows[f"{method}/direction"]["auc"], flush=True)
     pair = {f"task_tokens_vs_{m}/direction": pairwise(direction_windows["task_tokens"], direction_windows[m], mocap, cfg)
             for m in ("finetune", "ppo_scratch", "prompt_only") if "task_tokens" in direction_windows}
-    model = build_model()
-    clips = {f"{c}{'_mirror' if m else ''}": proxies(clip_trajectory(c, 3.0, m), model=model)
-             for c in JUDGE_CLIPS + ("walk", "run") for m in (False, True)}
     write_result(OUT / "realism.json", {
-        "rows": rows, "pairwise": pair, "clips": clips, "judge_clips": list(JUDGE_CLIPS),
+        "rows": rows, "pairwise": pair, "clips": clip_proxies(1), **extra, "judge_clips": list(JUDGE_CLIPS),
         "judge": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
         "rollouts": {"envs": a.envs, "seconds": a.seconds},
         "note": "cross-validation is over clips and episodes; with five held-out clips a verdict "

@@ -83,9 +83,11 @@ class WindowSet:
         return len(self.x)
 
 
-def mocap_windows(cfg: JudgeConfig = JudgeConfig(), clips=JUDGE_CLIPS) -> WindowSet:
-    """The judge's held-out human windows: every judge clip and its mirror image, one group per clip."""
-    return WindowSet.of([clip_trajectory(c, mirror=m) for c in clips for m in (False, True)], cfg,
+def mocap_windows(cfg: JudgeConfig = JudgeConfig(), clips=JUDGE_CLIPS, version: int = 1) -> WindowSet:
+    """The judge's held-out human windows: every judge clip and its mirror image retargeted onto
+    humanoid ``version`` (a motion is judged against the clips on its own humanoid), one group
+    per clip."""
+    return WindowSet.of([clip_trajectory(c, mirror=m, version=version) for c in clips for m in (False, True)], cfg,
                         [i for i in range(len(clips)) for _ in (False, True)])
 
 

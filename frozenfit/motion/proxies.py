@@ -71,9 +71,10 @@ def _diff(model: mujoco.MjModel, q0: np.ndarray, q1: np.ndarray, dt: float) -> n
     return v
 
 
-def proxies(qpos: np.ndarray, dt: float = CONTROL_DT, model: mujoco.MjModel | None = None) -> dict:
-    """The proxies of one trajectory (T, nq); see the module docstring."""
-    model = model or build_model()
+def proxies(qpos: np.ndarray, dt: float = CONTROL_DT, model: mujoco.MjModel | None = None, version: int = 1) -> dict:
+    """The proxies of one trajectory (T, nq) of humanoid ``version`` (``model``, when given, is
+    that version's); see the module docstring."""
+    model = model or build_model(version=version)
     q = np.asarray(qpos, dtype=float)
     xpos, soles, centres, level = _kinematics(model, q)
     ids = {n: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, n) for n in
@@ -81,7 +82,7 @@ def proxies(qpos: np.ndarray, dt: float = CONTROL_DT, model: mujoco.MjModel | No
     speed = np.linalg.norm(np.diff(xpos[:, ids["pelvis"], :2], axis=0), axis=1) / dt
     up = xpos[1:, ids["head"], 2] > FALL_HEAD_HEIGHT
     walking = (speed > WALK_SPEED[0]) & (speed < WALK_SPEED[1]) & up
-    names = [r[0] for r in joint_table()]
+    names = [r[0] for r in joint_table(version)]
     col = {n: JOINT_QPOS.start + i for i, n in enumerate(names)}
     out: dict = {"walking_frames": int(walking.sum())}
     if walking.sum() >= 10:
@@ -116,11 +117,11 @@ def proxies(qpos: np.ndarray, dt: float = CONTROL_DT, model: mujoco.MjModel | No
     return out
 
 
-def mean_proxies(trajectories, dt: float = CONTROL_DT) -> dict:
-    """The proxies averaged over several trajectories (each weighted equally; None where no
-    trajectory defines one)."""
-    model = build_model()
-    rows = [proxies(t, dt, model) for t in trajectories]
+def mean_proxies(trajectories, dt: float = CONTROL_DT, version: int = 1) -> dict:
+    """The proxies averaged over several trajectories of humanoid ``version`` (each weighted
+    equally; None where no trajectory defines one)."""
+    model = build_model(version=version)
+    rows = [proxies(t, dt, model, version) for t in trajectories]
     keys = rows[0].keys()
     mean = {}
     for k in keys:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from frozenfit.bfm.model import BFM
 from frozenfit.bfm.policy import load_bfm
 from frozenfit.common.checks import check_numbers
 from frozenfit.common.checkpoint import atomic_write_bytes
@@ -29,10 +30,12 @@ from frozenfit.tasktokens.tasks import TASKS, TaskName
 
 @torch.no_grad()
 def policy_trajectories(actor: nn.Module, task: str, use_prior: bool, envs: int, seconds: float,
-                        seed: int = 20_000) -> np.ndarray:
-    """qpos trajectories (envs, T, nq) of ``actor`` on ``task``'s evaluation environments."""
+                        seed: int = 20_000, bfm: BFM | None = None) -> np.ndarray:
+    """qpos trajectories (envs, T, nq) of ``actor`` on ``task``'s evaluation environments, on the
+    humanoid of ``bfm`` (the BFM the actor drives; the shipped one when None)."""
     nq = JOINT_QPOS.stop     # the humanoid's own qpos (a task's scene bodies follow it)
-    _, env = eval_env(task, envs, load_bfm().cfg.history_offsets, use_prior, seed)
+    bfm = bfm or load_bfm()
+    _, env = eval_env(task, envs, bfm.cfg.history_offsets, use_prior, seed, humanoid_version=bfm.humanoid_version)
     obs, out = env.reset(), []
     try:
         for _ in range(int(seconds / env.dt)):
@@ -51,6 +54,8 @@ class MotionJudgeConfig:
     task: TaskName = "direction"
     policy: str = "shipped"
     """a task-policy file, or 'shipped' for the task's shipped policy"""
+    bfm: str = "shipped"
+    """the BFM the policy drives (a BFM file, or 'shipped'); its humanoid is the one judged"""
     envs: int = 16
     """episodes (one group each in the judge's cross-validation; at least 2)"""
     seconds: float = 10.0
@@ -70,13 +75,16 @@ def run_judge(cfg: MotionJudgeConfig) -> dict:
     path = shipped_policy(cfg.task) if cfg.policy == "shipped" else Path(cfg.policy)
     if not path.exists():
         raise FrozenfitError(f"no policy file at {path}")
-    actor = load_policy(path, load_bfm())
+    bfm = load_bfm() if cfg.bfm == "shipped" else load_bfm(cfg.bfm)
+    actor = load_policy(path, bfm)
     if actor.meta.get("task") not in (None, cfg.task):
         raise FrozenfitError(f"{path} is a policy for '{actor.meta['task']}', not '{cfg.task}'")
     jcfg = JudgeConfig()
-    trajs = policy_trajectories(actor, cfg.task, bool(actor.meta["use_prior"]), cfg.envs, cfg.seconds, cfg.seed)
-    verdict = {**judge(WindowSet.of(list(trajs), jcfg), mocap_windows(jcfg), jcfg),
-               "proxies": mean_proxies(list(trajs)), "task": cfg.task, "policy": str(cfg.policy),
+    trajs = policy_trajectories(actor, cfg.task, bool(actor.meta["use_prior"]), cfg.envs, cfg.seconds, cfg.seed, bfm)
+    v = bfm.humanoid_version
+    verdict = {**judge(WindowSet.of(list(trajs), jcfg), mocap_windows(jcfg, version=v), jcfg),
+               "proxies": mean_proxies(list(trajs), version=v), "task": cfg.task, "policy": str(cfg.policy),
+               "humanoid_version": v,
                "envs": cfg.envs, "seconds": cfg.seconds}
     print(f"{cfg.task} ({cfg.policy}): AUC {verdict['auc']:.3f} against held-out mocap, judged human "
           f"{100 * verdict['judged_human']:.1f} % of windows")
