@@ -8,7 +8,7 @@ from pathlib import Path
 
 from frozenfit.bfm.evaluate import BFMEvalConfig, evaluate_bfm
 from frozenfit.bfm.policy import SHIPPED_BFM, export_bfm, load_bfm
-from frozenfit.bfm.prompt import DEMO_PROMPTS, load_script, play
+from frozenfit.bfm.prompt import load_script, play
 from frozenfit.common.assets import export_target
 from frozenfit.common.checks import check_numbers
 from frozenfit.humanoid.model import PhysicsConfig
@@ -23,7 +23,7 @@ class PlayConfig:
     out: str = "runs/bfm.mp4"            # .mp4 (H.264) or .gif
     checkpoint: str = str(SHIPPED_BFM)
     script: str | None = None            # JSON: [{"t": 0, "prompt": {"velocity": [1, 0]}}, ...]
-    seconds: float = 22.0
+    seconds: float | None = None         # default: the demo script's length (22 s; goal set 2's 26 s)
     width: int = 640
     height: int = 360
     frame_every: int = 2
@@ -39,8 +39,8 @@ def run_play(cfg: PlayConfig) -> Path | dict:
     bfm = load_bfm(cfg.checkpoint)
     if cfg.interactive:
         from frozenfit.bfm.interactive import run_interactive
-        return run_interactive(bfm, cfg.seconds, cfg.physics)
-    script = load_script(cfg.script) if cfg.script else DEMO_PROMPTS
+        return run_interactive(bfm, cfg.seconds or 22.0, cfg.physics)
+    script = load_script(cfg.script) if cfg.script else None     # None: the BFM's goal set's demo script
     rec = play(bfm, script, cfg.seconds, cfg.physics, cfg.frame_every)
     frames = render_rollout(rec, cfg.width, cfg.height)
     path = write_video(frames, cfg.out, rec.fps)

@@ -79,7 +79,7 @@ def run_interactive(bfm: BFM, seconds: float, physics: PhysicsConfig | None = No
     except ImportError as e:
         raise FrozenfitError(f"mujoco.viewer is unavailable ({e})")
     ctl = BFMController(bfm, 1, episode_seconds=seconds + 1, physics=physics)
-    model = scene_model()
+    model = scene_model(version=bfm.humanoid_version)
     data = mujoco.MjData(model)
     pressed: list[int] = []
     state, keys_seen = KeyboardPrompt(), []

@@ -32,7 +32,7 @@ from frozenfit.bfm.model import BFM
 from frozenfit.bfm.tokens import BFMInput, History
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv, StepResult
-from frozenfit.humanoid.model import PhysicsConfig, fallen
+from frozenfit.humanoid.model import PELVIS_HEIGHT, PhysicsConfig, fallen
 from frozenfit.humanoid.observations import PROPRIO_DIM, root_heading
 from frozenfit.humanoid.render import Marker, Recording
 from frozenfit.teacher.evaluate import goal_markers
@@ -215,6 +215,21 @@ DEMO_PROMPTS: list[tuple[float, Prompt]] = [
 ]
 
 
+# goal set 2's demo: a floor reach from where the humanoid starts (the origin, facing +x), walk,
+# run, walk backward, run sideways, turn round, then a run-up and a 2 m jump
+DEMO_PROMPTS_V2: list[tuple[float, Prompt]] = [
+    (0.0, Prompt()),
+    (1.5, Prompt(reach_point=(0.45, -0.15, 0.1))),                       # reach the floor in front
+    (5.0, Prompt(velocity=(1.0, 0.0))),
+    (8.0, Prompt(velocity=(3.5, 0.0), facing=0.0)),                      # run
+    (11.0, Prompt(velocity=(-1.2, 0.0), facing=0.0)),                    # walk backward
+    (14.0, Prompt(velocity=(0.0, 2.0), facing=0.0)),                     # run sideways to the left
+    (17.0, Prompt(facing=math.pi)),                                      # turn round in place
+    (19.0, Prompt(velocity=(-3.0, 0.0), facing=math.pi, jump=2.0, jump_in=2.0)),   # run up, jump 2 m
+    (24.5, Prompt()),
+]
+
+
 def load_script(path: str | Path) -> list[tuple[float, Prompt]]:
     """A prompt script from JSON: [{"t": seconds, "prompt": {field: value, ...}}, ...]."""
     path = Path(path)
@@ -235,11 +250,16 @@ def script_to_json(script: list[tuple[float, Prompt]]) -> str:
                        for t, p in script], indent=1)
 
 
-def play(bfm: BFM, script: list[tuple[float, Prompt]] | None = None, seconds: float = 22.0,
-         physics: PhysicsConfig | None = None, frame_every: int = 2) -> Recording:
-    """Run one humanoid through a timed prompt script (default DEMO_PROMPTS) and record it with
-    markers of what is prompted."""
-    script = script or DEMO_PROMPTS
+def play(bfm: BFM, script: list[tuple[float, Prompt]] | None = None, seconds: float | None = None,
+         physics: PhysicsConfig | None = None, frame_every: int = 2, title: str = "") -> Recording:
+    """Run one humanoid through a timed prompt script (default DEMO_PROMPTS, 22 s, or for a goal set
+    2 BFM DEMO_PROMPTS_V2, 26 s) and record it with markers of what is prompted. A goal set 1 BFM
+    given goal set 2 prompts plays their nearest goal set 1 prompts (`for_goal_set_1`)."""
+    v2 = bfm.cfg.goal_version >= 2
+    script = script or (DEMO_PROMPTS_V2 if v2 else DEMO_PROMPTS)
+    seconds = seconds or (26.0 if v2 else 22.0)
+    if not v2:
+        script = [(t, for_goal_set_1(p)) for t, p in script]
     ctl = BFMController(bfm, 1, episode_seconds=seconds + 1, physics=physics)
     qpos, markers, captions, status, current = [], [], [], [], None
     for t in range(int(seconds / ctl.env.dt)):
@@ -260,7 +280,8 @@ def play(bfm: BFM, script: list[tuple[float, Prompt]] | None = None, seconds: fl
             break
     ctl.close()
     return Recording(qpos=np.stack(qpos), fps=1.0 / (ctl.env.dt * frame_every), markers=markers,
-                     title="BFM (frozen, prompted)", captions=captions, status=status)
+                     title=title or "BFM (frozen, prompted)", captions=captions, status=status,
+                     humanoid_version=bfm.humanoid_version)
 
 
 def describe(p: Prompt) -> str:
@@ -280,4 +301,22 @@ def describe(p: Prompt) -> str:
         parts.append(f"keyframe yaw {math.degrees(p.keyframe_yaw):+.0f} deg")
     if p.has_keyframe:
         parts.append(f"in {p.keyframe_in:.1f} s")
+    if p.reach_point is not None:
+        parts.append(f"right hand to the point ({', '.join(f'{x:.2f}' for x in p.reach_point)}) m")
+    if p.jump is not None:
+        parts.append(f"jump {p.jump:.1f} m in {p.jump_in:.1f} s")
     return ", ".join(parts) if parts else "none (free)"
+
+
+def for_goal_set_1(p: Prompt) -> Prompt:
+    """The nearest prompt a goal set 1 BFM takes (for showing version 1 beside version 2 on one
+    script): a reach point becomes a right-hand target relative to a pelvis standing at the origin
+    facing +x (where the demo scripts start), and a jump is dropped (goal set 1 has none)."""
+    from dataclasses import replace
+    if p.reach_point is None and p.jump is None:
+        return p
+    hand = p.right_hand
+    if p.reach_point is not None:
+        x, y, z = p.reach_point
+        hand = (x, y, z - PELVIS_HEIGHT)
+    return replace(p, right_hand=hand, reach_point=None, jump=None)

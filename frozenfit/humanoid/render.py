@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from frozenfit.errors import FrozenfitError
-from frozenfit.humanoid.model import BoxSpec, humanoid_xml
+from frozenfit.humanoid.model import LAYOUTS, BoxSpec, humanoid_xml, joint_table
 
 # kind -> (rgba, legend text): the one colour legend of every video
 COLORS: dict[str, tuple[tuple[float, float, float, float], str]] = {
@@ -65,9 +65,10 @@ class Recording:
     title: str = ""                      # e.g. "Direction - Task Tokens"
     captions: list[str] = field(default_factory=list)
     status: list[str | None] = field(default_factory=list)
+    humanoid_version: int = 1            # whose qpos layout (versions order some hinges differently)
 
     def save(self, path: str | Path) -> None:
-        np.savez_compressed(path, qpos=self.qpos, fps=self.fps)
+        np.savez_compressed(path, qpos=self.qpos, fps=self.fps, humanoid_version=self.humanoid_version)
 
     @staticmethod
     def load(path: str | Path) -> "Recording":
@@ -76,7 +77,8 @@ class Recording:
             raise FrozenfitError(f"recording not found: {path}")
         try:
             z = np.load(path)
-            return Recording(qpos=z["qpos"], fps=float(z["fps"]))
+            version = int(z["humanoid_version"]) if "humanoid_version" in z else 1   # older recordings: version 1
+            return Recording(qpos=z["qpos"], fps=float(z["fps"]), humanoid_version=version)
         except (OSError, KeyError, ValueError) as e:
             raise FrozenfitError(f"{path} is not a frozenfit recording (.npz with qpos and fps): {e}")
 
@@ -169,13 +171,26 @@ def caption_frame(frame: np.ndarray, lines: list[str], status: str | None, legen
     return np.asarray(Image.alpha_composite(img, layer).convert("RGB"))
 
 
+def model_version(model: mujoco.MjModel) -> int | None:
+    """The humanoid version whose hinge order ``model`` has (None: neither)."""
+    names = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, j) for j in range(model.njnt)]
+    for v in LAYOUTS:
+        table = [r[0] for r in joint_table(v)]
+        if names[1:1 + len(table)] == table:
+            return v
+    return None
+
+
 def render_rollout(rec: Recording, width: int = 640, height: int = 360, model: mujoco.MjModel | None = None,
                    captions: bool = True) -> list[np.ndarray]:
     """RGB frames of a recording with a camera following the pelvis; ``model`` is a render model
-    (`scene_model`; default the humanoid alone); ``captions`` draws the text and legend."""
-    model = model or scene_model()
+    (`scene_model`; default the recording's humanoid alone); ``captions`` draws the text and legend."""
+    model = model or scene_model(version=rec.humanoid_version)
     if rec.qpos.ndim != 2 or rec.qpos.shape[1] != model.nq:
         raise FrozenfitError(f"recording has qpos of shape {rec.qpos.shape}, the humanoid needs (T, {model.nq})")
+    if model_version(model) != rec.humanoid_version:
+        raise FrozenfitError(f"the recording is of humanoid version {rec.humanoid_version}, the render model is "
+                             f"version {model_version(model)}'s: build it with scene_model(version=...)")
     if width > model.vis.global_.offwidth or height > model.vis.global_.offheight:
         raise FrozenfitError(f"at most {model.vis.global_.offwidth}x{model.vis.global_.offheight} pixels, "
                              f"got {width}x{height}")

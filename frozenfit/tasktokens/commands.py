@@ -108,9 +108,10 @@ def record(actor, task_name: str, use_prior: bool, history_offsets, seconds: flo
                 status.append(task.status(0))
     finally:
         env.close()
+    version = actor_humanoid(actor)
     rec = Recording(qpos=np.stack(qpos), fps=1.0 / (env.dt * frame_every), markers=markers, title=title,
-                    captions=captions, status=status)
-    return rec, bool(task.success[0]), scene_model(getattr(task, "box", None))
+                    captions=captions, status=status, humanoid_version=version)
+    return rec, bool(task.success[0]), scene_model(getattr(task, "box", None), version)
 
 
 def video_title(task: str, method: str) -> str:

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
-from frozenfit.humanoid.model import PhysicsConfig, fallen
+from frozenfit.humanoid.model import PELVIS_HEIGHT, PhysicsConfig, fallen
 from frozenfit.humanoid.render import Marker, Recording
 from frozenfit.humanoid.rotations import wrap_angle
 from frozenfit.humanoid.observations import root_heading
@@ -285,12 +285,29 @@ def goal_markers(task: GoalTask, frame, i: int = 0, velocity: bool = True, facin
     return ms
 
 
+def script_for_goal_set_1(script: list[tuple]) -> list[tuple]:
+    """Goal set 2 script rows as the nearest goal set 1 goals (for showing version 1 beside version
+    2): a world reach target becomes a right-hand target in the pelvis frame at the same place (its
+    height made relative to a standing pelvis), a jump is dropped (goal set 1 has none)."""
+    out = []
+    for start, spd, mv, face, hand, reach, jump in script:
+        if reach is not None:
+            hand = (reach[0], reach[1], reach[2] - PELVIS_HEIGHT)
+        out.append((start, spd, mv, face, hand, None, None))
+    return out
+
+
 def play_script(teacher: Teacher, seconds: float | None = None, physics: PhysicsConfig | None = None,
-                frame_every: int = 2) -> Recording:
-    """Run the teacher on its goal set's demo script (DEMO_SCRIPT, or DEMO_SCRIPT_V2: 26 s) in one
-    environment and record it with goal markers."""
-    script = DEMO_SCRIPT_V2 if teacher.goal_cfg.version >= 2 else [row + (None, None) for row in DEMO_SCRIPT]
-    seconds = seconds or (26.0 if teacher.goal_cfg.version >= 2 else 22.0)
+                frame_every: int = 2, script: list[tuple] | None = None, title: str = "") -> Recording:
+    """Run the teacher on a demo script (default its goal set's: DEMO_SCRIPT, or DEMO_SCRIPT_V2: 26 s)
+    in one environment and record it with goal markers; a goal set 1 teacher given goal set 2 rows
+    plays `script_for_goal_set_1` of them."""
+    v2 = teacher.goal_cfg.version >= 2
+    if script is None:
+        script = DEMO_SCRIPT_V2 if v2 else [row + (None, None) for row in DEMO_SCRIPT]
+    elif not v2:
+        script = script_for_goal_set_1(script)
+    seconds = seconds or (26.0 if script[-1][0] > 20 else 22.0)    # the last row's 3 s (DEMO_SCRIPT: 2 s)
     task = GoalTask(teacher.goal_cfg, 1, resample=False)
     env = HumanoidEnv(EnvConfig(num_envs=1, episode_seconds=seconds + 1, physics=physics or PhysicsConfig(),
                                 humanoid_version=teacher.env_cfg.humanoid_version), task)
@@ -329,4 +346,5 @@ def play_script(teacher: Teacher, seconds: float | None = None, physics: Physics
             break
     env.close()
     return Recording(qpos=np.stack(qpos), fps=1.0 / (env.dt * frame_every), markers=markers,
-                     title="teacher (goal-conditioned PPO)", captions=captions, status=status)
+                     title=title or "teacher (goal-conditioned PPO)", captions=captions, status=status,
+                     humanoid_version=teacher.env_cfg.humanoid_version)

@@ -121,3 +121,23 @@ def test_prompting_a_v2_bfm_with_a_floor_point_and_a_jump(v2_bfm_file):
         v1.close()
     with pytest.raises(FrozenfitError, match="cannot follow goal set 1"):
         BFMController(load_bfm(v2_bfm_file), num_envs=1, goal_cfg=GoalConfig())
+
+
+def test_the_demo_scripts_follow_the_goal_set_and_version_1_plays_the_nearest_prompts(v2_bfm_file, v2_teacher_file):
+    from frozenfit.bfm.prompt import DEMO_PROMPTS_V2, Prompt, for_goal_set_1, play
+    from frozenfit.humanoid.model import PELVIS_HEIGHT
+    from frozenfit.teacher.evaluate import DEMO_SCRIPT_V2, play_script, script_for_goal_set_1
+    from frozenfit.teacher.policy import load_teacher
+    p = for_goal_set_1(Prompt(velocity=(3.0, 0.0), reach_point=(0.4, 0.0, 0.1), jump=2.0))
+    assert p.right_hand == pytest.approx((0.4, 0.0, 0.1 - PELVIS_HEIGHT)) and p.reach_point is None and p.jump is None
+    assert p.velocity == (3.0, 0.0)
+    rows = script_for_goal_set_1(DEMO_SCRIPT_V2)
+    floor = next(r for r, o in zip(rows, DEMO_SCRIPT_V2) if o[5] is not None)
+    assert floor[4][2] == pytest.approx(0.1 - PELVIS_HEIGHT) and all(r[5] is None and r[6] is None for r in rows)
+    v1 = play(load_bfm(), DEMO_PROMPTS_V2, seconds=0.5)              # goal set 1 on goal set 2's script
+    v2 = play(load_bfm(v2_bfm_file), seconds=0.5)
+    assert v1.humanoid_version == 1 and v2.humanoid_version == 2 and "jump" in " ".join(
+        play(load_bfm(v2_bfm_file), [(0.0, DEMO_PROMPTS_V2[7][1])], seconds=0.2).captions)
+    t1 = play_script(load_teacher(), 0.5, script=DEMO_SCRIPT_V2)
+    t2 = play_script(load_teacher(v2_teacher_file), 0.5)
+    assert t1.humanoid_version == 1 and t2.humanoid_version == 2

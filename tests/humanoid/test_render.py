@@ -59,3 +59,18 @@ def test_mp4_captions_legend_and_tiling(tmp_path):
     assert len(tiled) == 4 and tiled[0].shape == (360, 640, 3)
     with pytest.raises(FrozenfitError, match="even width and height"):
         write_video([np.zeros((5, 4, 3), np.uint8)], tmp_path / "odd.mp4", 10)
+
+
+def test_a_recording_keeps_its_humanoid_version_and_renders_only_on_that_humanoid(tmp_path):
+    from frozenfit.humanoid.render import model_version, scene_model
+    m2 = build_model(version=2)
+    rec = Recording(np.repeat(nominal_qpos(m2)[None], 2, 0), fps=10.0, humanoid_version=2)
+    rec.save(tmp_path / "r2.npz")
+    back = Recording.load(tmp_path / "r2.npz")
+    assert back.humanoid_version == 2
+    np.savez(tmp_path / "old.npz", qpos=rec.qpos, fps=10.0)          # a recording from before versions
+    assert Recording.load(tmp_path / "old.npz").humanoid_version == 1
+    assert model_version(scene_model(version=2)) == 2 and model_version(scene_model()) == 1
+    with pytest.raises(FrozenfitError, match="humanoid version 2"):
+        render_rollout(back, 32, 24, model=scene_model())          # same qpos size, other hinge order
+    assert len(render_rollout(back, 32, 24)) == 2                   # its own humanoid by default
