@@ -55,10 +55,11 @@ def _teacher_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
 
 def _bfm_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
     from frozenfit.bfm import commands as c
-    from frozenfit.bfm.distill import DistillConfig, distill_bfm
+    from frozenfit.bfm.distill import DistillConfig, DistillV2Config, distill_bfm
 
     return {
         "distill": (DistillConfig, distill_bfm, "distill the BFM from the teacher with online DAgger"),
+        "distill-v2": (DistillV2Config, distill_bfm, "distill BFM v2 from teacher v2 (goal set 2, randomised worlds)"),
         "eval": (c.BFMEvalCommand, c.run_eval, "BFM vs teacher per prompt modality, no prompt, combined"),
         "play": (c.PlayConfig, c.run_play, "render the BFM following a prompt script"),
         "export": (c.BFMExportConfig, c.run_export, "strip a distillation checkpoint to a BFM file"),

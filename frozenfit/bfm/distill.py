@@ -75,6 +75,17 @@ class DistillConfig:
     """Randomised physics and ground during distillation (off by default; `frozenfit.humanoid.worlds`)."""
 
 
+@dataclass
+class DistillV2Config(DistillConfig):
+    """BFM v2's recipe: goal set 2's prompts (the jump's included) distilled from teacher v2 in the
+    randomised worlds teacher v2 trained in (16 of them, `frozenfit.humanoid.worlds`)."""
+
+    model: BFMConfig = field(default_factory=BFMConfig.v2)
+    teacher: str = "runs/teacher-v2/teacher.safetensors"
+    run_dir: str = "runs/bfm-v2"
+    worlds: WorldRandomization = field(default_factory=lambda: WorldRandomization(worlds=16))
+
+
 def init_from_bfm(bfm: BFM, path: str | Path) -> list[str]:
     """Copy every weight and statistic of the BFM file at ``path`` that ``bfm`` also has (same name
     and shape), so a new distillation (a better teacher, a new prompt type) starts from a trained
@@ -157,7 +168,7 @@ class Distiller:
     def run_config(self) -> dict:
         return {"model": asdict(self.cfg.model), "masking": asdict(self.cfg.masking), "model_hash": model_hash(self.env.cfg.humanoid_version),
                 "teacher": self.cfg.teacher, "teacher_steps": self.teacher.meta.get("global_step"),
-                "init_from": self.cfg.init_from}
+                "init_from": self.cfg.init_from, "worlds": asdict(self.cfg.worlds)}
 
     def save(self, path: Path) -> Path:
         """Every rank calls this (the random states are gathered); rank 0 writes the one checkpoint."""

@@ -25,6 +25,7 @@ from frozenfit.bfm.prompt import BFMController
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.observations import root_heading
 from frozenfit.humanoid.rotations import wrap_angle
+from frozenfit.humanoid.worlds import WorldRandomization
 from frozenfit.teacher.evaluate import window_velocity_error
 from frozenfit.teacher.goals import GoalTask
 from frozenfit.teacher.policy import Teacher
@@ -58,6 +59,8 @@ class BFMEvalConfig:
     jump_delay: float = 2.5           # s of run-up before the take-off window opens
     seed: int = 7
     physics: PhysicsConfig | None = None
+    worlds: WorldRandomization | None = None
+    """Randomised worlds to evaluate in (rough ground, physics variants); None: the nominal world."""
 
 
 # -- goals per case: each sets the task's goals and the prompt visibility for all envs ----------
@@ -127,7 +130,7 @@ def run_case(policy: str, case: str, cfg: BFMEvalConfig, bfm: BFM, teacher: Teac
     """Episodes of one case for 'bfm' or 'teacher'; rewards per term, errors, falls."""
     n = cfg.episodes
     ctl = BFMController(bfm, n, episode_seconds=seconds + 1, physics=cfg.physics, seed=cfg.seed,
-                        goal_cfg=teacher.goal_cfg)
+                        goal_cfg=teacher.goal_cfg, worlds=cfg.worlds)
     task, env = ctl.task, ctl.env
     _goals(case, cfg, task, env.frame, torch.Generator().manual_seed(cfg.seed))
     ctl.obs = env.observe()

@@ -35,6 +35,7 @@ from frozenfit.humanoid.env import EnvConfig, HumanoidEnv, StepResult
 from frozenfit.humanoid.model import PELVIS_HEIGHT, PhysicsConfig, fallen
 from frozenfit.humanoid.observations import PROPRIO_DIM, root_heading
 from frozenfit.humanoid.render import Marker, Recording
+from frozenfit.humanoid.worlds import WorldRandomization
 from frozenfit.teacher.evaluate import goal_markers
 from frozenfit.teacher.goals import GoalConfig
 
@@ -164,7 +165,8 @@ class BFMController:
     """N humanoids driven by a frozen BFM: keeps the history tokens and the prompts."""
 
     def __init__(self, bfm: BFM, num_envs: int = 1, episode_seconds: float = 1e6,
-                 physics: PhysicsConfig | None = None, seed: int = 0, goal_cfg: GoalConfig | None = None):
+                 physics: PhysicsConfig | None = None, seed: int = 0, goal_cfg: GoalConfig | None = None,
+                 worlds: WorldRandomization | None = None):
         self.bfm = bfm
         goal_cfg = goal_cfg or (GoalConfig.v2() if bfm.cfg.goal_version >= 2 else GoalConfig())
         if goal_cfg.version != bfm.cfg.goal_version:
@@ -172,7 +174,8 @@ class BFMController:
         self.task = PromptedGoalTask(goal_cfg, MaskingConfig(), num_envs, resample=False)
         self.env = HumanoidEnv(EnvConfig(num_envs=num_envs, episode_seconds=episode_seconds,
                                          physics=physics or PhysicsConfig(), seed=seed,
-                                         humanoid_version=bfm.humanoid_version), self.task)
+                                         humanoid_version=bfm.humanoid_version,
+                                         worlds=worlds or WorldRandomization()), self.task)
         self.history = History(num_envs, bfm.cfg.history_offsets, self.env.dt)
         self.obs = self.env.reset()
         self.history.reset(self.env.frame)
