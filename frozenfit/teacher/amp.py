@@ -10,6 +10,7 @@ gradient penalty on mocap windows,
           + logit_reg * |W_out|^2 + weight_decay * sum_l |W_l|^2,
 
 (x: the normalised window the network reads; W_out the output layer's weights, W_l every layer's;
+``loss='bce'`` puts the public implementation's logistic loss in place of the least-squares terms;
 the two L2 terms are the AMP implementation's, which keep the discriminator from overpowering the
 policy), the policy side drawn half from this iteration's windows and half from a replay buffer
 of earlier ones (also the implementation's), and rewards the policy with
@@ -51,6 +52,12 @@ class AMPConfig:
     """L2 weight on the output layer's weights (AMP's implementation: 0.05)."""
     weight_decay: float = 1e-4
     """L2 weight on every layer's weights (AMP's implementation: 1e-4)."""
+    loss: str = "lsgan"
+    """'lsgan': the paper's least-squares loss and reward max(0, 1 - (D - 1)^2 / 4); 'bce': the
+    public implementation's logistic loss and reward -log(1 - sigmoid(D)) (never flat: windows the
+    discriminator is sure about are still ranked, where the clamped least-squares reward is 0)."""
+    reward_scale: float = 1.0
+    """Multiplies the style reward (the implementation scales its 'bce' reward by 2)."""
     replay: int = 100_000
     """Policy windows kept from earlier iterations; half of each step's policy batch is drawn from
     them (0: this iteration's windows only). Not checkpointed: a resumed run refills it."""
@@ -70,8 +77,14 @@ class AMPConfig:
 MAX_CLIP_RATE = 30.0   # rad/s or m/s between two clip frames: above it, a loop seam, not motion
 
 
-def style_reward(d: torch.Tensor) -> torch.Tensor:
-    """AMP's style reward of discriminator scores: max(0, 1 - (d - 1)^2 / 4)."""
+LOSSES = ("lsgan", "bce")
+
+
+def style_reward(d: torch.Tensor, loss: str = "lsgan") -> torch.Tensor:
+    """AMP's style reward of discriminator scores: max(0, 1 - (d - 1)^2 / 4) for the least-squares
+    discriminator, -log(max(1 - sigmoid(d), 1e-4)) for the logistic one."""
+    if loss == "bce":
+        return -torch.log((1 - torch.sigmoid(d)).clamp_min(1e-4))
     return (1 - 0.25 * (d - 1).square()).clamp_min(0.0)
 
 
@@ -152,20 +165,25 @@ class Discriminator(nn.Module):
 
 
 def discriminator_loss(disc: Discriminator, mocap: torch.Tensor, policy: torch.Tensor, grad_penalty: float,
-                       logit_reg: float = 0.0, weight_decay: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
-    """AMP's least-squares loss with the gradient penalty on mocap windows and the L2 terms on the
-    weights (module docstring)."""
+                       logit_reg: float = 0.0, weight_decay: float = 0.0,
+                       loss: str = "lsgan") -> tuple[torch.Tensor, dict[str, float]]:
+    """AMP's least-squares loss (or with ``loss='bce'`` the logistic one: mocap labelled 1, policy
+    0) with the gradient penalty on mocap windows and the L2 terms on the weights (module docstring)."""
     x_real = disc.normalise(mocap).detach().requires_grad_(True)
     d_real = disc.score(x_real)
     d_fake = disc(policy.detach())
     grad, = torch.autograd.grad(d_real.sum(), x_real, create_graph=True)
     gp = grad.square().flatten(1).sum(1).mean()
-    lsgan = (d_real - 1).square().mean() + (d_fake + 1).square().mean()
+    if loss == "bce":
+        bce = nn.functional.binary_cross_entropy_with_logits
+        adversarial = 0.5 * (bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake)))
+    else:
+        adversarial = (d_real - 1).square().mean() + (d_fake + 1).square().mean()
     weights = [m.weight for m in disc.net.modules() if isinstance(m, nn.Linear)]
     l2 = weight_decay * sum(w.square().sum() for w in weights) + logit_reg * weights[-1].square().sum()
-    loss = lsgan + 0.5 * grad_penalty * gp + l2
-    return loss, {"amp/d_mocap": d_real.mean().item(), "amp/d_policy": d_fake.mean().item(),
-                  "amp/grad_penalty": gp.item(), "amp/weight_l2": float(l2.detach()) if torch.is_tensor(l2) else float(l2), "amp/loss": loss.item()}
+    total = adversarial + 0.5 * grad_penalty * gp + l2
+    return total, {"amp/d_mocap": d_real.mean().item(), "amp/d_policy": d_fake.mean().item(),
+                   "amp/grad_penalty": gp.item(), "amp/weight_l2": l2.item(), "amp/loss": total.item()}
 
 
 @dataclass
@@ -177,6 +195,8 @@ class AMPPrior:
     seed: int = 0
 
     def __post_init__(self):
+        if self.cfg.loss not in LOSSES:
+            raise FrozenfitError(f"unknown discriminator loss '{self.cfg.loss}'; choose one of {', '.join(LOSSES)}")
         if self.cfg.window != self.library.window:
             raise FrozenfitError(f"the library's windows have {self.library.window} frames, the prior {self.cfg.window}")
         self.disc = Discriminator(self.library.num_features, self.cfg.window, self.cfg.hidden, self.library.all_frames())
@@ -214,7 +234,7 @@ class AMPPrior:
         for _ in range(steps):
             loss, stats = discriminator_loss(self.disc, self.library.sample_windows(self.cfg.batch, self.gen),
                                              self.policy_batch(policy_windows), self.cfg.grad_penalty,
-                                             self.cfg.logit_reg, self.cfg.weight_decay)
+                                             self.cfg.logit_reg, self.cfg.weight_decay, self.cfg.loss)
             if not torch.isfinite(loss):
                 raise FrozenfitError(f"the AMP discriminator's loss became {loss.item()}; lower its learning rate")
             self.opt.zero_grad()
@@ -226,7 +246,7 @@ class AMPPrior:
     @torch.no_grad()
     def reward(self, policy_windows: torch.Tensor) -> torch.Tensor:
         """Style reward (B,) of policy windows."""
-        return style_reward(self.disc(policy_windows))
+        return self.cfg.reward_scale * style_reward(self.disc(policy_windows), self.cfg.loss)
 
     def mix(self, goal_reward: torch.Tensor, policy_windows: torch.Tensor) -> torch.Tensor:
         """task_weight * r_goal + style_weight * r_style."""

@@ -19,6 +19,24 @@ def test_style_reward_formula():
     assert torch.allclose(style_reward(d), torch.tensor([1.0, 0.0, 0.75, 0.0, 0.0]))
 
 
+def test_the_logistic_form_reward_and_loss():
+    d = torch.tensor([0.0, 2.0, -20.0])
+    assert torch.allclose(style_reward(d, "bce"), -torch.log(1 - torch.sigmoid(d)).clamp_max(-torch.log(torch.tensor(1e-4))))
+    assert style_reward(torch.tensor([-3.0]), "bce") > style_reward(torch.tensor([-5.0]), "bce") > 0   # never flat
+    torch.manual_seed(0)
+    disc = Discriminator(3, 2, hidden=())
+    real, fake = torch.randn(8, 2, 3), torch.randn(8, 2, 3)
+    loss, stats = discriminator_loss(disc, real, fake, grad_penalty=0.0, loss="bce")
+    with torch.no_grad():
+        expected = 0.5 * (-torch.log(torch.sigmoid(disc(real))).mean() - torch.log(1 - torch.sigmoid(disc(fake))).mean())
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(FrozenfitError, match="unknown discriminator loss"):
+        AMPPrior(_Library(), AMPConfig(window=4, loss="wgan"))
+    prior = AMPPrior(_Library(), AMPConfig(window=4, hidden=(8,), loss="bce", reward_scale=2.0))
+    w = torch.randn(5, 4, 6)
+    assert torch.allclose(prior.reward(w), 2.0 * style_reward(prior.disc(w), "bce"))
+
+
 def test_loss_is_least_squares_plus_the_gradient_penalty_of_a_linear_discriminator():
     torch.manual_seed(0)
     disc = Discriminator(3, 2, hidden=())                      # D(x) = w . x + b on the normalised window
