@@ -41,9 +41,10 @@ results-humanoid: $(STAMP)
 	$(BIN)/python benchmarks/humanoid_throughput.py
 	MUJOCO_GL=egl $(BIN)/python experiments/teacher_results.py
 
-# The shipped BFM's evaluation against the teacher, distillation curve and video (results/bfm).
+# The shipped BFM's evaluation against the teacher, distillation curve and video, and the BFM in worlds it was not trained in (results/bfm).
 results-bfm: $(STAMP)
 	MUJOCO_GL=egl $(BIN)/python experiments/bfm_results.py
+	$(BIN)/python experiments/bfm_ood.py
 
 # The Task Tokens sweep at the README's budget (0.5 M env steps; resumable: recorded runs are
 # skipped, an interrupted one resumes) -> results/tasktokens/; then the ceilings and the shipped
