@@ -23,6 +23,7 @@ frames so the policy's windows are measured exactly as the clips' are.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar, Sequence
 
@@ -34,6 +35,7 @@ from frozenfit.common.nets import mlp
 from frozenfit.common.normalizer import RunningNorm
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import CONTROL_DT
+from frozenfit.humanoid.rotations import wrap_angle
 from frozenfit.motion.clips import qmul
 from frozenfit.motion.features import motion_features
 from frozenfit.motion.playback import clip_trajectory, initial_velocity
@@ -41,7 +43,7 @@ from frozenfit.motion.playback import clip_trajectory, initial_velocity
 
 @dataclass
 class AMPConfig:
-    ZERO_OK: ClassVar[tuple[str, ...]] = ("style_min_speed", "logit_reg", "weight_decay", "replay")  # see common.checks
+    ZERO_OK: ClassVar[tuple[str, ...]] = ("style_min_speed", "style_max_offset", "logit_reg", "weight_decay", "replay")  # see common.checks
     window: int = 10
     """Frames per discriminator sample (the Task Tokens paper's AMP baseline)."""
     hidden: tuple[int, ...] = (1024, 512)
@@ -72,6 +74,10 @@ class AMPConfig:
     """The style reward applies only where the commanded speed (a wrapped task's ``speed``) is at
     least this, and only those windows train the discriminator: DeepMimic has no idle clip, so
     standing and shuffling would be told apart from every clip (0: everywhere)."""
+    style_max_offset: float = 180.0
+    """... and only where the commanded facing is within this many degrees of the commanded travel
+    direction (a wrapped task's ``facing_yaw`` and ``move_yaw``): the clips have no backward or
+    sideways gait, so the discriminator would score any such gait as not human (180: every offset)."""
 
 
 MAX_CLIP_RATE = 30.0   # rad/s or m/s between two clip frames: above it, a loop seam, not motion
@@ -332,10 +338,18 @@ class StyledTask:
         self.task.advance(env)
 
     def styled(self) -> torch.Tensor | None:
-        """(N,) bool: environments whose command the clips cover (``style_min_speed``), None: all."""
-        lo = self.prior.cfg.style_min_speed
+        """(N,) bool: environments whose command the clips cover (``style_min_speed``,
+        ``style_max_offset``), None: all."""
+        cfg = self.prior.cfg
         speed = getattr(self.task, "speed", None)
-        return None if lo <= 0 or speed is None else speed >= lo
+        out = None
+        if cfg.style_min_speed > 0 and speed is not None:
+            out = speed >= cfg.style_min_speed
+        face, move = getattr(self.task, "facing_yaw", None), getattr(self.task, "move_yaw", None)
+        if cfg.style_max_offset < 180.0 and face is not None and move is not None:
+            ahead = wrap_angle(face - move).abs() <= math.radians(cfg.style_max_offset)
+            out = ahead if out is None else out & ahead
+        return out
 
     def reward(self, env) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         goal, terms = self.task.reward(env)

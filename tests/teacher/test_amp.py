@@ -223,6 +223,23 @@ def test_style_applies_only_where_the_clips_cover_the_command():
         env.close()
 
 
+def test_style_applies_only_to_gaits_facing_where_they_go():
+    import math
+    from frozenfit.humanoid.model import JOINT_QPOS
+    from frozenfit.teacher.amp import StyledTask
+
+    class _Commanded(_ConstantTask):
+        speed = torch.tensor([1.0, 1.0, 1.0, 0.2])
+        move_yaw = torch.tensor([0.0, 0.0, 3.0, 0.0])
+        facing_yaw = torch.tensor([0.5, math.pi, -3.0, 0.0])        # 29 deg, backward, 16 deg over the seam
+
+    lib = MotionLibrary(["walk"], window=4, version=1, seconds=2.0)
+    prior = AMPPrior(lib, AMPConfig(window=4, hidden=(8,), style_min_speed=0.5, style_max_offset=45.0))
+    assert StyledTask(_Commanded(), prior, 4, JOINT_QPOS.stop).styled().tolist() == [True, False, True, False]
+    prior.cfg.style_min_speed = 0.0
+    assert StyledTask(_Commanded(), prior, 4, JOINT_QPOS.stop).styled().tolist() == [True, False, True, True]
+
+
 def _amp_teacher(tmp_path, iterations: int):
     from frozenfit.teacher.train import TeacherConfig
     cfg = TeacherConfig(run_dir=str(tmp_path / "run"), progress=False, amp=True, amp_clips=("walk",),
