@@ -85,7 +85,18 @@ def walking_proxy(d: dict, key: str) -> list[float]:
     return [r["proxies"][key] for name, r in d["rows"].items()
             if name not in ("mocap_vs_mocap", "standing", "random") and (r["proxies"]["walking_frames"] or 0) >= 100]
 
+def long_budget(task: str, method: str) -> dict:
+    return load("tasktokens/long_budget.json")["runs"][task][method]
+
+
 CLAIMS = [
+    # the paper's cold start at a long budget
+    ("cold start, the paper's method, ran its whole budget, {} M env steps, and ended at {} % on {} held-out "
+     "episodes, its curve never above {} %", "tasktokens/long_budget.json",
+     [lambda d: f1(long_budget("direction", "task_tokens_cold")["steps"] / 1e6),
+      lambda d: f1(long_budget("direction", "task_tokens_cold")["final_success"]),
+      lambda d: str(long_budget("direction", "task_tokens_cold")["final_episodes"]),
+      lambda d: f1(max(v for _, v in long_budget("direction", "task_tokens_cold")["curve"]))]),
     # data-parallel training
     ("batch (largest difference {})", "rl/ddp.json", [lambda d: f"{d['equivalence_max_abs_diff']:.1e}"]),
     ("trains at {} env steps/s with 1 process and {} with 2", "rl/ddp.json",
