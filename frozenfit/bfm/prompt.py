@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -315,7 +315,6 @@ def for_goal_set_1(p: Prompt) -> Prompt:
     """The nearest prompt a goal set 1 BFM takes (for showing version 1 beside version 2 on one
     script): a reach point becomes a right-hand target relative to a pelvis standing at the origin
     facing +x (where the demo scripts start), and a jump is dropped (goal set 1 has none)."""
-    from dataclasses import replace
     if p.reach_point is None and p.jump is None:
         return p
     hand = p.right_hand
