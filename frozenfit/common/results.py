@@ -19,14 +19,15 @@ from frozenfit.common.checkpoint import atomic_write_bytes
 
 def git_commit(root: Path | None = None) -> str:
     """HEAD's hash, suffixed '-dirty' when tracked code differs from it; 'unknown' outside git.
-    results/ and Markdown files do not count: a sweep writes results while it runs, and prose
-    changes no number."""
+    results/, runs/ (checkpoints of long runs committed so that another machine resumes them) and
+    Markdown files do not count: a sweep writes results while it runs, a long run its checkpoints,
+    and prose changes no number."""
     root = root or Path(__file__).resolve().parents[2]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                              text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                ":(exclude)results", ":(exclude)*.md"], cwd=root,
+                                ":(exclude)results", ":(exclude)runs", ":(exclude)*.md"], cwd=root,
                                capture_output=True, text=True, check=True).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):

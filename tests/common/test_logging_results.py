@@ -39,7 +39,8 @@ def test_commit_is_dirty_for_code_changes_but_not_for_results_or_prose(tmp_path)
     def git(*args):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
     (tmp_path / "results").mkdir()
-    for name in ("code.py", "README.md", "results/r.json"):
+    (tmp_path / "runs").mkdir()
+    for name in ("code.py", "README.md", "results/r.json", "runs/checkpoint.bin"):
         (tmp_path / name).write_text("0\n")
     git("init", "-q")
     git("add", "-A")
@@ -48,6 +49,7 @@ def test_commit_is_dirty_for_code_changes_but_not_for_results_or_prose(tmp_path)
     assert len(sha) == 40
     (tmp_path / "results" / "r.json").write_text("1\n")
     (tmp_path / "README.md").write_text("1\n")
+    (tmp_path / "runs" / "checkpoint.bin").write_text("1\n")      # a long run's committed checkpoint moving on
     assert git_commit(tmp_path) == sha
     (tmp_path / "code.py").write_text("1\n")
     assert git_commit(tmp_path) == sha + "-dirty"
