@@ -94,6 +94,10 @@ def train(task: str, name: str, digest: str, deadline: float, record: dict) -> d
     """Train one run chunk by chunk until its budget or a plateau (or the deadline); its record."""
     cfg = config(task, name, digest)
     ckpt = cfg.directory() / "checkpoint.safetensors"
+    if record.get("steps") and record.get("stopped") is None and not ckpt.exists():
+        print(f"{task}/{name}: the record has {record['steps']:,} steps but {ckpt} is not here (another machine's run); "
+              "it starts over", flush=True)
+        record.pop("train_wall_s", None)
     started = time.time()
     while record.get("stopped") is None:
         done = steps_done(ckpt)
