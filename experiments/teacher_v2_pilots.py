@@ -61,14 +61,15 @@ def train(name: str, steps: int) -> None:
 
 def curve(name: str, upto: int | None = None) -> list[dict[str, float]]:
     """The pilot's log up to ``upto`` env steps (its checkpoint's), thinned to a point every
-    ~EVERY env steps (a replayed step keeps its last row)."""
+    ~EVERY env steps and its last row (a replayed step keeps its last row)."""
     rows = {}
     for r in read_csv_log(run_dir(name) / "log.csv"):
         if upto is None or r["step"] <= upto:
             rows[int(r["step"])] = r
     out, next_at = [], 0
-    for step in sorted(rows):
-        if step >= next_at:
+    steps = sorted(rows)
+    for step in steps:
+        if step >= next_at or step == steps[-1]:        # the last row too: where the pilot stands
             r = rows[step]
             out.append({"step": step, **{k: round(r[c], 4) for k, c in KEYS.items() if c in r}})
             next_at = step + EVERY
@@ -87,7 +88,7 @@ def plot(payload: dict) -> None:
         for name, p in payload["pilots"].items():
             pts = [(c["step"] / 1e6, c[key]) for c in p["curve"] if key in c]
             if pts:
-                ax.plot(*zip(*pts), label=f"{name}: {p['tries'][:40]}")
+                ax.plot(*zip(*pts), label=f"{name}: {p['tries'].split(' discriminator')[0]}")
         ax.set(xlabel="env steps (M)", title=label)
     axes[0].legend(fontsize=7)
     fig.suptitle("Teacher v2 pilots (512 envs, one thread each)")

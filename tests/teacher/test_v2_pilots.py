@@ -17,8 +17,8 @@ def test_pilot_curves_are_thinned_from_the_log_and_stop_at_the_checkpoint(tmp_pa
         monkeypatch.setattr(m, "ROOT", tmp_path)
         monkeypatch.setattr(m, "OUT", tmp_path / "results")
         c = m.curve("C", upto=800_000)
-        assert [p["step"] for p in c] == [0, 300_000, 600_000] and c[0]["goal"] == 0.0
-        assert m.curve("C")[1]["step"] == 300_000 and m.curve("C")[-1]["step"] == 900_000
+        assert [p["step"] for p in c] == [0, 300_000, 600_000, 800_000] and c[0]["goal"] == 0.0
+        assert m.curve("C")[1]["step"] == 300_000 and m.curve("C")[-1]["step"] == 1_000_000
         assert dict(zip(*zip(*[(p["step"], p["goal"]) for p in m.curve("C")])))[300_000] == 9.0
         monkeypatch.setattr(sys, "argv", ["teacher_v2_pilots.py", "--pilots", "C", "--collect-only"])
         m.main()
