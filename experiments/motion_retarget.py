@@ -68,7 +68,7 @@ def measure(version: int, video_seconds: float) -> tuple[dict, list]:
                 q = np.concatenate([r.qpos + np.array([i * (r.qpos[-1, 0] - r.qpos[0, 0]), i * (r.qpos[-1, 1] - r.qpos[0, 1])]
                                                       + [0.0] * (r.qpos.shape[1] - 2)) for i in range(reps)])
                 q = q[: int(video_seconds * r.fps): 2]              # 15 frames/s keeps the GIF small
-                frames += render_rollout(Recording(q, r.fps / 2), 320, 240, model)
+                frames += render_rollout(Recording(q, r.fps / 2, humanoid_version=version), 320, 240, model)
     return out, frames
 
 

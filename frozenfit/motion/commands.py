@@ -8,7 +8,7 @@ from pathlib import Path
 
 from frozenfit.common.checks import check_numbers
 from frozenfit.humanoid.model import CONTROL_DT, build_model
-from frozenfit.humanoid.render import Recording, render_rollout, scene_model, write_video
+from frozenfit.humanoid.render import Recording, render_rollout, write_video
 from frozenfit.motion.clips import CLIPS, load_clip
 from frozenfit.motion.playback import looped, track
 from frozenfit.motion.retarget import retarget
@@ -38,11 +38,13 @@ def run_render(cfg: MotionRenderConfig) -> Path:
     r = retarget(clip, version=cfg.humanoid_version)
     if cfg.physics:
         qpos, summary = track(r, cfg.seconds, build_model(version=cfg.humanoid_version))
-        rec = Recording(qpos, 1.0 / CONTROL_DT, title=f"clip {clip.name}: PD-tracked open-loop (physics)")
+        rec = Recording(qpos, 1.0 / CONTROL_DT, title=f"clip {clip.name}: PD-tracked open-loop (physics)",
+                        humanoid_version=cfg.humanoid_version)
     else:
-        rec, summary = Recording(looped(r, cfg.seconds), r.fps, title=f"clip {clip.name}: retargeted poses"), {}
+        rec, summary = Recording(looped(r, cfg.seconds), r.fps, title=f"clip {clip.name}: retargeted poses",
+                                 humanoid_version=cfg.humanoid_version), {}
     out = cfg.out or f"runs/motion-{clip.name}{'-physics' if cfg.physics else ''}.mp4"
-    path = write_video(render_rollout(rec, cfg.width, cfg.height, scene_model(version=cfg.humanoid_version)), out, rec.fps)
+    path = write_video(render_rollout(rec, cfg.width, cfg.height), out, rec.fps)     # on the recording's humanoid
     print(f"wrote {path} ({clip.name}: retargeting error {r.error_cm.mean():.1f} cm mean, {r.limit_violations} "
           f"clipped joint values" + (f"; physics: {json.dumps(summary)}" if summary else "") + ")")
     return path
