@@ -6,10 +6,11 @@ global batch split over 2 torchrun processes, against the single process on the 
 figure is the largest absolute difference of any parameter or statistic. Scaling: a cold-start
 Direction Task Tokens run (512 environments in all, no learning-curve evaluations) with 1 process
 (all cores' threads) and with P processes under torchrun (the cores split among them), timed on
-its own training-loop rate (the PPO log's env_steps_per_s after the first iteration). Run it on an
-otherwise idle machine.
+its own training-loop rate (the PPO log's env_steps_per_s after the first iteration), ROUNDS
+interleaved rounds (1, 2, 1, 2, ...), the median per process count (``rounds`` keeps every
+round's). Run it on an otherwise idle machine.
 
-    python benchmarks/rl_ddp.py [--procs 1 2]
+    python benchmarks/rl_ddp.py [--procs 1 2] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import csv
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,8 +44,8 @@ def equivalence(work: Path) -> float:
     return max(float((ddp[k].double() - single[k].double()).abs().max()) for k in single)
 
 
-def rate(procs: int, steps: int, work: Path) -> float:
-    run = work / f"p{procs}"
+def rate(procs: int, steps: int, work: Path, tag: str = "") -> float:
+    run = work / f"p{procs}{tag}"
     args = ["tasktokens", "train", "--task", "direction", "--ppo.total-env-steps", str(steps), "--eval-every", "0",
             "--no-progress", "--run-dir", str(run), "--env.num-envs", "512"]
     cores = os.cpu_count() or 1
@@ -62,19 +64,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--procs", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--steps", type=int, default=81920, help="env steps per timed run")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (the median is recorded)")
     a = ap.parse_args()
-    if a.steps <= 0 or any(p <= 0 for p in a.procs):
-        ap.error("--steps and --procs must be positive")
+    if a.steps <= 0 or a.rounds <= 0 or any(p <= 0 for p in a.procs):
+        ap.error("--steps, --rounds and --procs must be positive")
     from frozenfit.common.results import save_figure, write_result
     t0 = time.time()
     work = Path(tempfile.mkdtemp(prefix="ddp-"))
     try:
         diff = equivalence(work)
         print(f"equivalence: max abs diff {diff:.2e}", flush=True)
-        scaling = {}
-        for p in a.procs:
-            scaling[str(p)] = round(rate(p, a.steps, work), 1)
-            print(f"{p} process(es): {scaling[str(p)]:.0f} env steps/s", flush=True)
+        rounds: dict[str, list[float]] = {str(p): [] for p in a.procs}
+        for k in range(a.rounds):
+            for p in a.procs:
+                rounds[str(p)].append(round(rate(p, a.steps, work, f"-r{k}"), 1))
+                print(f"round {k}: {p} process(es): {rounds[str(p)][-1]:.0f} env steps/s", flush=True)
+        scaling = {p: statistics.median(v) for p, v in rounds.items()}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     import matplotlib
@@ -85,7 +90,7 @@ def main() -> None:
     ax.set(xlabel="processes (torchrun, gloo)", ylabel="env steps/s (training loop)",
            title=f"Task Tokens PPO on {os.cpu_count()} cores")
     save_figure(fig, OUT / "ddp.png")
-    write_result(OUT / "ddp.json", {"equivalence_max_abs_diff": diff, "scaling": scaling, "steps_per_run": a.steps,
+    write_result(OUT / "ddp.json", {"equivalence_max_abs_diff": diff, "scaling": scaling, "rounds": rounds, "steps_per_run": a.steps,
                                     "task": "direction", "num_envs": 512, "cores": os.cpu_count()},
                  wall_s=time.time() - t0)
 
