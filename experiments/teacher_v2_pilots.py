@@ -30,7 +30,7 @@ STEPS = 6_000_000
 COMMON = ["--env.num-envs", "512", "--env.nthread", "1", "--torch-threads", "1", "--no-progress"]
 PILOTS: dict[str, tuple[str, list[str]]] = {   # name -> (what it tries, overrides of the v2 recipe)
     "C": ("least-squares discriminator with the implementation's L2 terms and replay",
-          ["--amp-cfg.style-max-offset", "180"]),
+          ["--amp-cfg.loss", "lsgan", "--amp-cfg.reward-scale", "1.0", "--amp-cfg.style-max-offset", "180"]),
     "D": ("logistic discriminator, reward -log(1 - sigmoid(D)) x 2, L2 terms and replay",
           ["--amp-cfg.loss", "bce", "--amp-cfg.reward-scale", "2.0", "--amp-cfg.style-max-offset", "180"]),
 }

@@ -89,7 +89,15 @@ def long_budget(task: str, method: str) -> dict:
     return load("tasktokens/long_budget.json")["runs"][task][method]
 
 
+def pilot(name: str) -> dict:
+    return load("teacher/v2_pilots.json")["pilots"][name]
+
+
 CLAIMS = [
+    # teacher v2's pilots
+    ("windows at D = {} after {} M steps, where its clamped reward is flat ({} a step)", "teacher/v2_pilots.json",
+     [lambda d: f2(pilot("C")["curve"][-1]["d_policy"]), lambda d: f1(pilot("C")["steps"] / 1e6),
+      lambda d: f"{pilot('C')['curve'][-1]['style']:.3f}"]),
     # the paper's cold start at a long budget
     ("cold start, the paper's method, ran its whole budget, {} M env steps, and ended at {} % on {} held-out "
      "episodes, its curve never above {} %", "tasktokens/long_budget.json",

@@ -42,7 +42,10 @@ class TeacherConfig:
 class TeacherV2Config(TeacherConfig):
     """Teacher v2's recipe: humanoid version 2, goal set 2, the adversarial motion prior (styling
     commands of at least 0.5 m/s that face within 45 degrees of where they go: what the clips
-    cover), 16 randomised worlds (physics and rough ground, `frozenfit.humanoid.worlds`)."""
+    cover; the public implementation's logistic discriminator and reward x 2, since in the pilots
+    (results/teacher/v2_pilots.json) the least-squares discriminator pinned every policy window
+    at D = -0.94, where its clamped reward is flat), 16 randomised worlds (physics and rough
+    ground, `frozenfit.humanoid.worlds`)."""
 
     env: EnvConfig = field(default_factory=lambda: EnvConfig(num_envs=1024, humanoid_version=2,
                                                              worlds=WorldRandomization(worlds=16)))
@@ -50,7 +53,8 @@ class TeacherV2Config(TeacherConfig):
     ppo: PPOConfig = field(default_factory=lambda: PPOConfig(total_env_steps=300_000_000, num_steps=24))
     run_dir: str = "runs/teacher-v2"
     amp: bool = True
-    amp_cfg: AMPConfig = field(default_factory=lambda: AMPConfig(style_min_speed=0.5, style_max_offset=45.0))
+    amp_cfg: AMPConfig = field(default_factory=lambda: AMPConfig(style_min_speed=0.5, style_max_offset=45.0, loss="bce",
+                                                                 reward_scale=2.0))
 
 
 def build(cfg: TeacherConfig) -> tuple[HumanoidEnv, Agent, PPO]:
