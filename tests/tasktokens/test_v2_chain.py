@@ -59,6 +59,19 @@ def test_steering_facings_follow_the_goal_set_of_the_humanoid(version):
 
 
 @pytest.mark.parametrize("version", [1, 2])
+def test_direction_speeds_reach_the_goal_sets_top_command(version):
+    from frozenfit.tasktokens.evaluate import eval_env
+    task, env = eval_env("direction", 2000, (2, 5, 10), False, seed=1, humanoid_version=version)
+    try:
+        env.reset()
+        moving = task.speed[task.speed > 0]
+        top = 3.0 if version == 1 else 3.5
+        assert moving.min() >= 1.2 and moving.max() <= top and moving.max() > top - 0.05
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("version", [1, 2])
 def test_long_jump_prompt_asks_goal_set_2_for_a_jump_before_the_line(version):
     import torch
     from frozenfit.bfm.masking import J

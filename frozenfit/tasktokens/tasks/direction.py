@@ -16,6 +16,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from frozenfit.humanoid.env import humanoid_version_of
 from frozenfit.humanoid.render import Marker
 
 from frozenfit.tasktokens.prior import PromptPrior
@@ -26,8 +27,10 @@ from frozenfit.tasktokens.tasks.base import RetargetingTask
 class DirectionConfig:
     ZERO_OK: ClassVar[tuple[str, ...]] = ("grace_steps",)  # see common.checks
     # The paper samples U[1.2, 6] m/s; our BFM's teacher tracks up to 3.0 m/s (results/teacher),
-    # so the default range stops there (the measured reason the README states).
+    # so the default range stops there (the measured reason the README states) ...
     speed: tuple[float, float] = (1.2, 3.0)
+    # ... and on a version 2 BFM at goal set 2's top command, 3.5 m/s (the run clip's speed)
+    speed_v2: tuple[float, float] = (1.2, 3.5)
     stop_prob: float = 0.05
     fresh_heading_prob: float = 0.2       # otherwise the direction turns by U(-pi/2, pi/2)
     change_steps: tuple[int, int] = (180, 220)
@@ -67,7 +70,7 @@ class DirectionTask(RetargetingTask):
         new = self.uniform(env, k, -math.pi, math.pi)
         fresh_t = torch.full((k,), fresh) | (env.rand(k) < c.fresh_heading_prob)
         self.dir_yaw[idx] = torch.where(fresh_t, new, self.dir_yaw[idx] + turn)
-        speed = self.uniform(env, k, *c.speed)
+        speed = self.uniform(env, k, *(c.speed_v2 if humanoid_version_of(env) >= 2 else c.speed))
         self.speed[idx] = torch.where(env.rand(k) < c.stop_prob, torch.zeros(k), speed)
 
     def observe(self, env) -> torch.Tensor:
