@@ -1,5 +1,7 @@
 """Task Tokens on a goal set 2 BFM (humanoid 2): train, export, load, evaluate; no mixing with v1."""
 
+from contextlib import contextmanager
+
 import pytest
 
 from frozenfit.bfm.policy import load_bfm
@@ -8,8 +10,19 @@ from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig
 from frozenfit.humanoid.model import LAYOUTS, model_hash
 from frozenfit.tasktokens.artifact import export_policy, load_policy
-from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
+from frozenfit.tasktokens.evaluate import TaskEvalConfig, eval_env, evaluate_actor
 from frozenfit.tasktokens.train import TaskTokensConfig, build, train_task
+
+
+@contextmanager
+def reset_eval_env(task: str, n: int, use_prior: bool, seed: int, version: int):
+    """(task, env) of ``n`` reset evaluation environments on humanoid ``version``; closed after."""
+    t, env = eval_env(task, n, (2, 5, 10), use_prior, seed=seed, humanoid_version=version)
+    try:
+        env.reset()
+        yield t, env
+    finally:
+        env.close()
 
 
 @pytest.mark.parametrize("method", ["task_tokens", "ppo_scratch"])
@@ -43,42 +56,28 @@ def test_task_tokens_train_and_evaluate_on_a_v2_bfm(tmp_path, v2_bfm_file, metho
 def test_steering_facings_follow_the_goal_set_of_the_humanoid(version):
     import math
     from frozenfit.humanoid.rotations import wrap_angle
-    from frozenfit.tasktokens.evaluate import eval_env
-    n = 2000
-    task, env = eval_env("steering", n, (2, 5, 10), False, seed=1, humanoid_version=version)
-    try:
-        env.reset()
+    with reset_eval_env("steering", 2000, False, 1, version) as (task, env):
         off = wrap_angle(task.face_yaw - task.dir_yaw).abs()
         brisk = (task.speed > 1.6) & (task.speed < 2.0)
         free, narrow = (1.0, 3.0) if version == 1 else (2.0, 3.5)
         cone = math.pi - 0.75 * math.pi * ((task.speed - free) / (narrow - free)).clamp(0, 1)
         assert (off <= cone + 1e-5).all()
         assert (off[brisk].max() > 2.8) == (version == 2)   # backward at a brisk walk: goal set 2 only
-    finally:
-        env.close()
 
 
 @pytest.mark.parametrize("version", [1, 2])
 def test_direction_speeds_reach_the_goal_sets_top_command(version):
-    from frozenfit.tasktokens.evaluate import eval_env
-    task, env = eval_env("direction", 2000, (2, 5, 10), False, seed=1, humanoid_version=version)
-    try:
-        env.reset()
+    with reset_eval_env("direction", 2000, False, 1, version) as (task, env):
         moving = task.speed[task.speed > 0]
         top = 3.0 if version == 1 else 3.5
         assert moving.min() >= 1.2 and moving.max() <= top and moving.max() > top - 0.05
-    finally:
-        env.close()
 
 
 @pytest.mark.parametrize("version", [1, 2])
 def test_long_jump_prompt_asks_goal_set_2_for_a_jump_before_the_line(version):
     import torch
     from frozenfit.bfm.masking import J
-    from frozenfit.tasktokens.evaluate import eval_env
-    task, env = eval_env("long_jump", 2, (2, 5, 10), True, seed=0, humanoid_version=version)
-    try:
-        env.reset()
+    with reset_eval_env("long_jump", 2, True, 0, version) as (task, env):
         goal, vis = task.prior(env)
         lay = PROMPT_LAYOUTS[version]
         assert goal.shape == (2, lay.dim) and vis.shape == (2, len(lay.names))
@@ -94,8 +93,6 @@ def test_long_jump_prompt_asks_goal_set_2_for_a_jump_before_the_line(version):
                                                                         torch.sin(task.track_yaw)], -1)
         goal, _ = task.prior(env)                  # 0.3 m before the line: the window is open
         assert goal[0, lay.slices["jump"]][5] == 1.0
-    finally:
-        env.close()
 
 
 def test_reach_prompt_on_goal_set_2_asks_for_the_point_itself_once_near():
@@ -103,10 +100,7 @@ def test_reach_prompt_on_goal_set_2_asks_for_the_point_itself_once_near():
     from frozenfit.bfm.tokens import PROMPT_SLICES
     from frozenfit.humanoid.observations import root_heading
     from frozenfit.humanoid.rotations import rotate_z
-    from frozenfit.tasktokens.evaluate import eval_env
-    task, env = eval_env("reach", 2, (2, 5, 10), True, seed=0, humanoid_version=2)
-    try:
-        env.reset()
+    with reset_eval_env("reach", 2, True, 0, 2) as (task, env):
         p, yaw = env.frame.body_pos[:, 0], root_heading(env.frame)
         near = torch.tensor([[0.3, -0.1, 0.1], [2.0, 0.0, 0.1]])          # heading frame offsets (x, y), world z
         task.target[:, :2] = p[:, :2] + rotate_z(torch.cat([near[:, :2], torch.zeros(2, 1)], 1), yaw)[:, :2]
@@ -117,5 +111,3 @@ def test_reach_prompt_on_goal_set_2_asks_for_the_point_itself_once_near():
         torch.testing.assert_close(body[:, :3], rel[:, :3] * body[:, 6:7])   # the right hand's target, on
         assert body[0, 6] == 1.0 and goal[0, :2].norm() < 1e-6               # near: stand and reach
         assert goal[1, :2].norm() > 0.5                                       # far: walk there first
-    finally:
-        env.close()
