@@ -139,10 +139,12 @@ def summary(runs: dict) -> dict:
         if cold.get("curve") and warm.get("curve"):
             w = dict((int(a), b) for a, b in warm["curve"])
             # the warm start's evaluations sit after its DAgger steps: pair each cold point with the
-            # warm curve's nearest point at or before it
-            pairs = []
+            # warm curve's nearest point at or before it, within the steps both runs trained
+            pairs, end = [], min(max(w), max(int(a) for a, _ in cold["curve"]))
             for step, v in cold["curve"]:
                 before = [k for k in w if k <= step]
+                if step > end:
+                    break
                 if before:
                     pairs.append([int(step), round(w[max(before)] - v, 2)])
             s["warm_minus_cold"] = pairs

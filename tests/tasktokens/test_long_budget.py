@@ -50,5 +50,8 @@ def test_the_summary_gives_the_ratio_and_the_warm_starts_gain_at_equal_steps(stu
         "task_tokens_warm": {"steps_to_90pct": 200_000, "curve": [[0, 5.0], [163_840, 95.0], [1_163_840, 97.0]]}}}
     s = study.summary(runs)["direction"]
     assert s["scratch_over_cold_steps_to_90pct"] == 4.0
-    # each cold point against the warm curve's last point at or before it
-    assert s["warm_minus_cold"] == [[0, 5.0], [1_000_000, 55.0], [2_000_000, 7.0]]
+    # each cold point against the warm curve's last point at or before it, only where both trained:
+    # the warm run stopped at 1.16 M steps, so the cold point at 2 M has no partner
+    assert s["warm_minus_cold"] == [[0, 5.0], [1_000_000, 55.0]]
+    runs["direction"]["task_tokens_warm"]["curve"].append([2_163_840, 98.0])
+    assert study.summary(runs)["direction"]["warm_minus_cold"] == [[0, 5.0], [1_000_000, 55.0], [2_000_000, 7.0]]
