@@ -73,3 +73,18 @@ def test_size_accuracy_measures_every_nern_file_against_ptq(study, tmp_path, mon
     assert all(isinstance(p["dominated_by_ptq"], bool) for p in nern)
     assert all(p["bytes"] > 0 and 0 <= p["accuracy"] <= 100 for p in got["points"])
     assert (tmp_path / "results" / "size_accuracy_shapes32_resnet20.png").exists()
+
+
+def test_the_iteration_plan_spends_the_same_distillation_steps(study):
+    """Warm-up then joint or decoupled: W cheap steps then D distillation steps; joint from the start:
+    the same D distillation steps, no warm-up; no distillation: W + D reconstruction steps."""
+    spec = lambda **kw: {"distillation": True, "schedule": "warmup_joint", **kw}
+    assert study.iteration_plan(spec(), 8000, 600) == (8600, 8000)
+    assert study.iteration_plan(spec(schedule="decoupled"), 8000, 600) == (8600, 8000)
+    assert study.iteration_plan(spec(schedule="joint"), 8000, 600) == (600, 0)
+    assert study.iteration_plan(spec(distillation=False), 8000, 600) == (8600, 8600)
+    from frozenfit.nern.original import SHIPPED_ORIGINAL   # a ResNet-20 stands in for Shapes-32's
+
+    cfg = study.fit_config({**spec(schedule="joint"), "permutation": "in_filter", "fraction": 0.53, "seed": 1,
+                            "feature_maps": "block"}, SHIPPED_ORIGINAL, 8000, 600)
+    assert (cfg.iterations, cfg.warmup, cfg.schedule, cfg.permutation, cfg.seed) == (600, 0, "joint", "in_filter", 1)
