@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
 from frozenfit.common.logging import RunLogger
+from frozenfit.common.results import portable_path
 from frozenfit.common.seeding import seed_everything
 from frozenfit.errors import FrozenfitError
 from frozenfit.nern.data import DataSplits, InfiniteLoader, augment, batches, load_data
@@ -117,7 +118,10 @@ def train_original(cfg: TrainOriginalConfig, data: DataSplits | None = None) -> 
     logger = RunLogger(out.parent / (out.stem + "_logs"))
     loader = InfiniteLoader(data.train, cfg.batch_size, gen)
     meta = {"model": cfg.model, "num_classes": data.num_classes, "in_channels": data.in_channels,
-            "dataset": data.name, "image_size": data.image_size, "train_config": asdict(cfg)}
+            "dataset": data.name, "image_size": data.image_size,
+            # the checkpoint ships: no machine's folders in it
+            "train_config": {**asdict(cfg), "out": portable_path(cfg.out),
+                             "data_root": portable_path(cfg.data_root) if cfg.data_root else None}}
     t0 = time.time()
     for epoch in tqdm(range(epoch0, cfg.epochs), desc=f"train {cfg.model} on {data.name}",
                       initial=epoch0, total=cfg.epochs):

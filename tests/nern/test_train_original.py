@@ -23,6 +23,7 @@ def test_train_original_saves_the_best_checkpoint(tmp_path, digits, precision):
     model, meta = load_original(out)
     assert meta["epoch"] in (1, 2) and meta["test_acc"] == r["test_acc"]
     assert meta["train_config"]["precision"] == precision
+    assert meta["train_config"]["out"] == out.name   # outside the repository: the file name, no machine path
     assert all(p.dtype == torch.float32 for p in model.parameters())
     # a finished run resumes to the same checkpoint without another epoch
     again = train_original(dataclasses.replace(cfg, resume=True), _small(digits))
