@@ -35,6 +35,11 @@ results-nern: $(STAMP)
 	$(BIN)/python experiments/nern_size_accuracy.py
 	$(BIN)/python experiments/nern_pruning.py
 	$(BIN)/python benchmarks/nern_throughput.py
+	# Shapes-32: the originals (~3 h of 2 cores for ResNet-20 and ResNet-56), then the ablation grid
+	# (~10-12 h) and its size-accuracy comparison; all resumable, rerun to continue.
+	$(BIN)/python experiments/nern_benchmark.py
+	$(BIN)/python experiments/nern_ablations.py
+	$(BIN)/python experiments/nern_ablations.py --size-accuracy
 
 # Humanoid throughput and the shipped teacher's evaluation, curve and video (results/humanoid, results/teacher).
 results-humanoid: $(STAMP)
