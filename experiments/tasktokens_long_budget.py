@@ -80,7 +80,9 @@ def plateaued(points: list[list[float]]) -> bool:
 
 
 def steps_to_90pct(points: list[list[float]], final: float) -> int | None:
-    if final <= 0:
+    """The first curve step at 90 % of the final success; None for a run that never learned (a final
+    success under PLATEAU_MIN_SUCCESS: 90 % of 0.8 % is a noise level, not a point of learning)."""
+    if final < PLATEAU_MIN_SUCCESS:
         return None
     return next((int(s) for s, v in points if v >= 0.9 * final), None)
 

@@ -41,6 +41,7 @@ def test_steps_to_90pct_is_the_first_point_at_90_percent_of_the_final(study):
     assert study.steps_to_90pct(pts, 100.0) == 1_500_000   # 89 < 90 <= 91
     assert study.steps_to_90pct(pts, 55.0) == 500_000      # 50 >= 49.5
     assert study.steps_to_90pct(pts, 0.0) is None          # nothing to reach
+    assert study.steps_to_90pct(pts, 0.8) is None          # under the 5 % floor: never learned
 
 
 def test_the_summary_gives_the_ratio_and_the_warm_starts_gain_at_equal_steps(study):
