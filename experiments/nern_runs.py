@@ -70,8 +70,14 @@ def run_fit(name: str, cfg: FitConfig, root: Path = RUN_ROOT) -> dict:
     if name in finished and finished[name]["settings"] == settings and finished[name].get("code_digest") == code:
         rec = finished[name]
     else:
-        if Path(cfg.out_dir).exists():   # another code or settings: no resuming from its checkpoint
+        # an interrupted fit of the same settings and code resumes from its checkpoint; one of
+        # another code or settings starts over
+        started = Path(cfg.out_dir) / "started.json"
+        mark = {"settings": settings, "code_digest": code}
+        if Path(cfg.out_dir).exists() and not (started.exists() and json.loads(started.read_text()) == mark):
             shutil.rmtree(cfg.out_dir)
+        Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
+        started.write_text(json.dumps(mark))
         r = fit(cfg)
         rec = {"name": name, "settings": settings, "predictor_params": r.predictor_params,
                "represented_params": r.represented_params,

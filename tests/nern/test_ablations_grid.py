@@ -88,3 +88,29 @@ def test_the_iteration_plan_spends_the_same_distillation_steps(study):
     cfg = study.fit_config({**spec(schedule="joint"), "permutation": "in_filter", "fraction": 0.53, "seed": 1,
                             "feature_maps": "block"}, SHIPPED_ORIGINAL, 8000, 600)
     assert (cfg.iterations, cfg.warmup, cfg.schedule, cfg.permutation, cfg.seed) == (600, 0, "joint", "in_filter", 1)
+
+
+def test_an_interrupted_fit_keeps_its_folder_and_another_settings_one_starts_over(study, tmp_path):
+    """run_fit resumes an unfinished fit of the same settings and code (its folder is kept) and wipes
+    one left by other settings."""
+    import json
+    import nern_runs
+    from frozenfit.nern.fit import FitConfig
+    from frozenfit.nern.original import SHIPPED_ORIGINAL
+
+    def cfg(hidden):
+        return FitConfig(original=str(SHIPPED_ORIGINAL), hidden=hidden, iterations=2, warmup=2, eval_every=2,
+                         checkpoint_every=2, resume=True, progress=False)
+
+    folder = tmp_path / "fit"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("from the interrupted run")
+    settings = {k: getattr(cfg(16), k) for k in nern_runs.RECORDED}
+    (folder / "started.json").write_text(json.dumps({"settings": settings, "code_digest": nern_runs.code_digest()}))
+    nern_runs.run_fit("fit", cfg(16), tmp_path)
+    assert (folder / "keep.txt").exists()
+    # finished: a rerun with other settings refits from an empty folder
+    (tmp_path / "finished.json").unlink()
+    nern_runs.run_fit("fit", cfg(12), tmp_path)
+    assert not (folder / "keep.txt").exists()
+    assert json.loads((tmp_path / "finished.json").read_text())["fit"]["settings"]["hidden"] == 12
