@@ -45,12 +45,13 @@ RUNS = ROOT / "runs" / "nern-ablations"
 ORIGINALS = {"resnet20": ROOT / "runs" / "nern-benchmark" / "resnet20_shapes32.safetensors",
              "resnet56": ROOT / "runs" / "nern-benchmark" / "resnet56_shapes32.safetensors"}
 SIZES = {"resnet20": (0.43, 0.53), "resnet56": (0.36, 0.46)}
-# The budget of a fit (~20 minutes of ResNet-20 on 2 cores, ~40 of ResNet-56): the paper trains 350
+# The budget of a fit (estimated ~20 minutes of ResNet-20 on 2 cores, ~40 of ResNet-56; each row
+# records its wall_s): the paper trains 350
 # CIFAR epochs (~68 k distillation steps, ~13 hours a fit here); a reconstruction-only step is ~10x
 # cheaper than a distillation step, so the cut falls on distillation. (A reconstruction-only pilot
 # came within ~3 points of the ResNet-20 in 10 k steps; the grid's no-distillation fits measure it.)
 WARMUP, DISTILL = 10_000, 800
-EVAL_EVERY = 1000   # a Shapes-32 evaluation (5k validation images) costs ~a hundred reconstruction steps
+EVAL_EVERY = 1000   # a Shapes-32 evaluation (5k validation images) is costly next to a reconstruction step
 
 
 def hidden_for(fraction: float, represented: int, kernel_size: int = 3) -> int:

@@ -144,9 +144,9 @@ def summary(runs: dict) -> dict:
             # warm curve's nearest point at or before it, within the steps both runs trained
             pairs, end = [], min(max(w), max(int(a) for a, _ in cold["curve"]))
             for step, v in cold["curve"]:
-                before = [k for k in w if k <= step]
                 if step > end:
                     break
+                before = [k for k in w if k <= step]
                 if before:
                     pairs.append([int(step), round(w[max(before)] - v, 2)])
             s["warm_minus_cold"] = pairs
