@@ -125,7 +125,8 @@ def row(spec: dict, rec: dict, cfg: FitConfig) -> dict:
             "original_acc": rec["original_acc"], "test_acc": rec["reconstructed_acc"],
             "bytes": rec["artifact_bytes"], "feature_maps": spec["feature_maps"], "name": spec["name"],
             "iterations": cfg.iterations, "warmup": cfg.warmup, "final_rmse": rec["final_rmse"],
-            "wall_s": rec["wall_s"], "commit": rec["commit"], "code_digest": rec["code_digest"],
+            "wall_s": rec["wall_s"], "cpu_s": rec.get("cpu_s"), "chunks": rec.get("chunks"),
+            "commit": rec["commit"], "code_digest": rec["code_digest"],
             "original": portable_path(cfg.original)}
 
 
@@ -220,10 +221,10 @@ def main() -> None:
         ap.error("--seeds and --distill must be positive, --warmup and --max-minutes >= 0")
     specs = grid(a.seeds, a.models)
     path = OUT / "ablations.json"
-    # a recorded row counts only for the iteration plan asked for now
+    # a recorded row counts only for the iteration plan asked for now and the code that runs now
     plan = {s["name"]: iteration_plan(s, a.warmup, a.distill) for s in specs}
     done = {r["name"]: r for r in (json.loads(path.read_text())["runs"] if path.exists() else [])
-            if plan.get(r["name"]) == (r["iterations"], r["warmup"])}
+            if plan.get(r["name"]) == (r["iterations"], r["warmup"]) and r["code_digest"] == nern_runs.code_digest()}
     if a.size_accuracy:
         size_accuracy(specs, a.models)
         return

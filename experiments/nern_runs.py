@@ -16,6 +16,8 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -50,6 +52,66 @@ def code_digest() -> str:
 COMMIT = git_commit()   # the code this process runs (read at start: later edits do not count)
 
 
+def _tensorboard_chunks(out_dir: Path, before: float) -> list[dict]:
+    """Wall time of the earlier processes that worked on a fit, from their TensorBoard event files
+    (first to last event of each file written before ``before``); [] when there are none or
+    TensorBoard cannot read them. Only for fits started before `ChunkClock` existed."""
+    try:
+        from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    except ImportError:
+        return []
+    chunks = []
+    for f in sorted((out_dir / "logs" / "tb").glob("events.out.tfevents.*")):
+        times = [e.wall_time for e in EventFileLoader(str(f)).Load()]
+        if times and times[0] < before:
+            chunks.append({"wall_s": round(times[-1] - times[0], 1), "cpu_s": None, "source": "tensorboard"})
+    return chunks
+
+
+class ChunkClock:
+    """Counts the wall and CPU time every process spends on a fit, in ``<fit>/chunks.json``, so the
+    record of a fit interrupted and resumed across sessions gives its whole cost (the fit's own
+    wall_s is only that of the process that finished it). The running chunk is rewritten every
+    ``every`` seconds, so a killed process loses at most that much of its count."""
+
+    def __init__(self, out_dir: Path, every: float = 30.0):
+        self.path = out_dir / "chunks.json"
+        t0 = time.time()
+        self.chunks = (json.loads(self.path.read_text())["chunks"] if self.path.exists()
+                       else _tensorboard_chunks(out_dir, before=t0))
+        self.chunks.append({"wall_s": 0.0, "cpu_s": 0.0, "source": "clock"})
+        self.t0, self.c0, self.every = t0, time.process_time(), every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def __enter__(self) -> "ChunkClock":
+        self._write()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._write()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every):
+            self._write()
+
+    def _write(self) -> None:
+        self.chunks[-1] = {"wall_s": round(time.time() - self.t0, 1),
+                           "cpu_s": round(time.process_time() - self.c0, 1), "source": "clock"}
+        tmp = self.path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({"chunks": self.chunks}, indent=1))
+        tmp.replace(self.path)
+
+    def totals(self) -> dict:
+        """{"wall_s", "cpu_s" (None when a chunk's CPU time is unknown), "chunks"} over every chunk."""
+        cpu = [c["cpu_s"] for c in self.chunks]
+        return {"wall_s": round(sum(c["wall_s"] for c in self.chunks), 1),
+                "cpu_s": None if None in cpu else round(sum(cpu), 1), "chunks": len(self.chunks)}
+
+
 def recipe(hidden: int = 160, permutation: str = "cross_filter", iterations: int = 4000,
            warmup: int = 3000, schedule: str = "joint", data_free: bool = False,
            alpha: float = 1e-2, beta: float = 1e-2) -> FitConfig:
@@ -78,14 +140,15 @@ def run_fit(name: str, cfg: FitConfig, root: Path = RUN_ROOT) -> dict:
             shutil.rmtree(cfg.out_dir)
         Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
         started.write_text(json.dumps(mark))
-        r = fit(cfg)
+        with ChunkClock(Path(cfg.out_dir)) as clock:
+            r = fit(cfg)
         rec = {"name": name, "settings": settings, "predictor_params": r.predictor_params,
                "represented_params": r.represented_params,
                "reconstructed_acc": round(r.reconstructed_test_acc, 2),
                "final_iteration_acc": round(r.final_test_acc, 2), "best_iteration": r.best_iteration,
                "best_val_acc": round(r.reconstructed_val_acc, 2), "artifact": r.artifact,
                "artifact_bytes": r.artifact_bytes, "original_acc": round(r.original_test_acc, 2),
-               "wall_s": round(r.wall_s, 1), "code_digest": code, "commit": COMMIT}
+               **clock.totals(), "code_digest": code, "commit": COMMIT}
         finished = json.loads(done_path.read_text()) if done_path.exists() else {}
         finished[name] = rec
         done_path.write_text(json.dumps(finished, indent=1))

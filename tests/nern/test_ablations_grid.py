@@ -114,3 +114,37 @@ def test_an_interrupted_fit_keeps_its_folder_and_another_settings_one_starts_ove
     nern_runs.run_fit("fit", cfg(12), tmp_path)
     assert not (folder / "keep.txt").exists()
     assert json.loads((tmp_path / "finished.json").read_text())["fit"]["settings"]["hidden"] == 12
+
+
+def test_a_resumed_fit_records_the_time_of_every_process_that_worked_on_it(study, tmp_path):
+    """The record's wall_s sums the chunks in chunks.json (a killed process's last count included),
+    not only the process that finished; CPU time is unknown (None) when an earlier chunk lacks it."""
+    import json
+    import time
+    import nern_runs
+    from frozenfit.nern.fit import FitConfig
+    from frozenfit.nern.original import SHIPPED_ORIGINAL
+
+    cfg = FitConfig(original=str(SHIPPED_ORIGINAL), hidden=16, iterations=2, warmup=2, eval_every=2,
+                    checkpoint_every=2, resume=True, progress=False)
+    folder = tmp_path / "fit"
+    folder.mkdir()
+    settings = {k: getattr(cfg, k) for k in nern_runs.RECORDED}
+    (folder / "started.json").write_text(json.dumps({"settings": settings, "code_digest": nern_runs.code_digest()}))
+    earlier = [{"wall_s": 1000.0, "cpu_s": 900.0, "source": "clock"}]
+    (folder / "chunks.json").write_text(json.dumps({"chunks": earlier}))
+    rec = nern_runs.run_fit("fit", cfg, tmp_path)
+    chunks = json.loads((folder / "chunks.json").read_text())["chunks"]
+    assert len(chunks) == rec["chunks"] == 2 and chunks[0] == earlier[0]
+    assert rec["wall_s"] == round(1000.0 + chunks[1]["wall_s"], 1) and chunks[1]["wall_s"] > 0
+    assert rec["cpu_s"] == round(900.0 + chunks[1]["cpu_s"], 1)
+
+    # the clock rewrites its chunk while the fit runs, so a killed process leaves its count
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "chunks.json").write_text(json.dumps({"chunks": [{"wall_s": 5.0, "cpu_s": None, "source": "tensorboard"}]}))
+    with nern_runs.ChunkClock(other, every=0.05) as clock:
+        time.sleep(0.3)
+        mid = json.loads((other / "chunks.json").read_text())["chunks"]
+    assert len(mid) == 2 and mid[1]["wall_s"] >= 0.1
+    assert clock.totals()["cpu_s"] is None and clock.totals()["wall_s"] >= 5.3
