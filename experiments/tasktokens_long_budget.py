@@ -87,9 +87,18 @@ def steps_to_90pct(points: list[list[float]], final: float) -> int | None:
     return next((int(s) for s, v in points if v >= 0.9 * final), None)
 
 
+PROVENANCE = ("command", "commit", "machine", "wall_s", "written_at")
+
+
 def load() -> dict:
     path = OUT / "long_budget.json"
     return json.loads(path.read_text()) if path.exists() else {"runs": {}}
+
+
+def fresh_payload() -> dict:
+    """The recorded runs without the file's provenance (command, commit, machine, wall time, date):
+    write_result stamps the write that is happening, not the first one."""
+    return {k: v for k, v in load().items() if k not in PROVENANCE}
 
 
 def train(task: str, name: str, digest: str, deadline: float, record: dict) -> dict:
@@ -202,7 +211,7 @@ def main() -> None:
                         "precision": "bf16", "task_version": task_class(task).version})
             for rec in train(task, name, digest, deadline, rec):
                 rec["commit"], rec["machine"] = commit, machine_info()
-                payload = load()
+                payload = fresh_payload()
                 payload["runs"].setdefault(task, {})[name] = rec
                 payload["summary"] = summary(payload["runs"])
                 payload["plateau_rule"] = {"min_steps": PLATEAU_MIN_STEPS, "points": PLATEAU_POINTS, "tol": PLATEAU_TOL,

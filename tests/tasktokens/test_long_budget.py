@@ -56,3 +56,16 @@ def test_the_summary_gives_the_ratio_and_the_warm_starts_gain_at_equal_steps(stu
     assert s["warm_minus_cold"] == [[0, 5.0], [1_000_000, 55.0]]
     runs["direction"]["task_tokens_warm"]["curve"].append([2_163_840, 98.0])
     assert study.summary(runs)["direction"]["warm_minus_cold"] == [[0, 5.0], [1_000_000, 55.0], [2_000_000, 7.0]]
+
+
+def test_each_write_stamps_its_own_provenance_not_the_first_writes(study, tmp_path, monkeypatch):
+    """The record is reloaded before each write; its command/commit/machine/date must not carry over
+    (write_result only fills fields that are absent)."""
+    import json
+
+    monkeypatch.setattr(study, "OUT", tmp_path)
+    old = {"runs": {"direction": {}}, "summary": {}, "commit": "abc-dirty", "machine": "old", "command": "x",
+           "wall_s": 1.0, "written_at": "2026-01-01"}
+    (tmp_path / "long_budget.json").write_text(json.dumps(old))
+    fresh = study.fresh_payload()
+    assert fresh == {"runs": {"direction": {}}, "summary": {}}
