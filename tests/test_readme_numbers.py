@@ -122,6 +122,17 @@ CLAIMS = [
       lambda d: f1(max(v for s, v in d["summary"]["direction"]["warm_minus_cold"] if s > 0)),
       lambda d: str(sum(1 for s, _ in d["summary"]["direction"]["warm_minus_cold"] if s > 0)),
       lambda d: f1(d["summary"]["direction"]["warm_minus_cold"][-1][0] / 1e6)]),
+    ("no BFM) ran its whole budget, {} M env steps, and ended at {} % on {}\n  held-out episodes (falls in {} %): "
+     "its curve is 0 % up to {} M steps, then\n  climbs to 90 % of its final at {} M steps ({}-{} % from 10 M steps on)",
+     "tasktokens/long_budget.json",
+     [lambda d: f1(long_budget("direction", "ppo_scratch")["steps"] / 1e6),
+      lambda d: f1(long_budget("direction", "ppo_scratch")["final_success"]),
+      lambda d: str(long_budget("direction", "ppo_scratch")["final_episodes"]),
+      lambda d: f1(long_budget("direction", "ppo_scratch")["final_fall_rate"]),
+      lambda d: f1(max(s for s, v in long_budget("direction", "ppo_scratch")["curve"] if v == 0) / 1e6),
+      lambda d: f1(long_budget("direction", "ppo_scratch")["steps_to_90pct"] / 1e6),
+      lambda d: f1(min(v for s, v in long_budget("direction", "ppo_scratch")["curve"] if s >= 10e6)),
+      lambda d: f1(max(v for s, v in long_budget("direction", "ppo_scratch")["curve"] if s >= 10e6))]),
     # data-parallel training
     ("batch (largest difference {})", "rl/ddp.json", [lambda d: f"{d['equivalence_max_abs_diff']:.1e}"]),
     ("trains at {} env steps/s with 1 process and {} with 2", "rl/ddp.json",
