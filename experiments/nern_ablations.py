@@ -125,7 +125,7 @@ def row(spec: dict, rec: dict, cfg: FitConfig) -> dict:
             "original_acc": rec["original_acc"], "test_acc": rec["reconstructed_acc"],
             "bytes": rec["artifact_bytes"], "feature_maps": spec["feature_maps"], "name": spec["name"],
             "iterations": cfg.iterations, "warmup": cfg.warmup, "final_rmse": rec["final_rmse"],
-            "wall_s": rec["wall_s"], "cpu_s": rec.get("cpu_s"), "chunks": rec.get("chunks"),
+            "wall_s": rec["wall_s"], "chunks": rec.get("chunks"),
             "commit": rec["commit"], "code_digest": rec["code_digest"],
             "original": portable_path(cfg.original)}
 

@@ -64,23 +64,29 @@ def _tensorboard_chunks(out_dir: Path, before: float) -> list[dict]:
     for f in sorted((out_dir / "logs" / "tb").glob("events.out.tfevents.*")):
         times = [e.wall_time for e in EventFileLoader(str(f)).Load()]
         if times and times[0] < before:
-            chunks.append({"wall_s": round(times[-1] - times[0], 1), "cpu_s": None, "source": "tensorboard"})
+            chunks.append({"wall_s": round(times[-1] - times[0], 1), "source": "tensorboard"})
     return chunks
 
 
 class ChunkClock:
-    """Counts the wall and CPU time every process spends on a fit, in ``<fit>/chunks.json``, so the
-    record of a fit interrupted and resumed across sessions gives its whole cost (the fit's own
-    wall_s is only that of the process that finished it). The running chunk is rewritten every
-    ``every`` seconds, so a killed process loses at most that much of its count."""
+    """Counts the wall time every process spends on a fit, in ``<fit>/chunks.json``, so the record
+    of a fit interrupted and resumed across sessions gives its whole cost (the fit's own wall_s is
+    only that of the process that finished it). A chunk is rewritten every ``every`` seconds; a
+    killed one is closed by the next process at the last time anything in the fit's folder was
+    written (a heartbeat alone undercounts: a long call that holds the GIL stalls it)."""
 
     def __init__(self, out_dir: Path, every: float = 30.0):
-        self.path = out_dir / "chunks.json"
+        self.dir, self.path = out_dir, out_dir / "chunks.json"
         t0 = time.time()
         self.chunks = (json.loads(self.path.read_text())["chunks"] if self.path.exists()
                        else _tensorboard_chunks(out_dir, before=t0))
-        self.chunks.append({"wall_s": 0.0, "cpu_s": 0.0, "source": "clock"})
-        self.t0, self.c0, self.every = t0, time.process_time(), every
+        for c in self.chunks:
+            if c["source"] == "clock" and not c.get("ended"):
+                last = max((f.stat().st_mtime for f in out_dir.rglob("*") if f.is_file()), default=0.0)
+                c["wall_s"] = round(max(c["wall_s"], last - c["started_at"]), 1)
+                c["ended"] = True
+        self.chunks.append({"wall_s": 0.0, "started_at": round(t0, 1), "source": "clock"})
+        self.t0, self.every = t0, every
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True)
 
@@ -92,24 +98,21 @@ class ChunkClock:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self._write()
+        self._write(ended=True)
 
     def _beat(self) -> None:
         while not self._stop.wait(self.every):
             self._write()
 
-    def _write(self) -> None:
-        self.chunks[-1] = {"wall_s": round(time.time() - self.t0, 1),
-                           "cpu_s": round(time.process_time() - self.c0, 1), "source": "clock"}
+    def _write(self, ended: bool = False) -> None:
+        self.chunks[-1].update(wall_s=round(time.time() - self.t0, 1), **({"ended": True} if ended else {}))
         tmp = self.path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps({"chunks": self.chunks}, indent=1))
         tmp.replace(self.path)
 
     def totals(self) -> dict:
-        """{"wall_s", "cpu_s" (None when a chunk's CPU time is unknown), "chunks"} over every chunk."""
-        cpu = [c["cpu_s"] for c in self.chunks]
-        return {"wall_s": round(sum(c["wall_s"] for c in self.chunks), 1),
-                "cpu_s": None if None in cpu else round(sum(cpu), 1), "chunks": len(self.chunks)}
+        """{"wall_s", "chunks"}: the wall time over every process that worked on the fit."""
+        return {"wall_s": round(sum(c["wall_s"] for c in self.chunks), 1), "chunks": len(self.chunks)}
 
 
 def recipe(hidden: int = 160, permutation: str = "cross_filter", iterations: int = 4000,
@@ -139,8 +142,9 @@ def run_fit(name: str, cfg: FitConfig, root: Path = RUN_ROOT) -> dict:
         if Path(cfg.out_dir).exists() and not (started.exists() and json.loads(started.read_text()) == mark):
             shutil.rmtree(cfg.out_dir)
         Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
+        clock = ChunkClock(Path(cfg.out_dir))   # before this process writes there: it closes a killed chunk
         started.write_text(json.dumps(mark))
-        with ChunkClock(Path(cfg.out_dir)) as clock:
+        with clock:
             r = fit(cfg)
         rec = {"name": name, "settings": settings, "predictor_params": r.predictor_params,
                "represented_params": r.represented_params,
