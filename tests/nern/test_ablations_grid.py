@@ -40,7 +40,8 @@ def test_every_comparison_has_three_seeds_at_equal_size(study):
 
 def test_the_comparison_groups_average_their_seeds(study):
     rows = [{"model": "resnet20", "permutation": p, "distillation": "kd+fmd", "schedule": "warmup_joint",
-             "hidden": 180, "feature_maps": "block", "test_acc": acc, "original_acc": 90.0}
+             "hidden": 180, "feature_maps": "block", "test_acc": acc, "original_acc": 90.0, "seed": 0,
+             "predictor_params": 53, "represented_params": 100}
             for p, acc in (("none", 80.0), ("none", 82.0), ("cross_filter", 88.0))]
     g = study.groups(rows)["permutation (ResNet-20)"]
     assert g == {"none": [80.0, 82.0], "cross_filter": [88.0]}
@@ -155,3 +156,21 @@ def test_a_resumed_fit_records_the_time_of_every_process_that_worked_on_it(study
         mid = json.loads((other / "chunks.json").read_text())["chunks"]
     assert len(mid) == 2 and mid[1]["wall_s"] >= 0.1 and "ended" not in mid[1]
     assert clock.totals()["wall_s"] >= 5.3
+
+
+def test_the_table_gives_mean_std_and_the_gap_to_the_original_per_setting(study):
+    def r(acc, seed, permutation="cross_filter", model="resnet20", hidden=180, feature_maps="block"):
+        return {"model": model, "permutation": permutation, "distillation": "kd+fmd", "schedule": "warmup_joint",
+                "hidden": hidden, "feature_maps": feature_maps, "test_acc": acc, "seed": seed,
+                "original_acc": 91.0 if model == "resnet20" else 93.0, "predictor_params": 53 * hidden,
+                "represented_params": 100 * hidden}
+    rows = [r(90.0, 0), r(91.0, 1), r(89.0, 2), r(80.0, 0, "none"), r(89.5, 0, feature_maps="reference"),
+            r(92.0, 0, model="resnet56", hidden=300)]
+    lines = study.table(rows).splitlines()
+    assert lines[0] == study.TABLE_HEADER
+    assert "| permutation (ResNet-20) | cross_filter | 90.00 ± 1.00 | 3 | 1.00 |" in lines
+    assert "| permutation (ResNet-20) | none | 80.00 | 1 | 11.00 |" in lines
+    # the reference feature maps are measured once: seed 0 of ours beside it
+    assert "| feature maps (ResNet-20) | block | 90.00 | 1 | 1.00 |" in lines
+    assert "| feature maps (ResNet-20) | reference | 89.50 | 1 | 1.50 |" in lines
+    assert "| size (resnet56) | 53 % (h=300) | 92.00 | 1 | 1.00 |" in lines
