@@ -62,8 +62,14 @@ def train(name: str, steps: int) -> None:
 def curve(name: str, upto: int | None = None) -> list[dict[str, float]]:
     """The pilot's log up to ``upto`` env steps (its checkpoint's), thinned to a point every
     ~EVERY env steps and its last row (a replayed step keeps its last row)."""
+    return log_curve(run_dir(name) / "log.csv", upto, EVERY, KEYS)
+
+
+def log_curve(log: Path, upto: int | None, every: int, keys: dict[str, str]) -> list[dict[str, float]]:
+    """A training log.csv up to ``upto`` env steps, thinned to a point every ~``every`` env steps and
+    its last row, each point {"step", name: value for name, column in ``keys``}."""
     rows = {}
-    for r in read_csv_log(run_dir(name) / "log.csv"):
+    for r in read_csv_log(log):
         if upto is None or r["step"] <= upto:
             rows[int(r["step"])] = r
     out, next_at = [], 0
@@ -71,8 +77,8 @@ def curve(name: str, upto: int | None = None) -> list[dict[str, float]]:
     for step in steps:
         if step >= next_at or step == steps[-1]:        # the last row too: where the pilot stands
             r = rows[step]
-            out.append({"step": step, **{k: round(r[c], 4) for k, c in KEYS.items() if c in r}})
-            next_at = step + EVERY
+            out.append({"step": step, **{k: round(r[c], 4) for k, c in keys.items() if c in r}})
+            next_at = step + every
     return out
 
 

@@ -25,3 +25,31 @@ def test_pilot_curves_are_thinned_from_the_log_and_stop_at_the_checkpoint(tmp_pa
     d = json.loads((tmp_path / "results" / "v2_pilots.json").read_text())
     assert d["pilots"]["C"]["steps"] == 0 and "--amp-cfg.style-max-offset 180" in d["pilots"]["C"]["command"]
     assert (tmp_path / "results" / "v2_pilots.png").is_file()
+
+
+def test_the_long_run_is_recorded_from_its_checkpoint_and_log(tmp_path, monkeypatch):
+    """teacher_v2_training.py: steps, budget, wall time and config from the checkpoint; the curve from
+    the log stops at the checkpoint's step; no checkpoint is a one-line refusal."""
+    import pytest
+    import torch
+    from frozenfit.common.checkpoint import save_checkpoint
+
+    with experiment("teacher_v2_training") as m:
+        monkeypatch.setattr(m, "ROOT", tmp_path)
+        monkeypatch.setattr(m, "OUT", tmp_path / "results")
+        monkeypatch.setattr(sys, "argv", ["teacher_v2_training.py"])
+        with pytest.raises(SystemExit, match="no checkpoint under runs/teacher-v2"):
+            m.main()
+        run = tmp_path / "runs" / "teacher-v2"
+        run.mkdir(parents=True)
+        lines = ["step,reward/goal,reward/style,episode/fall_rate,env_steps_per_s"]
+        lines += [f"{s},{s / 1e7:.3f},0.1,0.5,3000" for s in range(0, 5_000_001, 500_000)]
+        (run / "log.csv").write_text("\n".join(lines) + "\n")
+        save_checkpoint(run / "checkpoint.safetensors", "ppo-agent", 1, {"ppo": {"total_env_steps": 300_000_000}},
+                        {"w": torch.zeros(1)}, state={"global_step": 3_000_000, "wall_s": 1234.56})
+        m.main()
+    d = json.loads((tmp_path / "results" / "v2_training.json").read_text())
+    assert (d["steps"], d["budget"], d["train_wall_s"]) == (3_000_000, 300_000_000, 1234.6)
+    assert [p["step"] for p in d["curve"]] == [0, 1_000_000, 2_000_000, 3_000_000]
+    assert d["curve"][-1]["env_steps_per_s"] == 3000 and d["config"]["ppo"]["total_env_steps"] == 300_000_000
+    assert (tmp_path / "results" / "v2_training.png").is_file()
