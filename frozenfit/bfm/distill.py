@@ -32,6 +32,7 @@ from frozenfit.common.distributed import (all_mean, average_gradients, broadcast
                                           random_states, rank_env_config, restore_random_states)
 from frozenfit.common.checkpoint import load_checkpoint, save_checkpoint
 from frozenfit.common.logging import RunLogger
+from frozenfit.common.results import portable_path
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.env import EnvConfig, HumanoidEnv
 from frozenfit.humanoid.worlds import WorldRandomization
@@ -167,8 +168,10 @@ class Distiller:
     # -- checkpoints ----------------------------------------------------------------------------
     def run_config(self) -> dict:
         return {"model": asdict(self.cfg.model), "masking": asdict(self.cfg.masking), "model_hash": model_hash(self.env.cfg.humanoid_version),
-                "teacher": self.cfg.teacher, "teacher_steps": self.teacher.meta.get("global_step"),
-                "init_from": self.cfg.init_from, "worlds": asdict(self.cfg.worlds)}
+                # the BFM ships: its files named relative to the repository, not by this machine's folders
+                "teacher": portable_path(self.cfg.teacher), "teacher_steps": self.teacher.meta.get("global_step"),
+                "init_from": portable_path(self.cfg.init_from) if self.cfg.init_from else None,
+                "worlds": asdict(self.cfg.worlds)}
 
     def save(self, path: Path) -> Path:
         """Every rank calls this (the random states are gathered); rank 0 writes the one checkpoint."""

@@ -87,3 +87,18 @@ def test_truncated_file_is_a_clear_error(tmp_path: Path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(FrozenfitError):
         load_checkpoint(path)
+
+
+def test_shipped_checkpoints_name_no_folder_of_the_machine_that_made_them():
+    """Every file under frozenfit/assets is read on other machines: its config and extra hold no
+    absolute path of this one (the shipped BFM named its teacher by /work/... before)."""
+    from pathlib import Path
+
+    from frozenfit.common.checkpoint import load_checkpoint
+    from frozenfit.common.results import check_portable
+
+    files = sorted((Path(__file__).resolve().parents[2] / "frozenfit" / "assets").rglob("*.safetensors"))
+    assert len(files) >= 3
+    for f in files:
+        c = load_checkpoint(f)
+        check_portable({"config": c.config, "extra": c.extra}, f.name)
