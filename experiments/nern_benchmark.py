@@ -5,7 +5,7 @@ Shapes-32 (frozenfit/nern/shapes.py) is ours: procedural 32×32 RGB, 10 classes,
 and 10,000 test images, generated from code. Each network is trained from scratch here (SGD +
 Nesterov, one-cycle lr, flips and 4-pixel shifts, best on validation kept, bf16 autocast by
 default (about 2x faster on AMX CPUs; the weights and every evaluation are fp32); resumable), and the
-trained checkpoints are what NeRN represents (`frozenfit/assets/` ships them: ``--ship``).
+trained checkpoints are what NeRN represents (``--ship`` copies them into `frozenfit/assets/`).
 Noise sensitivity: Gaussian noise of relative size sigma (sigma x each layer's weight RMS) added to
 every conv weight, test accuracy averaged over NOISE_DRAWS draws; the same curve for the digits
 original shows why the digits cannot rank NeRN's ablations.
@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import argparse
 import copy
-import shutil
 import time
 from pathlib import Path
 
 import torch
 
-from frozenfit.common.results import save_figure, write_result
+from frozenfit.common.results import portable_path, save_figure, write_result
 from frozenfit.nern.data import load_data
-from frozenfit.nern.original import SHIPPED_ORIGINAL, TrainOriginalConfig, accuracy, load_original, train_original
+from frozenfit.nern.original import (SHIPPED_ORIGINAL, TrainOriginalConfig, accuracy, load_original, save_original,
+                                      train_original)
 from frozenfit.nern.shapes import CLASSES, ShapesConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +54,22 @@ def noise_curve(model: torch.nn.Module, test, sigmas=SIGMAS, draws: int = NOISE_
     return out
 
 
+def ship(trained: Path, epochs: int) -> str:
+    """Copy a finished original into frozenfit/assets/ with its training config's paths relative to
+    the repository (a file trained before that fix named this machine's folders); weights unchanged."""
+    if not trained.exists():
+        raise SystemExit(f"{portable_path(trained)} is missing: run experiments/nern_benchmark.py first")
+    model, meta = load_original(trained)
+    if meta.get("epoch") is None or "test_acc" not in meta or meta["train_config"]["epochs"] != epochs:
+        raise SystemExit(f"{portable_path(trained)} has not finished its {epochs} epochs: run the benchmark first")
+    tc = meta["train_config"]
+    meta = {**meta, "train_config": {**tc, "out": portable_path(tc["out"]),
+                                     "data_root": portable_path(tc["data_root"]) if tc.get("data_root") else None}}
+    dest = ASSETS / trained.name
+    save_original(dest, model, meta)
+    return portable_path(dest)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=["resnet20", "resnet56"], choices=["resnet20", "resnet56"])
@@ -61,10 +77,15 @@ def main() -> None:
     ap.add_argument("--precision", default="bf16", choices=["fp32", "bf16"],
                     help="training precision of the originals (evaluation is always fp32)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (1 leaves a core to another job)")
-    ap.add_argument("--ship", action="store_true", help="copy the trained checkpoints into frozenfit/assets/")
+    ap.add_argument("--ship", action="store_true",
+                    help="only copy the trained checkpoints into frozenfit/assets/ (train and measure nothing)")
     a = ap.parse_args()
     if a.epochs <= 0 or a.threads <= 0:
         ap.error("--epochs and --threads must be positive")
+    if a.ship:
+        for name in a.models:
+            print(f"shipped {ship(RUNS / f'{name}_shapes32.safetensors', a.epochs)}")
+        return
     t0 = time.time()
     torch.set_num_threads(a.threads)
     data = load_data("shapes32")
@@ -80,8 +101,6 @@ def main() -> None:
                         "params": sum(p.numel() for p in model.parameters())}
         curves[name] = noise_curve(model, data.test)
         print(f"{name}: test {models[name]['test_acc']:.2f} %, noise curve {curves[name]}", flush=True)
-        if a.ship:
-            shutil.copy(out, ASSETS / out.name)
     digits_model, _ = load_original(SHIPPED_ORIGINAL)
     digits_curve = noise_curve(digits_model, load_data("digits").test)
     cfg = ShapesConfig()
