@@ -71,21 +71,16 @@ def _tensorboard_chunks(out_dir: Path, before: float) -> list[dict]:
 class ChunkClock:
     """Counts the wall time every process spends on a fit, in ``<fit>/chunks.json``, so the record
     of a fit interrupted and resumed across sessions gives its whole cost (the fit's own wall_s is
-    only that of the process that finished it). A chunk is rewritten every ``every`` seconds; a
-    killed one is closed by the next process at the last time anything in the fit's folder was
-    written (a heartbeat alone undercounts: a long call that holds the GIL stalls it)."""
+    only that of the process that finished it). A chunk is rewritten every ``every`` seconds, so a
+    killed process's count is short by at most that much. (Not file times: a checkout on another
+    machine stamps every committed file anew.)"""
 
     def __init__(self, out_dir: Path, every: float = 30.0):
-        self.dir, self.path = out_dir, out_dir / "chunks.json"
+        self.path = out_dir / "chunks.json"
         t0 = time.time()
         self.chunks = (json.loads(self.path.read_text())["chunks"] if self.path.exists()
                        else _tensorboard_chunks(out_dir, before=t0))
-        for c in self.chunks:
-            if c["source"] == "clock" and not c.get("ended"):
-                last = max((f.stat().st_mtime for f in out_dir.rglob("*") if f.is_file()), default=0.0)
-                c["wall_s"] = round(max(c["wall_s"], last - c["started_at"]), 1)
-                c["ended"] = True
-        self.chunks.append({"wall_s": 0.0, "started_at": round(t0, 1), "source": "clock"})
+        self.chunks.append({"wall_s": 0.0, "source": "clock"})
         self.t0, self.every = t0, every
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True)
@@ -142,9 +137,8 @@ def run_fit(name: str, cfg: FitConfig, root: Path = RUN_ROOT) -> dict:
         if Path(cfg.out_dir).exists() and not (started.exists() and json.loads(started.read_text()) == mark):
             shutil.rmtree(cfg.out_dir)
         Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
-        clock = ChunkClock(Path(cfg.out_dir))   # before this process writes there: it closes a killed chunk
         started.write_text(json.dumps(mark))
-        with clock:
+        with ChunkClock(Path(cfg.out_dir)) as clock:
             r = fit(cfg)
         rec = {"name": name, "settings": settings, "predictor_params": r.predictor_params,
                "represented_params": r.represented_params,
