@@ -212,6 +212,7 @@ def main() -> None:
             for rec in train(task, name, digest, deadline, rec):
                 rec["commit"], rec["machine"] = commit, machine_info()
                 payload = fresh_payload()
+                payload["commit"] = commit   # the code this process runs, read at its start
                 payload["runs"].setdefault(task, {})[name] = rec
                 payload["summary"] = summary(payload["runs"])
                 payload["plateau_rule"] = {"min_steps": PLATEAU_MIN_STEPS, "points": PLATEAU_POINTS, "tol": PLATEAU_TOL,
