@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from frozenfit.common.results import save_figure, write_result
+from frozenfit.common.script import run_main
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "ux"
 TARGET = 2.5
@@ -109,4 +110,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

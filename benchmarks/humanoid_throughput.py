@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 
 from frozenfit.common.results import save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.humanoid.sim import BatchedSim
 from frozenfit.teacher.train import TeacherConfig, build, curriculum
 
@@ -79,4 +81,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -9,11 +9,13 @@ kernels, not on their values. The reference implementation needs hours for ResNe
 
 from __future__ import annotations
 
+import sys
 import time
 
 import torch
 
 from frozenfit.common.results import save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.nern.layers import KernelTable, discover_convs
 from frozenfit.nern.models import ResNet18
 from frozenfit.nern.permutation import permute_layer, permute_table
@@ -64,4 +66,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -36,6 +36,7 @@ import torch
 import tyro
 
 from frozenfit.common.results import env_running, export_commit, save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.common.timing import PhaseTimer
 from frozenfit.nern.fit import train_step
 from frozenfit.nern.layers import discover_convs
@@ -192,4 +193,4 @@ def main(args: Args) -> None:
 
 
 if __name__ == "__main__":
-    main(tyro.cli(Args))
+    sys.exit(run_main(lambda: main(tyro.cli(Args))))

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from frozenfit.common.script import run_main
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "rl"
 
@@ -96,4 +98,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

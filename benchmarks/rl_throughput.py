@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from frozenfit.common.results import env_running, export_commit
+from frozenfit.common.script import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "rl"
@@ -262,4 +263,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

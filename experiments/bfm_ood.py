@@ -17,6 +17,7 @@ include the Task Tokens OOD study's (gravity x1.5, friction x0.4).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,7 @@ import torch
 from frozenfit.bfm.evaluate import MODALITIES, MODALITIES_V2, BFMEvalConfig, run_case
 from frozenfit.bfm.policy import SHIPPED_BFM, bfm_digest, load_bfm
 from frozenfit.common.results import portable_path, save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.humanoid.model import PhysicsConfig
 from frozenfit.humanoid.worlds import WorldRandomization
 from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
@@ -153,4 +155,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -13,6 +13,7 @@ definition); ``env_steps`` / ``wall_s`` are the distillation budget, the evaluat
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
@@ -23,6 +24,7 @@ from frozenfit.bfm.policy import SHIPPED_BFM, load_bfm
 from frozenfit.bfm.prompt import play
 from frozenfit.common.logging import curve_rows
 from frozenfit.common.results import current_command, save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.humanoid.render import render_rollout, write_video
 from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
 
@@ -111,4 +113,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

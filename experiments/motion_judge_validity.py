@@ -20,6 +20,7 @@ mean/std summary space, a distance-based alternative.
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import torch
 
 from frozenfit.bfm.prompt import Prompt
 from frozenfit.common.results import save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.humanoid.model import CONTROL_DT
 from frozenfit.motion.clips import CLIPS
 from frozenfit.motion.judge import JUDGE_CLIPS, JudgeConfig, WindowSet, clip_trajectory, frame_features, judge
@@ -146,4 +148,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -19,12 +19,14 @@ one-axis knees and elbows are left out.
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from frozenfit.common.results import save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.humanoid.model import joint_table
 from frozenfit.motion.clips import CLIPS, load_clip, qmat
 from frozenfit.motion.retarget import euler, euler_matrix
@@ -91,4 +93,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +35,7 @@ import torch
 from frozenfit.bfm.policy import bfm_digest, load_bfm
 from frozenfit.bfm.prompt import BFMController, Prompt
 from frozenfit.common.results import write_result
+from frozenfit.common.script import run_main
 from frozenfit.humanoid.model import build_model
 from frozenfit.motion.judge import JUDGE_CLIPS, JudgeConfig, WindowSet, clip_trajectory, judge, mocap_windows, pairwise
 from frozenfit.motion.proxies import mean_proxies, proxies
@@ -211,4 +213,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import numpy as np
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 from frozenfit.common.results import write_result
+from frozenfit.common.script import run_main
 from frozenfit.humanoid.model import build_model, joint_table
 from frozenfit.humanoid.render import Recording, render_rollout, write_video
 from frozenfit.motion.clips import CLIPS, load_clip
@@ -92,4 +94,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

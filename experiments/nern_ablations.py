@@ -29,10 +29,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
 from frozenfit.common.results import portable_path, save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.nern.fit import FitConfig
 from frozenfit.nern.layers import discover_convs
 from frozenfit.nern.original import load_original
@@ -277,4 +279,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

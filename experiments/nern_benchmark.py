@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import copy
+import sys
 import time
 from pathlib import Path
 
 import torch
 
 from frozenfit.common.results import portable_path, save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.nern.data import load_data
 from frozenfit.nern.original import (SHIPPED_ORIGINAL, TrainOriginalConfig, accuracy, load_original, save_original,
                                       train_original)
@@ -127,4 +129,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -12,12 +12,14 @@ Writes results/nern/data_free.json.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 
 import tyro
 
 from nern_runs import recipe, run_fit, strip
 from frozenfit.common.results import write_result
+from frozenfit.common.script import run_main
 
 
 @dataclass
@@ -45,4 +47,4 @@ def main(args: Args) -> None:
 
 
 if __name__ == "__main__":
-    main(tyro.cli(Args))
+    sys.exit(run_main(lambda: main(tyro.cli(Args))))

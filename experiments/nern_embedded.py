@@ -13,6 +13,7 @@ Writes results/nern/embedded.json and results/nern/embedded.png.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import tyro
 
 from frozenfit.common.logging import read_csv_log
 from frozenfit.common.results import save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.nern.fit import FitConfig, fit
 from frozenfit.nern.original import SHIPPED_ORIGINAL, load_original
 
@@ -96,4 +98,4 @@ def main(args: Args) -> None:
 
 
 if __name__ == "__main__":
-    main(tyro.cli(Args))
+    sys.exit(run_main(lambda: main(tyro.cli(Args))))

@@ -13,6 +13,7 @@ Writes results/nern/pruning.json and results/nern/pruning.png.
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import tyro
 from nern_runs import recipe, run_fit, strip
 
 from frozenfit.common.results import save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.nern.commands import reconstructed_conv_weights
 from frozenfit.nern.data import load_digits
 from frozenfit.nern.original import SHIPPED_ORIGINAL, accuracy, load_original
@@ -86,4 +88,4 @@ def main(args: Args) -> None:
 
 
 if __name__ == "__main__":
-    main(tyro.cli(Args))
+    sys.exit(run_main(lambda: main(tyro.cli(Args))))

@@ -15,6 +15,7 @@ compute: a distillation step costs several reconstruction-only steps, so wall ti
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import tyro
 
 from nern_runs import recipe, run_fit, strip
 from frozenfit.common.results import save_figure, write_result
+from frozenfit.common.script import run_main
 
 
 @dataclass
@@ -73,4 +75,4 @@ def main(args: Args) -> None:
 
 
 if __name__ == "__main__":
-    main(tyro.cli(Args))
+    sys.exit(run_main(lambda: main(tyro.cli(Args))))

@@ -14,6 +14,7 @@ Writes results/nern/size_accuracy.json and results/nern/size_accuracy.png.
 from __future__ import annotations
 
 import json
+import sys
 
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import tyro
 from nern_runs import recipe, run_fit, strip
 
 from frozenfit.common.results import save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.nern.artifact import artifact_parts, export_artifact, load_artifact
 from frozenfit.nern.data import load_digits
 from frozenfit.nern.fit import representation_from_run
@@ -162,4 +164,4 @@ def main(args: Args) -> None:
 
 
 if __name__ == "__main__":
-    main(tyro.cli(Args))
+    sys.exit(run_main(lambda: main(tyro.cli(Args))))

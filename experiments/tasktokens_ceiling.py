@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from frozenfit.bfm.masking import J, HiddenFacing, MaskingConfig
 from frozenfit.bfm.policy import load_bfm
 from frozenfit.bfm.tokens import PROMPT_SLICES, PROMPTS, prompt_layout
 from frozenfit.common.results import git_commit, portable_path, write_result
+from frozenfit.common.script import run_main
 from frozenfit.humanoid.observations import root_heading
 from frozenfit.humanoid.rotations import wrap_angle
 from frozenfit.tasktokens.env import ObsLayout
@@ -147,4 +149,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 from frozenfit.bfm.policy import bfm_digest, load_bfm
 from frozenfit.common.results import git_commit, machine_info, save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.tasktokens.artifact import export_policy, load_policy
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
 from frozenfit.tasktokens.tasks import task_class
@@ -227,4 +229,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

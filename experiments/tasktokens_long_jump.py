@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import torch
 
 from frozenfit.bfm.policy import load_bfm
 from frozenfit.common.results import current_command, git_commit, write_result
+from frozenfit.common.script import run_main
 from frozenfit.tasktokens.evaluate import probe_setup
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "tasktokens" / "long_jump.json"
@@ -88,4 +90,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

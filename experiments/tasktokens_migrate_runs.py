@@ -19,9 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 from tasktokens_sweep import OUT, RunSpec, save_runs  # noqa: E402  (experiments/ is the script's folder)
+
+from frozenfit.common.script import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 FILE = "results/tasktokens/{}.json"
@@ -89,4 +92,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -12,6 +12,7 @@ by target height. Success needs *every* such frame within 0.2 m.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import torch
 
 from frozenfit.bfm.policy import load_bfm
 from frozenfit.common.results import write_result
+from frozenfit.common.script import run_main
 from frozenfit.tasktokens.artifact import shipped_policy
 from frozenfit.tasktokens.evaluate import probe_setup
 
@@ -62,4 +64,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -15,6 +15,7 @@ imitation loss. Everything else (walking, hand target, crouch) is the same in bo
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ import torch
 
 from frozenfit.bfm.policy import load_bfm
 from frozenfit.common.results import write_result
+from frozenfit.common.script import run_main
 from frozenfit.humanoid.observations import NUM_JOINTS, root_heading
 from frozenfit.tasktokens import tasks as task_registry
 from frozenfit.tasktokens.env import ObsLayout
@@ -102,4 +104,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

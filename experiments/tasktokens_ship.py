@@ -19,11 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 from frozenfit.bfm.policy import bfm_digest, load_bfm
 from frozenfit.common.results import portable_path, write_result
+from frozenfit.common.script import run_main
 from frozenfit.tasktokens.artifact import export_policy, load_policy, shipped_policy
 from frozenfit.tasktokens.commands import TaskRenderCommand, run_render
 from frozenfit.tasktokens.evaluate import VALIDATION_SEED, TaskEvalConfig, evaluate_actor
@@ -89,4 +91,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -29,6 +29,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ import numpy as np
 from frozenfit.bfm.policy import bfm_digest, load_bfm
 from frozenfit.common.logging import read_csv_log
 from frozenfit.common.results import git_commit, machine_info, machine_label, save_figure, sync_markdown_table, write_result
+from frozenfit.common.script import run_main
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import FALL_HEAD_HEIGHT, PhysicsConfig
 from frozenfit.humanoid.observations import NUM_JOINTS
@@ -392,4 +394,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

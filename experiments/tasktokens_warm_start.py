@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from frozenfit.bfm.policy import load_bfm
 from frozenfit.bfm.prompt import BFMController
 from frozenfit.bfm.tokens import PROMPT_SLICES
 from frozenfit.common.results import write_result
+from frozenfit.common.script import run_main
 from frozenfit.tasktokens.env import ObsLayout
 from frozenfit.tasktokens.evaluate import TaskEvalConfig, evaluate_actor
 from frozenfit.tasktokens.policies import TaskTokenActor
@@ -100,4 +102,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

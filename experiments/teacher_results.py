@@ -11,6 +11,7 @@ are the teacher's training budget; the evaluation's own are ``eval_env_steps`` /
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import torch
 
 from frozenfit.common.logging import curve_rows
 from frozenfit.common.results import current_command, save_figure, write_result
+from frozenfit.common.script import run_main
 from frozenfit.humanoid.render import render_rollout, write_video
 from frozenfit.teacher.evaluate import EvalConfig, SkillEvalConfig, evaluate_skills, evaluate_teacher, play_script
 from frozenfit.teacher.policy import SHIPPED_TEACHER, load_teacher
@@ -79,4 +81,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

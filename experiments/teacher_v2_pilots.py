@@ -23,6 +23,7 @@ from pathlib import Path
 from frozenfit.common.checkpoint import load_checkpoint
 from frozenfit.common.logging import read_csv_log
 from frozenfit.common.results import save_figure, write_result
+from frozenfit.common.script import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "teacher"
@@ -126,4 +127,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from frozenfit.common.checkpoint import load_checkpoint
 from frozenfit.common.results import save_figure, write_result
+from frozenfit.common.script import run_main
 
 from teacher_v2_pilots import KEYS, log_curve   # experiments/ is the script's folder
 
@@ -88,4 +89,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from frozenfit.bfm.policy import bfm_digest, load_bfm
 from frozenfit.bfm.policy import SHIPPED_BFM
 from frozenfit.bfm.prompt import DEMO_PROMPTS_V2, play
 from frozenfit.common.results import git_commit, machine_info, portable_path, write_result
+from frozenfit.common.script import run_main
 from frozenfit.humanoid.render import render_rollout, side_by_side, write_video
 from frozenfit.tasktokens.commands import TaskCompareCommand, load_task_policy, record, run_compare, video_title
 from frozenfit.tasktokens.policies import METHODS
@@ -135,4 +137,4 @@ def versions(rows: dict, teacher_v2: str, bfm_v2: str, teacher_v1, bfm_v1, secon
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main))

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import tyro
 
 from frozenfit.common.checks import check_numbers
-from frozenfit.errors import FrozenfitError
+from frozenfit.common.script import run_main
 
 
 def _nern_commands() -> dict[str, tuple[type, Callable[[Any], Any], str]]:
@@ -124,18 +124,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown command '{argv[1]}' for {argv[0]}\n\n{_usage()}", file=sys.stderr)
         return 2
     config_type, run, doc = cmds[argv[1]]
-    try:
+
+    def build_and_run() -> None:
         # a config's own checks (positive counts, ...) run while tyro builds it
         cfg = tyro.cli(config_type, args=argv[2:], prog=f"frozenfit {argv[0]} {argv[1]}", description=doc)
         check_numbers(cfg)  # every numeric option, nested configs included: one rule each
         run(cfg)
-    except FrozenfitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; rerun with --resume to continue from the last checkpoint", file=sys.stderr)
-        return 130
-    return 0
+
+    return run_main(build_and_run)
 
 
 if __name__ == "__main__":
