@@ -21,6 +21,7 @@ DISTILL distillation steps; see `iteration_plan`) runs across sessions. ``--list
 with what is recorded.
 
     python experiments/nern_ablations.py [--seeds 3] [--warmup 10000] [--distill 800] [--max-minutes 0] [--list]
+                                         [--shard I/N]   (N processes share the grid: 0/N ... N-1/N)
     python experiments/nern_ablations.py --size-accuracy
 """
 
@@ -33,6 +34,7 @@ import sys
 import time
 from pathlib import Path
 
+from frozenfit.common.filelock import locked
 from frozenfit.common.results import portable_path, save_figure, write_result
 from frozenfit.common.script import run_main
 from frozenfit.nern.fit import FitConfig
@@ -154,7 +156,8 @@ def groups(rows: list[dict]) -> dict[str, dict[str, list[float]]]:
         out[f"size ({model})"] = {f"{100 * share[h]:.0f} % (h={h})": pick(model=model, permutation="cross_filter", distillation="kd+fmd",
                                                   schedule="warmup_joint", hidden=h, feature_maps="block")
                                   for h in sizes}
-    return {g: {k: v for k, v in d.items() if v} for g, d in out.items()}
+    out = {g: {k: v for k, v in d.items() if v} for g, d in out.items()}
+    return {g: d for g, d in out.items() if d}   # a model not in the grid has no size rows
 
 
 TABLE_HEADER = "| comparison | setting | test acc. % (mean ± std) | seeds | below the original |"
@@ -232,6 +235,17 @@ def plot(rows: list[dict]) -> None:
     save_figure(fig, OUT / "ablations.png")
 
 
+def shard(text: str) -> tuple[int, int]:
+    """'I/N' -> (I, N), 0 <= I < N."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not I/N (two integers, e.g. 0/2)") from None
+    if not 0 <= i < n:
+        raise argparse.ArgumentTypeError(f"'{text}': need 0 <= I < N")
+    return i, n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=3)
@@ -239,6 +253,9 @@ def main() -> None:
     ap.add_argument("--distill", type=int, default=DISTILL, help="distillation steps after the warm-up")
     ap.add_argument("--models", nargs="+", default=["resnet20", "resnet56"], choices=list(ORIGINALS))
     ap.add_argument("--max-minutes", type=float, default=0.0)
+    ap.add_argument("--shard", type=shard, default=(0, 1), metavar="I/N",
+                    help="fit only every N-th fit of the grid from the I-th (0-based): N processes with "
+                         "0/N ... N-1/N share the grid, one core each, and record into one file")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--size-accuracy", action="store_true", help="after the grid: NeRN files against PTQ files")
     a = ap.parse_args()
@@ -248,8 +265,13 @@ def main() -> None:
     path = OUT / "ablations.json"
     # a recorded row counts only for the iteration plan asked for now and the code that runs now
     plan = {s["name"]: iteration_plan(s, a.warmup, a.distill) for s in specs}
-    done = {r["name"]: r for r in (json.loads(path.read_text())["runs"] if path.exists() else [])
-            if plan.get(r["name"]) == (r["iterations"], r["warmup"]) and r["code_digest"] == nern_runs.code_digest()}
+    digest = nern_runs.code_digest()
+
+    def recorded() -> dict:
+        return {r["name"]: r for r in (json.loads(path.read_text())["runs"] if path.exists() else [])
+                if plan.get(r["name"]) == (r["iterations"], r["warmup"]) and r["code_digest"] == digest}
+
+    done = recorded()
     if a.size_accuracy:
         size_accuracy(specs, a.models)
         return
@@ -258,7 +280,8 @@ def main() -> None:
             print(("recorded " if s["name"] in done else "MISSING  ") + s["name"])
         return
     t0 = time.time()
-    for spec in specs:
+    index, count = a.shard
+    for spec in specs[index::count]:
         if spec["name"] in done:
             continue
         if a.max_minutes and time.time() - t0 > 60 * a.max_minutes:
@@ -269,13 +292,14 @@ def main() -> None:
             raise SystemExit(f"{portable_path(original)} is missing: run experiments/nern_benchmark.py first")
         cfg = fit_config(spec, original, a.warmup, a.distill)
         rec = nern_runs.run_fit(spec["name"], cfg, RUNS)
-        done[spec["name"]] = row(spec, rec, cfg)
-        write_result(path, {"runs": [done[s["name"]] for s in specs if s["name"] in done],
-                            "grid": [s["name"] for s in specs], "plan": {"warmup": a.warmup, "distill": a.distill}},
-                     wall_s=time.time() - t0)
-        (OUT / "ablations.md").write_text(table(list(done.values())))
+        with locked(path):   # other shards may have recorded fits since this one began
+            done = {**recorded(), spec["name"]: row(spec, rec, cfg)}
+            write_result(path, {"runs": [done[s["name"]] for s in specs if s["name"] in done],
+                                "grid": [s["name"] for s in specs], "plan": {"warmup": a.warmup, "distill": a.distill}},
+                         wall_s=time.time() - t0)
+            (OUT / "ablations.md").write_text(table(list(done.values())))
+            plot(list(done.values()))
         print(f"{spec['name']}: {done[spec['name']]['test_acc']:.2f} % (original {rec['original_acc']:.2f} %)", flush=True)
-        plot(list(done.values()))
 
 
 if __name__ == "__main__":

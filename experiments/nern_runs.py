@@ -21,6 +21,7 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
+from frozenfit.common.filelock import locked
 from frozenfit.common.logging import read_csv_log
 from frozenfit.common.results import git_commit
 from frozenfit.nern.fit import FitConfig, fit
@@ -147,9 +148,10 @@ def run_fit(name: str, cfg: FitConfig, root: Path = RUN_ROOT) -> dict:
                "best_val_acc": round(r.reconstructed_val_acc, 2), "artifact": r.artifact,
                "artifact_bytes": r.artifact_bytes, "original_acc": round(r.original_test_acc, 2),
                **clock.totals(), "code_digest": code, "commit": COMMIT}
-        finished = json.loads(done_path.read_text()) if done_path.exists() else {}
-        finished[name] = rec
-        done_path.write_text(json.dumps(finished, indent=1))
+        with locked(done_path):   # parallel shards of a grid share the file
+            finished = json.loads(done_path.read_text()) if done_path.exists() else {}
+            finished[name] = rec
+            done_path.write_text(json.dumps(finished, indent=1))
     hist = [h for h in read_csv_log(Path(cfg.out_dir) / "logs" / "log.csv") if "val_acc" in h]
     return {**rec, "final_rmse": round(hist[-1]["rmse_all"], 5), "history": hist}
 

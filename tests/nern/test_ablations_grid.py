@@ -165,3 +165,71 @@ def test_the_table_gives_mean_std_and_the_gap_to_the_original_per_setting(study)
     assert "| feature maps (ResNet-20) | block | 90.00 | 1 | 1.00 |" in lines
     assert "| feature maps (ResNet-20) | reference | 89.50 | 1 | 1.50 |" in lines
     assert "| size (resnet56) | 53 % (h=300) | 92.00 | 1 | 1.00 |" in lines
+
+
+def test_shard_parses_i_of_n_and_refuses_the_rest(study):
+    import argparse
+    assert study.shard("1/3") == (1, 3)
+    for bad in ("3/3", "-1/2", "1", "a/b", "0/0"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            study.shard(bad)
+
+
+def test_parallel_shards_split_the_grid_and_keep_each_others_rows(study, tmp_path, monkeypatch):
+    """Two shards (0/2, 1/2) fit disjoint halves of the grid and record into one file; a shard's
+    write keeps the rows another shard recorded after it started (no lost updates)."""
+    import json
+    import sys
+    import nern_runs
+    from frozenfit.nern.fit import FitConfig
+
+    monkeypatch.setattr(study, "OUT", tmp_path / "results")
+    (tmp_path / "results").mkdir()
+    monkeypatch.setattr(study, "RUNS", tmp_path / "runs")
+    fake_original = tmp_path / "original.safetensors"
+    fake_original.write_bytes(b"x")
+    monkeypatch.setattr(study, "ORIGINALS", {"resnet20": fake_original, "resnet56": fake_original})
+    monkeypatch.setattr(study, "plot", lambda rows: None)
+    monkeypatch.setattr(study, "fit_config", lambda spec, original, w, d: FitConfig(
+        original=str(original), hidden=8, iterations=study.iteration_plan(spec, w, d)[0],
+        warmup=study.iteration_plan(spec, w, d)[1]))
+    digest = nern_runs.code_digest()
+    fitted = {}
+
+    def fake_fit(name, cfg, root):
+        fitted.setdefault(shard_now[0], []).append(name)
+        return {"predictor_params": 1, "represented_params": 2, "original_acc": 91.0, "reconstructed_acc": 90.0,
+                "artifact_bytes": 3, "final_rmse": 0.01, "wall_s": 1.0, "chunks": 1, "commit": "c",
+                "code_digest": digest}
+    monkeypatch.setattr(study.nern_runs, "run_fit", fake_fit)
+    shard_now = ["0/2"]
+    grid = [s["name"] for s in study.grid(1, ["resnet20"])]
+    for shard in ("0/2", "1/2"):
+        shard_now[0] = shard
+        monkeypatch.setattr(sys, "argv", ["nern_ablations.py", "--seeds", "1", "--models", "resnet20",
+                                          "--shard", shard])
+        study.main()
+    assert sorted(fitted["0/2"] + fitted["1/2"]) == sorted(grid)
+    assert not set(fitted["0/2"]) & set(fitted["1/2"])
+    rows = json.loads((tmp_path / "results" / "ablations.json").read_text())["runs"]
+    assert sorted(r["name"] for r in rows) == sorted(grid)
+
+    # a shard that read the file before another shard's write keeps that write
+    path = tmp_path / "results" / "ablations.json"
+    payload = json.loads(path.read_text())
+    payload["runs"] = [r for r in payload["runs"] if r["name"] != grid[0]]
+    path.write_text(json.dumps(payload))
+    stolen = next(r for r in rows if r["name"] == grid[1])
+
+    def fit_while_another_shard_writes(name, cfg, root):
+        p = json.loads(path.read_text())
+        p["runs"] = [r for r in p["runs"] if r["name"] != grid[1]] + [stolen]
+        path.write_text(json.dumps(p))
+        return fake_fit(name, cfg, root)
+    payload["runs"] = [r for r in payload["runs"] if r["name"] != grid[1]]
+    path.write_text(json.dumps(payload))
+    monkeypatch.setattr(study.nern_runs, "run_fit", fit_while_another_shard_writes)
+    monkeypatch.setattr(sys, "argv", ["nern_ablations.py", "--seeds", "1", "--models", "resnet20", "--shard", "0/2"])
+    study.main()
+    names = [r["name"] for r in json.loads(path.read_text())["runs"]]
+    assert grid[0] in names and grid[1] in names
