@@ -26,3 +26,20 @@ def test_ship_copies_a_finished_original_with_paths_relative_to_the_repository(t
     check_portable(smeta)
     assert smeta["train_config"]["out"] == trained.name and smeta["test_acc"] == meta["test_acc"]
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), shipped.state_dict().values()))
+
+
+@pytest.mark.parametrize("model", ["resnet20", "resnet56"])
+def test_the_shipped_shapes32_original_is_the_one_benchmark_json_measured(model):
+    """frozenfit/assets/<model>_shapes32.safetensors is the network results/nern/benchmark.json
+    reports: same test accuracy, same parameter count, its 30 epochs finished."""
+    import json
+    from pathlib import Path
+
+    from frozenfit.nern.original import load_original
+
+    root = Path(__file__).resolve().parents[2]
+    rec = json.loads((root / "results" / "nern" / "benchmark.json").read_text())["models"][model]
+    net, meta = load_original(root / "frozenfit" / "assets" / f"{model}_shapes32.safetensors")
+    assert meta["test_acc"] == pytest.approx(rec["test_acc"], abs=0.005)
+    assert sum(p.numel() for p in net.parameters()) == rec["params"]
+    assert meta["train_config"]["dataset"] == "shapes32" and meta["train_config"]["epochs"] == rec["epochs"]
