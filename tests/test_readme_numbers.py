@@ -98,6 +98,19 @@ CLAIMS = [
     ("windows at D = {} after {} M steps, where its clamped reward is flat ({} a step)", "teacher/v2_pilots.json",
      [lambda d: f2(pilot("C")["curve"][-1]["d_policy"]), lambda d: f1(pilot("C")["steps"] / 1e6),
       lambda d: f"{pilot('C')['curve'][-1]['style']:.3f}"]),
+    # the Shapes-32 benchmark's originals and their noise curves
+    ("`resnet56_shapes32.safetensors`: **{} %** and **{} %** test accuracy on\n  the {} test images",
+     "nern/benchmark.json",
+     [lambda d: f2(d["models"]["resnet20"]["test_acc"]), lambda d: f2(d["models"]["resnet56"]["test_acc"]),
+      lambda d: thousands(d["test_images"])]),
+    *[(f"| {label} | {{}} | {{}} | {{}} | {{}} | {{}} | {{}} |", "nern/benchmark.json",
+       [lambda d, g=g, s=s: f2(dict(g(d))[s]) for s in (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)])
+      for label, g in (("ResNet-20, Shapes-32", lambda d: d["noise_sensitivity_by_model"]["resnet20"]),
+                       ("ResNet-56, Shapes-32", lambda d: d["noise_sensitivity_by_model"]["resnet56"]),
+                       ("ResNet-20, digits", lambda d: d["noise_sensitivity_digits_resnet20"]))],
+    ("A relative weight error of 0.1 costs the ResNet-20 {} points and 0.2 costs {}", "nern/benchmark.json",
+     [lambda d: f1(d["models"]["resnet20"]["test_acc"] - dict(d["noise_sensitivity_by_model"]["resnet20"])[0.1]),
+      lambda d: f1(d["models"]["resnet20"]["test_acc"] - dict(d["noise_sensitivity_by_model"]["resnet20"])[0.2])]),
     # the paper's cold start at a long budget
     ("cold start, the paper's method, ran its whole budget, {} M env steps, and ended at {} % on {} held-out "
      "episodes, its curve never above {} %", "tasktokens/long_budget.json",
