@@ -111,6 +111,11 @@ CLAIMS = [
     ("A relative weight error of 0.1 costs the ResNet-20 {} points and 0.2 costs {}", "nern/benchmark.json",
      [lambda d: f1(d["models"]["resnet20"]["test_acc"] - dict(d["noise_sensitivity_by_model"]["resnet20"])[0.1]),
       lambda d: f1(d["models"]["resnet20"]["test_acc"] - dict(d["noise_sensitivity_by_model"]["resnet20"])[0.2])]),
+    # runs[0] of throughput.json is the 3x32x32 ResNet-20
+    ("step of the 32×32 ResNet-20 costs about {} reconstruction-only steps ({} against\n  {} it/s on 2 threads",
+     "nern/throughput.json",
+     [lambda d: f"{d['runs'][0]['reconstruction_only_iterations_per_s'] / d['runs'][0]['iterations_per_s']:.0f}",
+      lambda d: f2(d["runs"][0]["iterations_per_s"]), lambda d: f1(d["runs"][0]["reconstruction_only_iterations_per_s"])]),
     # the paper's cold start at a long budget
     ("cold start, the paper's method, ran its whole budget, {} M env steps, and ended at {} % on {} held-out "
      "episodes, its curve never above {} %", "tasktokens/long_budget.json",

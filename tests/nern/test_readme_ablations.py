@@ -1,0 +1,23 @@
+"""The README's Shapes-32 ablation table and its progress line are those of results/nern/ablations.*"""
+
+import json
+from pathlib import Path
+
+from frozenfit.common.results import markdown_table_in
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_readme_ablation_table_is_the_grids():
+    table = (ROOT / "results" / "nern" / "ablations.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert markdown_table_in(readme, table.splitlines()[0]) == table, \
+        "README's NeRN ablation table differs from results/nern/ablations.md: paste ablations.md"
+
+
+def test_readme_says_how_much_of_the_grid_is_recorded():
+    d = json.loads((ROOT / "results" / "nern" / "ablations.json").read_text())
+    recorded = {r["name"] for r in d["runs"]}
+    assert recorded <= set(d["grid"]), "ablations.json holds a row outside its grid"
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"**{len(recorded)} of {len(d['grid'])} fits** are recorded" in readme
