@@ -14,6 +14,11 @@ read runs/nern-benchmark/ or, with --shipped, frozenfit/assets/):
   predictor in fp32, fp16, int8 and int4, against PTQ of the same original, exact file sizes,
   accuracy of the network loaded back from each file -> results/nern/size_accuracy_shapes32.json
   (+ .png, one panel per model).
+Seeds: the issue asks for >= 3 seeds where a difference is under SEED_GAP (1 point). A seed-1+
+fit is skipped once seed 0 of its setting and of every setting it is compared with (those that
+differ from it in one factor: permutation, distillation, schedule or size) are recorded and all
+of them are at least SEED_GAP away from it (`extra_seeds_needed`); until then it runs. The
+reference feature maps are measured once, as the issue asks, so they do not count.
 Every fit is named by everything that defines it and resumable (experiments/nern_runs.py: a fit is
 reused only for the same settings and code); ``--max-minutes`` stops cleanly between fits, so the
 grid (about 10-12 hours of 2 cores at the default plan: WARMUP reconstruction-only steps, then
@@ -108,6 +113,35 @@ def iteration_plan(spec: dict, warmup: int, distill: int) -> tuple[int, int]:
     return warmup + distill, warmup
 
 
+SEED_GAP = 1.0        # points: a difference at least this large on seed 0 needs no more seeds
+FACTORS = ("permutation", "distillation", "schedule", "fraction")
+
+
+def setting(spec: dict) -> tuple:
+    """What defines a fit apart from its seed."""
+    return tuple(spec[k] for k in ("model", "feature_maps", *FACTORS))
+
+
+def extra_seeds_needed(spec: dict, specs: list[dict], seed0: dict[tuple, float]) -> bool:
+    """Whether seed ``spec["seed"]`` (> 0) of this setting is still needed, given the seed-0 test
+    accuracies recorded so far (``seed0``: setting -> accuracy). See the module docstring."""
+    mine = setting(spec)
+    if mine not in seed0:
+        return True
+    neighbours = {setting(s) for s in specs
+                  if s["model"] == spec["model"] and s["feature_maps"] == spec["feature_maps"]
+                  and sum(s[k] != spec[k] for k in FACTORS) == 1}
+    return any(n not in seed0 or abs(seed0[n] - seed0[mine]) < SEED_GAP for n in neighbours) or not neighbours
+
+
+def skipped(specs: list[dict], rows: dict[str, dict]) -> set[str]:
+    """Names of the grid's fits that the seed rule leaves out, given the recorded rows."""
+    by_name = {s["name"]: s for s in specs}
+    seed0 = {setting(by_name[n]): r["test_acc"] for n, r in rows.items() if n in by_name and by_name[n]["seed"] == 0}
+    return {s["name"] for s in specs if s["seed"] > 0 and s["name"] not in rows
+            and not extra_seeds_needed(s, specs, seed0)}
+
+
 def fit_config(spec: dict, original: Path, warmup: int, distill: int) -> FitConfig:
     model, meta = load_original(original)
     import torch
@@ -179,8 +213,9 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def size_accuracy(specs: list[dict], models: list[str]) -> None:
-    """NeRN files against PTQ files of each benchmark original (see the module docstring)."""
+def size_accuracy(specs: list[dict], models: list[str], rows: dict[str, dict]) -> None:
+    """NeRN files against PTQ files of each benchmark original (see the module docstring); ``rows``:
+    the grid's recorded rows by name (fits the seed rule leaves out are not waited for)."""
     from frozenfit.nern.data import load_data
     from nern_size_accuracy import dominated, nern_points, plot as plot_sizes, ptq_points
 
@@ -191,7 +226,9 @@ def size_accuracy(specs: list[dict], models: list[str]) -> None:
     for model in models:
         names = [s["name"] for s in specs if s["model"] == model and s["permutation"] == "cross_filter"
                  and s["distillation"] and s["schedule"] == "warmup_joint" and s["feature_maps"] == "block"]
-        missing = [n for n in names if n not in finished]
+        left_out = skipped(specs, rows)
+        missing = [n for n in names if n not in finished and n not in left_out]
+        names = [n for n in names if n not in left_out]
         if missing:
             raise SystemExit(f"{len(missing)} fits of {model} are not recorded yet (first: {missing[0]}): run the grid first")
         _, ocfg = load_original(ORIGINALS[model])
@@ -273,16 +310,25 @@ def main() -> None:
 
     done = recorded()
     if a.size_accuracy:
-        size_accuracy(specs, a.models)
+        size_accuracy(specs, a.models, done)
         return
     if a.list:
+        left_out = skipped(specs, done)
         for s in specs:
-            print(("recorded " if s["name"] in done else "MISSING  ") + s["name"])
+            print(("recorded " if s["name"] in done else "skipped  " if s["name"] in left_out else "MISSING  ")
+                  + s["name"])
+        if left_out:
+            print(f"skipped: seed 0 puts these at least {SEED_GAP} point from every setting they are compared with")
         return
     t0 = time.time()
     index, count = a.shard
     for spec in specs[index::count]:
+        done = recorded()   # other shards may have recorded fits meanwhile
         if spec["name"] in done:
+            continue
+        if spec["name"] in skipped(specs, done):
+            print(f"{spec['name']}: skipped (seed 0 differs by at least {SEED_GAP} point from every "
+                  "setting it is compared with)", flush=True)
             continue
         if a.max_minutes and time.time() - t0 > 60 * a.max_minutes:
             print("stopped at --max-minutes; rerun to continue")
@@ -295,7 +341,8 @@ def main() -> None:
         with locked(path):   # other shards may have recorded fits since this one began
             done = {**recorded(), spec["name"]: row(spec, rec, cfg)}
             write_result(path, {"runs": [done[s["name"]] for s in specs if s["name"] in done],
-                                "grid": [s["name"] for s in specs], "plan": {"warmup": a.warmup, "distill": a.distill}},
+                                "grid": [s["name"] for s in specs], "plan": {"warmup": a.warmup, "distill": a.distill},
+                                "seed_gap": SEED_GAP, "skipped": sorted(skipped(specs, done))},
                          wall_s=time.time() - t0)
             (OUT / "ablations.md").write_text(table(list(done.values())))
             plot(list(done.values()))

@@ -66,7 +66,7 @@ def test_size_accuracy_measures_every_nern_file_against_ptq(study, tmp_path, mon
     cfg = FitConfig(original=str(SHIPPED_ORIGINAL), hidden=16, permutation="cross_filter", iterations=2, warmup=1,
                     eval_every=2, checkpoint_every=2, resume=True, progress=False)
     nern_runs.run_fit(spec["name"], cfg, study.RUNS)
-    study.size_accuracy([spec], ["resnet20"])
+    study.size_accuracy([spec], ["resnet20"], {})
     got = json.loads((tmp_path / "results" / "size_accuracy_shapes32.json").read_text())["models"]["resnet20"]
     nern = [p for p in got["points"] if p["family"] == "nern"]
     ptq = [p for p in got["points"] if p["family"] == "ptq"]
@@ -233,3 +233,43 @@ def test_parallel_shards_split_the_grid_and_keep_each_others_rows(study, tmp_pat
     study.main()
     names = [r["name"] for r in json.loads(path.read_text())["runs"]]
     assert grid[0] in names and grid[1] in names
+
+
+def test_extra_seeds_are_skipped_only_where_seed_0_is_a_point_or_more_from_every_neighbour(study):
+    """The issue's rule: >= 3 seeds where a difference is under 1 point. A seed-1+ fit runs until
+    seed 0 of its setting and of every one-factor neighbour is recorded; it is skipped when all of
+    them are at least SEED_GAP away; the reference feature maps (measured once) do not count."""
+    specs = study.grid(3, ["resnet20", "resnet56"])
+    by = {s["name"]: s for s in specs}
+
+    def rows(**acc):   # short setting name -> seed-0 accuracy
+        name = {"base": "resnet20-cross_filter-kd-warmup_joint-p53-block-seed0",
+                "inf": "resnet20-in_filter-kd-warmup_joint-p53-block-seed0",
+                "none": "resnet20-none-kd-warmup_joint-p53-block-seed0",
+                "nokd": "resnet20-cross_filter-nokd-warmup_joint-p53-block-seed0",
+                "joint": "resnet20-cross_filter-kd-joint-p53-block-seed0",
+                "dec": "resnet20-cross_filter-kd-decoupled-p53-block-seed0",
+                "p43": "resnet20-cross_filter-kd-warmup_joint-p43-block-seed0",
+                "ref": "resnet20-cross_filter-kd-warmup_joint-p53-reference-seed0",
+                "r36": "resnet56-cross_filter-kd-warmup_joint-p36-block-seed0",
+                "r46": "resnet56-cross_filter-kd-warmup_joint-p46-block-seed0"}
+        return {name[k]: {"test_acc": v} for k, v in acc.items()}
+
+    assert study.skipped(specs, {}) == set()
+    # joint's neighbours are the base and decoupled (one factor, the schedule): 50 points below both
+    # -> its seeds 1 and 2 go; none is within a point of in-filter, so its seeds stay; ResNet-56's
+    # two sizes are 2 points apart -> their extra seeds go
+    full = rows(base=91.0, inf=90.6, none=89.8, nokd=90.3, joint=40.0, dec=90.8, p43=90.1, ref=91.5, r36=90.0, r46=92.0)
+    left = study.skipped(specs, full)
+    assert left == {f"resnet20-cross_filter-kd-joint-p53-block-seed{s}" for s in (1, 2)} | \
+        {f"resnet56-cross_filter-kd-warmup_joint-p{p}-block-seed{s}" for p in (36, 46) for s in (1, 2)}
+    assert all(by[n]["seed"] > 0 for n in left)
+    # a neighbour not recorded yet keeps the seeds (decoupled missing: joint is compared with it)
+    partial = {k: v for k, v in full.items() if "decoupled" not in k}
+    assert "resnet20-cross_filter-kd-joint-p53-block-seed1" not in study.skipped(specs, partial)
+    # ResNet-56's sizes within a point of each other: all their seeds run
+    close = {**full, **rows(r36=91.5, r46=92.0)}
+    assert not any("resnet56" in n for n in study.skipped(specs, close))
+    # a recorded seed-1 fit is never "skipped"
+    done1 = {**full, "resnet20-cross_filter-kd-joint-p53-block-seed1": {"test_acc": 41.0}}
+    assert "resnet20-cross_filter-kd-joint-p53-block-seed1" not in study.skipped(specs, done1)
