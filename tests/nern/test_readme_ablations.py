@@ -24,3 +24,11 @@ def test_readme_says_how_much_of_the_grid_is_recorded():
     assert not recorded & set(left_out), "a recorded fit is listed as left out"
     assert f"**{len(recorded)} of {len(d['grid'])} fits** are recorded so far ({len(left_out)} left out by the seed rule)" \
         in readme
+
+
+def test_readme_gives_the_recorded_resnet20_fits_wall_time_range():
+    rows = [r for r in json.loads((ROOT / "results" / "nern" / "ablations.json").read_text())["runs"]
+            if r["model"] == "resnet20"]
+    minutes = [r["wall_s"] / 60 for r in rows]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"the ResNet-20 fits recorded took {min(minutes):.0f}-{max(minutes):.0f} min of one core each" in readme
