@@ -222,11 +222,10 @@ def size_accuracy(specs: list[dict], models: list[str], rows: dict[str, dict]) -
     finished = json.loads((RUNS / "finished.json").read_text()) if (RUNS / "finished.json").exists() else {}
     data, work = load_data("shapes32"), RUNS / "size-accuracy"
     work.mkdir(parents=True, exist_ok=True)
-    t0, out = time.time(), {}
+    t0, out, left_out = time.time(), {}, skipped(specs, rows)
     for model in models:
         names = [s["name"] for s in specs if s["model"] == model and s["permutation"] == "cross_filter"
                  and s["distillation"] and s["schedule"] == "warmup_joint" and s["feature_maps"] == "block"]
-        left_out = skipped(specs, rows)
         missing = [n for n in names if n not in finished and n not in left_out]
         names = [n for n in names if n not in left_out]
         if missing:
