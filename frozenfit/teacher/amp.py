@@ -260,28 +260,41 @@ class AMPPrior:
 
 
 class QposHistory:
-    """Each environment's last window + 1 qpos frames (the policy's side of the comparison)."""
+    """Each environment's last window + 1 qpos frames (the policy's side of the comparison) and
+    the window of features they give, kept incrementally: a frame's features depend only on it and
+    the next one, so each push computes one new feature row instead of the whole window."""
 
     def __init__(self, num_envs: int, window: int, nq: int):
         self.buf = torch.zeros(num_envs, window + 1, nq)
+        self.feat: torch.Tensor | None = None     # (N, window, F), motion_features(buf)
         self.filled = False
 
     def reset(self, qpos: torch.Tensor, idx: torch.Tensor | None = None) -> None:
         """Fill the history of environments ``idx`` (all when None) with their current pose, taken
         from ``qpos`` (N, nq), every environment's: a fresh start has stood still."""
         idx = torch.arange(len(self.buf)) if idx is None else idx
-        self.buf[idx] = qpos[idx][:, None].to(self.buf.dtype)
+        q = qpos[idx].to(self.buf.dtype)
+        self.buf[idx] = q[:, None]
+        still = motion_features(torch.stack([q, q], 1))                    # (k, 1, F)
+        if self.feat is None:
+            self.feat = torch.zeros(len(self.buf), self.buf.shape[1] - 1, still.shape[-1])
+        self.feat[idx] = still.expand(-1, self.feat.shape[1], -1)
         self.filled = True
 
     def push(self, qpos: torch.Tensor) -> None:
         """Append every environment's newest pose (N, nq)."""
         if not self.filled:
             raise FrozenfitError("QposHistory.push before reset")
-        self.buf = torch.cat([self.buf[:, 1:], qpos[:, None].to(self.buf.dtype)], 1)
+        q = qpos.to(self.buf.dtype)
+        newest = motion_features(torch.stack([self.buf[:, -1], q], 1))     # (N, 1, F)
+        self.buf = torch.cat([self.buf[:, 1:], q[:, None]], 1)
+        self.feat = torch.cat([self.feat[:, 1:], newest], 1)   # new tensors: earlier windows() stay valid
 
     def windows(self) -> torch.Tensor:
-        """(N, window, F) feature windows of the current histories."""
-        return motion_features(self.buf)
+        """(N, window, F) feature windows of the current histories (``motion_features(buf)``)."""
+        if self.feat is None:
+            raise FrozenfitError("QposHistory.windows before reset")
+        return self.feat
 
 
 class StyledTask:

@@ -325,3 +325,23 @@ def test_windows_and_start_states_never_cross_a_loop_seam():
         assert (rate[s:s + 10] <= MAX_CLIP_RATE).all()
     _, v = lib.sample_states(500, torch.Generator().manual_seed(0))
     assert np.abs(v).max() <= MAX_CLIP_RATE
+
+
+def test_history_windows_match_the_features_of_its_frames():
+    """The incremental feature window equals recomputing the features of the kept frames, across
+    pushes and partial resets."""
+    nq = build_model().nq
+    g = torch.Generator().manual_seed(0)
+    h = QposHistory(4, 3, nq)
+
+    def pose(n):
+        q = torch.randn(n, nq, generator=g) * 0.1
+        q[:, 3] = 1.0
+        return q
+
+    h.reset(pose(4))
+    for t in range(7):
+        h.push(pose(4))
+        if t == 3:
+            h.reset(pose(4), torch.tensor([0, 2]))
+        assert torch.allclose(h.windows(), motion_features(h.buf), atol=1e-5)
