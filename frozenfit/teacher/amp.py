@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from frozenfit.common.distributed import Shard, average_gradients, broadcast_params, gather_bytes
 from frozenfit.common.nets import mlp
 from frozenfit.common.normalizer import RunningNorm
 from frozenfit.errors import FrozenfitError
@@ -194,11 +195,16 @@ def discriminator_loss(disc: Discriminator, mocap: torch.Tensor, policy: torch.T
 
 @dataclass
 class AMPPrior:
-    """The discriminator, its optimizer and the library it compares against."""
+    """The discriminator, its optimizer and the library it compares against.
+
+    Under ``torchrun`` (``shard``) there is one discriminator: every rank starts from rank 0's
+    weights, draws its own mocap and policy windows, and the gradients are averaged, so a step is
+    the single-process step on the union of the ranks' batches (the ranks stay identical)."""
 
     library: MotionLibrary
     cfg: AMPConfig = field(default_factory=AMPConfig)
     seed: int = 0
+    shard: Shard = field(default_factory=Shard)
 
     def __post_init__(self):
         if self.cfg.loss not in LOSSES:
@@ -206,8 +212,9 @@ class AMPPrior:
         if self.cfg.window != self.library.window:
             raise FrozenfitError(f"the library's windows have {self.library.window} frames, the prior {self.cfg.window}")
         self.disc = Discriminator(self.library.num_features, self.cfg.window, self.cfg.hidden, self.library.all_frames())
+        broadcast_params(list(self.disc.parameters()), self.shard)
         self.opt = torch.optim.Adam(self.disc.net.parameters(), lr=self.cfg.lr)
-        self.gen = torch.Generator().manual_seed(self.seed)
+        self.gen = torch.Generator().manual_seed(self.seed + 1000 * self.shard.rank)   # each rank its own windows
         self.replay = torch.zeros(0)      # (<= cfg.replay, window, F) earlier policy windows
 
     def policy_batch(self, fresh: torch.Tensor) -> torch.Tensor:
@@ -245,6 +252,7 @@ class AMPPrior:
                 raise FrozenfitError(f"the AMP discriminator's loss became {loss.item()}; lower its learning rate")
             self.opt.zero_grad()
             loss.backward()
+            average_gradients(list(self.disc.net.parameters()), self.shard)
             self.opt.step()
         self.remember(policy_windows)
         return stats
@@ -383,15 +391,20 @@ class StyledTask:
         """What a checkpoint keeps (PPO saves its environment task's state): the wrapped task's,
         the discriminator, its optimizer and sampling stream."""
         inner = self.task.state_dict() if hasattr(self.task, "state_dict") else {}
-        return {"task": inner, "disc": self.prior.disc.state_dict(), "opt": self.prior.opt.state_dict(),
-                "gen": self.prior.gen.get_state()}
+        gens = gather_bytes(self.prior.gen.get_state(), self.prior.shard)   # every rank calls this (PPO.save)
+        out = {"task": inner, "disc": self.prior.disc.state_dict(), "opt": self.prior.opt.state_dict(),
+               "gen": gens[0]}
+        if len(gens) > 1:
+            out["gen_ranks"] = [g.clone() for g in gens[1:]]
+        return out
 
     def load_state_dict(self, d: dict) -> None:
         if d.get("task") and hasattr(self.task, "load_state_dict"):
             self.task.load_state_dict(d["task"])
         self.prior.disc.load_state_dict(d["disc"])
         self.prior.opt.load_state_dict(d["opt"])
-        self.prior.gen.set_state(d["gen"])
+        r = self.prior.shard.rank           # PPO.resume has checked the checkpoint's world size
+        self.prior.gen.set_state(d["gen_ranks"][r - 1] if r else d["gen"])
 
     def update_prior(self, steps: int = 1) -> dict[str, float]:
         """Train the discriminator on the windows seen since the last update; they are then dropped."""

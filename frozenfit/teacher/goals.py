@@ -23,6 +23,7 @@ from typing import ClassVar
 
 import torch
 
+from frozenfit.common.distributed import Shard, all_mean
 from frozenfit.errors import FrozenfitError
 from frozenfit.humanoid.model import FALL_HEAD_HEIGHT, FOOT_IDX, HAND_IDX, HEAD_IDX, LAYOUTS, TORSO_IDX, fallen
 from frozenfit.humanoid.observations import local_body_pos, root_heading, to_heading_frame
@@ -148,10 +149,11 @@ def reward_terms(cfg: GoalConfig, *, planar_vel, vel_cmd, facing_err, hand_err, 
 class GoalTask:
     """Goal sampling, observation, rewards and falls for the goal-conditioned teacher."""
 
-    def __init__(self, cfg: GoalConfig, num_envs: int, resample: bool = True):
+    def __init__(self, cfg: GoalConfig, num_envs: int, resample: bool = True, shard: Shard = Shard()):
         self.cfg = cfg
         self.obs_dim = goal_obs_dim(cfg.version)
         self.resample = resample  # evaluation fixes goals per episode
+        self.shard = shard        # under torchrun the curriculum decides on every rank's score
         self.cur_max_speed = cfg.start_max_speed
         lay = cfg.layout
         self.pelvis_height = lay.pelvis_height
@@ -477,7 +479,8 @@ class GoalTask:
         One good iteration is not enough (a lucky batch grew the range from 1.75 to 3 m/s in ~6M
         steps); the score must stay above the threshold for ``curriculum_patience`` iterations.
         """
-        score = self._vel_score_sum / max(self._vel_score_n, 1)
+        total, n = all_mean([self._vel_score_sum, float(self._vel_score_n)], self.shard)   # ranks decide alike
+        score = total / n if n else 0.0
         self._vel_score_sum, self._vel_score_n = 0.0, 0
         self._good_iters = self._good_iters + 1 if score > self.cfg.curriculum_threshold else 0
         if self._good_iters >= self.cfg.curriculum_patience and self.cur_max_speed < self.cfg.max_speed:

@@ -66,14 +66,14 @@ def build(cfg: TeacherConfig) -> tuple[HumanoidEnv, Agent, PPO]:
     torch.manual_seed(cfg.ppo.seed + 1000 * shard.rank)   # each rank explores with its own noise
     torch.set_num_threads(max(1, cfg.torch_threads // shard.world))
     env_cfg = rank_env_config(cfg.env, shard)
-    task = GoalTask(cfg.goals, env_cfg.num_envs)
+    task = GoalTask(cfg.goals, env_cfg.num_envs, shard=shard)
     extra = {"env": asdict(cfg.env), "goals": asdict(cfg.goals), "model_hash": model_hash(cfg.env.humanoid_version)}
     if cfg.amp:
         held_out = sorted(set(cfg.amp_clips) & set(JUDGE_CLIPS))
         if held_out:
             raise FrozenfitError(f"{', '.join(held_out)}: held out for the realism judge; no prior trains on them")
         library = MotionLibrary(cfg.amp_clips, cfg.amp_cfg.window, cfg.env.humanoid_version)
-        task = StyledTask(task, AMPPrior(library, cfg.amp_cfg, cfg.ppo.seed), env_cfg.num_envs, JOINT_QPOS.stop)
+        task = StyledTask(task, AMPPrior(library, cfg.amp_cfg, cfg.ppo.seed, shard), env_cfg.num_envs, JOINT_QPOS.stop)
         extra.update(amp=asdict(cfg.amp_cfg), amp_clips=list(cfg.amp_clips), amp_steps=cfg.amp_steps)
     env = HumanoidEnv(env_cfg, task)
     agent = Agent(env.obs_dim, env.num_actions, cfg.ppo)

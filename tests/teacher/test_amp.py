@@ -345,3 +345,52 @@ def test_history_windows_match_the_features_of_its_frames():
         if t == 3:
             h.reset(pose(4), torch.tensor([0, 2]))
         assert torch.allclose(h.windows(), motion_features(h.buf), atol=1e-5)
+
+
+def test_prior_and_curriculum_stay_one_across_torchrun_ranks(tmp_path):
+    """Two ranks start from rank 0's discriminator, average their gradients (so they stay
+    identical while seeing different windows) and take the curriculum decision on the mean score."""
+    import os
+    import sys
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    from torchrun_helper import run_torchrun
+
+    out = tmp_path / "rank"
+    worker = Path(__file__).with_name("ddp_prior_worker.py")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(worker), str(out)]
+    proc = run_torchrun(cmd, {**os.environ, "OMP_NUM_THREADS": "1"}, 240)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    r0, r1 = load_file(f"{out}.0"), load_file(f"{out}.1")
+    weights = [k for k in r0 if k.startswith("start.net")]
+    assert weights and all(torch.equal(r0[k], r1[k]) for k in weights)                  # broadcast start
+    ends = [k.replace("start.", "end.") for k in weights]
+    assert all(torch.allclose(r0[k], r1[k], atol=1e-6) for k in ends)                    # one discriminator
+    assert any(not torch.allclose(r0[k], r0[s]) for k, s in zip(ends, weights))          # and it learned
+    assert r0["score"].item() == r1["score"].item() == pytest.approx(0.5)               # (3.6 + 0.4) / 8
+    assert r0["max_speed"].item() == r1["max_speed"].item() == GoalConfig().start_max_speed   # rank 0 alone: up
+    assert not torch.equal(r0["gen"], r1["gen"])                                         # own windows
+
+
+def test_teacher_v2_trains_under_torchrun_and_resumes_every_ranks_prior_stream(tmp_path):
+    import os
+    import sys
+
+    from frozenfit.common.checkpoint import load_checkpoint
+    from torchrun_helper import run_torchrun
+
+    run = tmp_path / "run"
+    base = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "frozenfit.cli",
+            "teacher", "train-v2", "--env.num-envs", "16", "--env.worlds.worlds", "2", "--ppo.num-steps", "24",
+            "--ppo.checkpoint-every", "1", "--amp-cfg.batch", "32", "--run-dir", str(run), "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    gens = []
+    for steps, extra in ((768, []), (1536, ["--resume"])):
+        p = run_torchrun(base + ["--ppo.total-env-steps", str(steps), *extra], env, 300)
+        assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
+        task = load_checkpoint(run / "checkpoint.safetensors").state["task"]
+        gens.append((task["gen"], task["gen_ranks"][0]))
+    assert all(not torch.equal(a, b) for a, b in gens)          # each rank its own mocap stream ...
+    assert not torch.equal(gens[0][1], gens[1][1])              # ... and rank 1's went on after the resume
