@@ -35,12 +35,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 from pathlib import Path
 
 from frozenfit.common.filelock import locked
-from frozenfit.common.results import portable_path, save_figure, write_result
+from frozenfit.common.results import portable_path, save_figure, sync_markdown_table, write_result
 from frozenfit.common.script import run_main
 from frozenfit.nern.fit import FitConfig
 from frozenfit.nern.layers import discover_convs
@@ -271,6 +272,26 @@ def plot(rows: list[dict]) -> None:
     save_figure(fig, OUT / "ablations.png")
 
 
+def sync_readme(readme: Path = ROOT / "README.md") -> None:
+    """Put the grid's table, its recorded / left-out count and the ResNet-20 fits' time range
+    (from ablations.json and .md) into the README, where tests/nern/test_readme_ablations.py
+    checks them."""
+    d = json.loads((OUT / "ablations.json").read_text())
+    if not sync_markdown_table(readme, (OUT / "ablations.md").read_text()):
+        raise SystemExit("the README has no ablation table to update (its header line changed?)")
+    text = readme.read_text()
+    count = (f"**{len(d['runs'])} of {len(d['grid'])} fits** are recorded so far "
+             f"({len(d.get('skipped', []))} left out by the seed rule)")
+    text, n1 = re.subn(r"\*\*\d+ of \d+ fits\*\* are recorded so far \(\d+ left out by the seed rule\)", count, text)
+    minutes = [r["wall_s"] / 60 for r in d["runs"] if r["model"] == "resnet20"]
+    text, n2 = re.subn(r"(the ResNet-20 fits recorded took\s+)\d+-\d+ min",
+                       lambda m: f"{m.group(1)}{min(minutes):.0f}-{max(minutes):.0f} min", text)
+    if n1 != 1 or n2 != 1:
+        raise SystemExit("the README's grid progress sentence changed: update it by hand")
+    readme.write_text(text)
+    print(f"README: {count.replace('**', '')}; ResNet-20 fits {min(minutes):.0f}-{max(minutes):.0f} min")
+
+
 def shard(text: str) -> tuple[int, int]:
     """'I/N' -> (I, N), 0 <= I < N."""
     try:
@@ -294,7 +315,11 @@ def main() -> None:
                          "0/N ... N-1/N share the grid, one core each, and record into one file")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--size-accuracy", action="store_true", help="after the grid: NeRN files against PTQ files")
+    ap.add_argument("--readme", action="store_true", help="copy the recorded table and progress into the README")
     a = ap.parse_args()
+    if a.readme:
+        sync_readme()
+        return
     if a.seeds <= 0 or a.warmup < 0 or a.distill <= 0 or a.max_minutes < 0:
         ap.error("--seeds and --distill must be positive, --warmup and --max-minutes >= 0")
     specs = grid(a.seeds, a.models)
