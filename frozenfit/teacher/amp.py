@@ -286,6 +286,7 @@ class QposHistory:
         still = motion_features(torch.stack([q, q], 1))                    # (k, 1, F)
         if self.feat is None:
             self.feat = torch.zeros(len(self.buf), self.buf.shape[1] - 1, still.shape[-1])
+        self.feat = self.feat.clone()          # windows() handed out before stay as they were
         self.feat[idx] = still.expand(-1, self.feat.shape[1], -1)
         self.filled = True
 
