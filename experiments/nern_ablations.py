@@ -43,6 +43,7 @@ from pathlib import Path
 from frozenfit.common.filelock import locked
 from frozenfit.common.results import portable_path, save_figure, sync_markdown_table, write_result
 from frozenfit.common.script import run_main
+from frozenfit.errors import FrozenfitError
 from frozenfit.nern.fit import FitConfig
 from frozenfit.nern.layers import discover_convs
 from frozenfit.nern.original import load_original
@@ -292,6 +293,13 @@ def sync_readme(readme: Path = ROOT / "README.md") -> None:
     print(f"README: {count.replace('**', '')}; ResNet-20 fits {min(minutes):.0f}-{max(minutes):.0f} min")
 
 
+def other_plan(path: Path, plan: dict[str, tuple[int, int]]) -> list[str]:
+    """Names of the fits that ``path`` records at an iteration plan other than ``plan`` (name ->
+    (iterations, warm-up)): a grid run at that plan would drop their rows and refit their folders."""
+    rows = json.loads(path.read_text())["runs"] if path.exists() else []
+    return [r["name"] for r in rows if r["name"] in plan and plan[r["name"]] != (r["iterations"], r["warmup"])]
+
+
 def shard(text: str) -> tuple[int, int]:
     """'I/N' -> (I, N), 0 <= I < N."""
     try:
@@ -344,6 +352,11 @@ def main() -> None:
         if left_out:
             print(f"skipped: seed 0 puts these at least {SEED_GAP} point from every setting they are compared with")
         return
+    if clash := other_plan(path, plan):
+        raise FrozenfitError(
+            f"{portable_path(path)} records {len(clash)} fits at another plan than --warmup {a.warmup} "
+            f"--distill {a.distill} (first: {clash[0]}); this plan would discard them and refit their "
+            f"folders: move {portable_path(path)} and {portable_path(RUNS)} aside first")
     t0 = time.time()
     index, count = a.shard
     for spec in specs[index::count]:

@@ -273,3 +273,29 @@ def test_extra_seeds_are_skipped_only_where_seed_0_is_a_point_or_more_from_every
     # a recorded seed-1 fit is never "skipped"
     done1 = {**full, "resnet20-cross_filter-kd-joint-p53-block-seed1": {"test_acc": 41.0}}
     assert "resnet20-cross_filter-kd-joint-p53-block-seed1" not in study.skipped(specs, done1)
+
+
+def test_a_grid_at_another_plan_refuses_to_discard_the_recorded_one(study, tmp_path, monkeypatch, capsys):
+    """`--distill 1600` over a grid recorded at 800 distillation steps would drop its rows and refit
+    its folders: the script refuses in one line and fits nothing; the recorded plan runs."""
+    import json
+    import sys
+    from frozenfit.common.script import run_main
+
+    monkeypatch.setattr(study, "OUT", tmp_path / "results")
+    (tmp_path / "results").mkdir()
+    monkeypatch.setattr(study, "RUNS", tmp_path / "runs")
+    spec = study.grid(1, ["resnet20"])[0]
+    iterations, warmup = study.iteration_plan(spec, 10, 8)
+    recorded = tmp_path / "results" / "ablations.json"
+    recorded.write_text(json.dumps({"runs": [{"name": spec["name"], "iterations": iterations, "warmup": warmup}]}))
+    before = recorded.read_text()
+    fitted = []
+    monkeypatch.setattr(study.nern_runs, "run_fit", lambda *a: fitted.append(a))
+    assert study.other_plan(recorded, {spec["name"]: (iterations, warmup)}) == []
+    monkeypatch.setattr(sys, "argv", ["nern_ablations.py", "--models", "resnet20", "--warmup", "10",
+                                      "--distill", "16"])
+    assert run_main(study.main) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and spec["name"] in err and "aside" in err
+    assert fitted == [] and recorded.read_text() == before
