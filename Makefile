@@ -40,6 +40,8 @@ results-nern: $(STAMP)
 	$(BIN)/python experiments/nern_benchmark.py
 	$(BIN)/python experiments/nern_ablations.py
 	$(BIN)/python experiments/nern_ablations.py --size-accuracy
+	# the grid's headline fit at 3x and 6x its distillation steps (~4 h of one core)
+	$(BIN)/python experiments/nern_distill_budget.py
 
 # Humanoid throughput and the shipped teacher's evaluation, curve and video (results/humanoid, results/teacher).
 results-humanoid: $(STAMP)
