@@ -63,6 +63,9 @@ SIZES = {"resnet20": (0.43, 0.53), "resnet56": (0.36, 0.46)}
 # came within ~3 points of the ResNet-20 in 10 k steps; the grid's no-distillation fits measure it.)
 WARMUP, DISTILL = 10_000, 800
 EVAL_EVERY = 1000   # a Shapes-32 evaluation (5k validation images) is costly next to a reconstruction step
+# a killed fit loses at most this many iterations (~3 min of a ResNet-20 distillation, ~8 of a
+# ResNet-56 one; a checkpoint costs tens of milliseconds); not part of what defines a fit
+CHECKPOINT_EVERY = 100
 
 
 def hidden_for(fraction: float, represented: int, kernel_size: int = 3) -> int:
@@ -154,7 +157,7 @@ def fit_config(spec: dict, original: Path, warmup: int, distill: int) -> FitConf
                      permutation=spec["permutation"], iterations=iterations, warmup=warm,
                      schedule="decoupled" if spec["schedule"] == "decoupled" else "joint",
                      seed=spec["seed"], feature_maps=spec["feature_maps"], eval_every=EVAL_EVERY,
-                     checkpoint_every=EVAL_EVERY, resume=True, progress=False)
+                     checkpoint_every=CHECKPOINT_EVERY, resume=True, progress=False)
 
 
 def row(spec: dict, rec: dict, cfg: FitConfig) -> dict:

@@ -131,29 +131,36 @@ def run_fit(name: str, cfg: FitConfig, root: Path = RUN_ROOT) -> dict:
     if name in finished and finished[name]["settings"] == settings and finished[name].get("code_digest") == code:
         rec = finished[name]
     else:
-        # an interrupted fit of the same settings and code resumes from its checkpoint; one of
-        # another code or settings starts over
-        started = Path(cfg.out_dir) / "started.json"
-        mark = {"settings": settings, "code_digest": code}
-        if Path(cfg.out_dir).exists() and not (started.exists() and json.loads(started.read_text()) == mark):
-            shutil.rmtree(cfg.out_dir)
-        Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
-        started.write_text(json.dumps(mark))
-        with ChunkClock(Path(cfg.out_dir)) as clock:
-            r = fit(cfg)
-        rec = {"name": name, "settings": settings, "predictor_params": r.predictor_params,
-               "represented_params": r.represented_params,
-               "reconstructed_acc": round(r.reconstructed_test_acc, 2),
-               "final_iteration_acc": round(r.final_test_acc, 2), "best_iteration": r.best_iteration,
-               "best_val_acc": round(r.reconstructed_val_acc, 2), "artifact": r.artifact,
-               "artifact_bytes": r.artifact_bytes, "original_acc": round(r.original_test_acc, 2),
-               **clock.totals(), "code_digest": code, "commit": COMMIT}
-        with locked(done_path):   # parallel shards of a grid share the file
-            finished = json.loads(done_path.read_text()) if done_path.exists() else {}
-            finished[name] = rec
-            done_path.write_text(json.dumps(finished, indent=1))
+        with locked(Path(cfg.out_dir), wait=False):   # two processes on one fit would corrupt its folder
+            rec = _fit_and_record(name, cfg, settings, code, done_path)
     hist = [h for h in read_csv_log(Path(cfg.out_dir) / "logs" / "log.csv") if "val_acc" in h]
     return {**rec, "final_rmse": round(hist[-1]["rmse_all"], 5), "history": hist}
+
+
+def _fit_and_record(name: str, cfg: FitConfig, settings: dict, code: str, done_path: Path) -> dict:
+    """Fit in ``cfg.out_dir`` (resumed or started over, see `run_fit`) and record it in ``done_path``."""
+    # an interrupted fit of the same settings and code resumes from its checkpoint; one of
+    # another code or settings starts over
+    started = Path(cfg.out_dir) / "started.json"
+    mark = {"settings": settings, "code_digest": code}
+    if Path(cfg.out_dir).exists() and not (started.exists() and json.loads(started.read_text()) == mark):
+        shutil.rmtree(cfg.out_dir)
+    Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
+    started.write_text(json.dumps(mark))
+    with ChunkClock(Path(cfg.out_dir)) as clock:
+        r = fit(cfg)
+    rec = {"name": name, "settings": settings, "predictor_params": r.predictor_params,
+           "represented_params": r.represented_params,
+           "reconstructed_acc": round(r.reconstructed_test_acc, 2),
+           "final_iteration_acc": round(r.final_test_acc, 2), "best_iteration": r.best_iteration,
+           "best_val_acc": round(r.reconstructed_val_acc, 2), "artifact": r.artifact,
+           "artifact_bytes": r.artifact_bytes, "original_acc": round(r.original_test_acc, 2),
+           **clock.totals(), "code_digest": code, "commit": COMMIT}
+    with locked(done_path):   # parallel shards of a grid share the file
+        finished = json.loads(done_path.read_text()) if done_path.exists() else {}
+        finished[name] = rec
+        done_path.write_text(json.dumps(finished, indent=1))
+    return rec
 
 
 def strip(rec: dict) -> dict:

@@ -299,3 +299,33 @@ def test_a_grid_at_another_plan_refuses_to_discard_the_recorded_one(study, tmp_p
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and spec["name"] in err and "aside" in err
     assert fitted == [] and recorded.read_text() == before
+
+
+def test_a_killed_grid_fit_loses_at_most_100_iterations(study):
+    """The grid's distillation phase (800 steps, over an hour of ResNet-56) is checkpointed within,
+    not only at its end; the interval does not change what a fit is."""
+    import nern_runs
+    from frozenfit.nern.original import SHIPPED_ORIGINAL
+
+    spec = study.grid(1, ["resnet20"])[0]
+    cfg = study.fit_config(spec, SHIPPED_ORIGINAL, study.WARMUP, study.DISTILL)
+    assert cfg.checkpoint_every <= 100 and cfg.resume
+    assert "checkpoint_every" not in nern_runs.RECORDED
+
+
+def test_a_fit_another_process_is_running_is_refused_not_joined(study, tmp_path):
+    """Two processes on one fit would interleave its checkpoints and logs: the second is refused
+    in one line and leaves the folder alone."""
+    import nern_runs
+    from frozenfit.common.filelock import locked
+    from frozenfit.errors import FrozenfitError
+    from frozenfit.nern.fit import FitConfig
+    from frozenfit.nern.original import SHIPPED_ORIGINAL
+
+    cfg = FitConfig(original=str(SHIPPED_ORIGINAL), hidden=8, iterations=2, warmup=2, eval_every=2,
+                    checkpoint_every=2, resume=True, progress=False)
+    with locked(tmp_path / "fit", wait=False):   # stands in for the other process (flock is per open file)
+        with pytest.raises(FrozenfitError, match="in use by another process"):
+            nern_runs.run_fit("fit", cfg, tmp_path)
+    assert not (tmp_path / "fit").exists()
+    assert nern_runs.run_fit("fit", cfg, tmp_path)["name"] == "fit"
