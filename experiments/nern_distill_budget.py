@@ -12,6 +12,7 @@ Resumable (experiments/nern_runs.py); cost: a ResNet-20 distillation step is ~1.
 4,800 steps is ~2.5 hours.
 
     python experiments/nern_distill_budget.py [--models resnet20 resnet56] [--distill 800 2400 4800]
+    python experiments/nern_distill_budget.py --readme   # the recorded table into the README
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from frozenfit.common.results import portable_path, save_figure, write_result
+from frozenfit.common.results import portable_path, save_figure, sync_markdown_table, write_result
 from frozenfit.common.script import run_main
 from frozenfit.errors import FrozenfitError
 
@@ -79,6 +80,18 @@ def measure(model: str, warmup: int, distill: int) -> dict:
             "commit": rec["commit"], "code_digest": rec["code_digest"]}
 
 
+TABLE_HEADER = "| model | distillation steps | test acc. % | below the original | the paper's target | fit (min of one core) |"
+
+
+def table(points: list[dict]) -> str:
+    """The recorded points as a Markdown table (the README's copy is tested against it)."""
+    lines = [TABLE_HEADER, "|---|---|---|---|---|---|"]
+    for p in sorted(points, key=lambda p: (p["model"], p["distill"])):
+        lines.append(f"| {p['model']} | {p['distill']:,} | {p['test_acc']:.2f} | "
+                     f"{p['original_acc'] - p['test_acc']:.2f} | <= {TARGET_GAP[p['model']]} | {p['wall_s'] / 60:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def plot(points: list[dict], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -113,11 +126,18 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["resnet20"], choices=list(grid.ORIGINALS))
     ap.add_argument("--distill", nargs="+", type=int, default=list(BUDGETS))
     ap.add_argument("--warmup", type=int, default=grid.WARMUP)
+    ap.add_argument("--readme", action="store_true", help="copy the recorded table into the README")
     a = ap.parse_args()
+    path = OUT / "distill_budget.json"
+    if a.readme:
+        if not path.exists():
+            raise FrozenfitError(f"{portable_path(path)} is missing: run the study first")
+        if not sync_markdown_table(grid.ROOT / "README.md", table(json.loads(path.read_text())["points"])):
+            raise FrozenfitError("the README has no distillation-budget table to update (its header line changed?)")
+        return
     if a.warmup < 0 or any(d <= 0 for d in a.distill):
         ap.error("--distill steps must be positive and --warmup >= 0")
     t0, points = time.time(), []
-    path = OUT / "distill_budget.json"
     for model in a.models:
         for distill in sorted(set(a.distill)):
             p = measure(model, a.warmup, distill)

@@ -62,3 +62,12 @@ def test_bad_budgets_are_refused(study, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["nern_distill_budget.py", "--distill", "0"])
     with pytest.raises(SystemExit):
         study.main()
+
+
+def test_the_table_gives_each_budgets_gap_to_the_original_and_the_target(study):
+    points = [{"model": "resnet20", "distill": d, "test_acc": acc, "original_acc": 91.78, "wall_s": w}
+              for d, acc, w in ((2400, 91.5, 5400.0), (800, 91.07, 2400.0))]
+    lines = study.table(points).splitlines()
+    assert lines[0] == study.TABLE_HEADER and len(lines) == 4
+    assert lines[2] == "| resnet20 | 800 | 91.07 | 0.71 | <= 0.2 | 40 |"
+    assert lines[3] == "| resnet20 | 2,400 | 91.50 | 0.28 | <= 0.2 | 90 |"
