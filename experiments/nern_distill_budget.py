@@ -8,8 +8,8 @@ DISTILL = 800 distillation steps (the paper: ~68k), to fit 28 fits into its budg
 block feature maps, seed 0) is fitted again with the same warm-up and each of ``--distill`` steps of
 distillation, everything else equal (the cosine learning rate spans each fit's own iterations, as in
 the grid). A budget equal to the grid's reuses the grid's recorded fit when it ran the same code.
-Resumable (experiments/nern_runs.py); cost: a ResNet-20 distillation step is ~1.7 s of one core, so
-4,800 steps is ~2.5 hours.
+Resumable (experiments/nern_runs.py); cost: a ResNet-20 distillation step took ~1.2 s of one core
+(the other core busy), so 4,800 steps is ~1.6 hours after the ~15-minute warm-up.
 
     python experiments/nern_distill_budget.py [--models resnet20 resnet56] [--distill 800 2400 4800]
     python experiments/nern_distill_budget.py --readme   # the recorded table into the README
@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from frozenfit.common.logging import read_csv_log
 from frozenfit.common.results import portable_path, save_figure, sync_markdown_table, write_result
 from frozenfit.common.script import run_main
 from frozenfit.errors import FrozenfitError
@@ -63,7 +64,6 @@ def measure(model: str, warmup: int, distill: int) -> dict:
     spec = headline(model)
     if (row := grid_row(spec, warmup, distill)) is not None:
         log = grid.RUNS / spec["name"] / "logs" / "log.csv"
-        from frozenfit.common.logging import read_csv_log
         hist = [h for h in read_csv_log(log) if "val_acc" in h] if log.exists() else []
         return {"model": model, "distill": distill, "warmup": warmup, "test_acc": row["test_acc"],
                 "original_acc": row["original_acc"], "hidden": row["hidden"], "wall_s": row["wall_s"],
