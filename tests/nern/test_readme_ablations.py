@@ -32,3 +32,13 @@ def test_readme_gives_the_recorded_resnet20_fits_wall_time_range():
     minutes = [r["wall_s"] / 60 for r in rows]
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert f"the ResNet-20 fits recorded took {min(minutes):.0f}-{max(minutes):.0f} min of one core each" in readme
+
+
+def test_readme_distillation_budget_table_is_the_studys():
+    from experiment_helper import experiment
+
+    points = json.loads((ROOT / "results" / "nern" / "distill_budget.json").read_text())["points"]
+    with experiment("nern_distill_budget") as study:
+        table = study.table(points)
+    assert markdown_table_in((ROOT / "README.md").read_text(), study.TABLE_HEADER) == table, \
+        "README's distillation-budget table differs from results/nern/distill_budget.json: run nern_distill_budget.py --readme"
