@@ -114,6 +114,7 @@ def plot(points: list[dict], path: Path) -> None:
             c = p["val_curve"]
             right.plot([s for s, _ in c], [a for _, a in c], ".-", label=f"{p['distill']} distillation steps")
         right.axhline(original, color="k", ls="--", lw=1)
+        right.axvline(mine[0]["warmup"], color="grey", ls=":", lw=1, label="distillation starts")
         right.set_ylim(max(0, original - 8), original + 1)
         right.set_xlabel("iteration")
         right.set_ylabel("validation accuracy (%)")
