@@ -149,7 +149,7 @@ def main() -> None:
             write_result(path, {"points": points, "target_gap": {m: TARGET_GAP[m] for m in a.models},
                                 "setting": "cross_filter, kd+fmd, warmup_joint, block feature maps, seed 0, "
                                            "the grid's larger size"}, wall_s=time.time() - t0)
-    plot(points, OUT / "distill_budget.png")
+            plot(points, OUT / "distill_budget.png")
 
 
 if __name__ == "__main__":

@@ -42,3 +42,15 @@ def test_readme_distillation_budget_table_is_the_studys():
         table = study.table(points)
     assert markdown_table_in((ROOT / "README.md").read_text(), study.TABLE_HEADER) == table, \
         "README's distillation-budget table differs from results/nern/distill_budget.json: run nern_distill_budget.py --readme"
+
+
+def test_readme_says_what_three_times_the_distillation_steps_bought():
+    points = {p["distill"]: p for p in json.loads((ROOT / "results" / "nern" / "distill_budget.json").read_text())["points"]
+              if p["model"] == "resnet20"}
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    gain = points[2400]["test_acc"] - points[800]["test_acc"]
+    assert f"three times the distillation steps bought {gain:.2f} points" in readme
+    val = dict((int(s), a) for s, a in points[2400]["val_curve"])
+    warm = points[2400]["warmup"]
+    first, then = val[warm + 1000] - val[warm], val[warm + 2400] - val[warm + 1000]
+    assert f"validation rose {first:.2f} points over the first 1,000 distillation steps and {then:.2f} over the next 1,400" in readme
