@@ -21,7 +21,7 @@ of them are at least SEED_GAP away from it (`extra_seeds_needed`); until then it
 reference feature maps are measured once, as the issue asks, so they do not count.
 Every fit is named by everything that defines it and resumable (experiments/nern_runs.py: a fit is
 reused only for the same settings and code); ``--max-minutes`` stops cleanly between fits, so the
-grid (about 10-12 hours of 2 cores at the default plan: WARMUP reconstruction-only steps, then
+grid (8-13 hours of 2 cores at the default plan, see `grid_cost`: WARMUP reconstruction-only steps, then
 DISTILL distillation steps; see `iteration_plan`) runs across sessions. ``--list`` prints the grid
 with what is recorded.
 
@@ -56,9 +56,9 @@ RUNS = ROOT / "runs" / "nern-ablations"
 ORIGINALS = {"resnet20": ROOT / "runs" / "nern-benchmark" / "resnet20_shapes32.safetensors",
              "resnet56": ROOT / "runs" / "nern-benchmark" / "resnet56_shapes32.safetensors"}
 SIZES = {"resnet20": (0.43, 0.53), "resnet56": (0.36, 0.46)}
-# The budget of a fit (estimated ~20 minutes of ResNet-20 on 2 cores, ~40 of ResNet-56; each row
-# records its wall_s): the paper trains 350
-# CIFAR epochs (~68 k distillation steps, ~13 hours a fit here); a reconstruction-only step is ~10x
+# The budget of a fit (measured: 29-84 minutes of one core for ResNet-20, 1.6-2.3 hours for ResNet-56,
+# beside other fits; each row records its wall_s): the paper trains 350
+# CIFAR epochs (~68 k distillation steps, ~23 hours of one core a fit here, at 1.2 s a step); a reconstruction-only step is ~14x
 # cheaper than a distillation step, so the cut falls on distillation. (A reconstruction-only pilot
 # came within ~3 points of the ResNet-20 in 10 k steps; the grid's no-distillation fits measure it.)
 WARMUP, DISTILL = 10_000, 800
@@ -107,7 +107,7 @@ def grid(seeds: int, models: list[str]) -> list[dict]:
 
 
 def iteration_plan(spec: dict, warmup: int, distill: int) -> tuple[int, int]:
-    """(iterations, reconstruction-only warm-up) of a fit. A distillation step costs ~10 reconstruction
+    """(iterations, reconstruction-only warm-up) of a fit. A distillation step costs ~14 reconstruction
     steps (two CNN passes), so the budget is ``warmup`` cheap steps then ``distill`` costly ones:
     "joint" distils from the start for the same ``distill`` steps (what the warm-up buys at equal
     distillation cost); without distillation every step reconstructs."""
@@ -290,10 +290,28 @@ def sync_readme(readme: Path = ROOT / "README.md") -> None:
     minutes = [r["wall_s"] / 60 for r in d["runs"] if r["model"] == "resnet20"]
     text, n2 = re.subn(r"(the ResNet-20 fits recorded took\s+)\d+-\d+ min",
                        lambda m: f"{m.group(1)}{min(minutes):.0f}-{max(minutes):.0f} min", text)
-    if n1 != 1 or n2 != 1:
+    cost = grid_cost(d)
+    text, n3 = re.subn(r"the recorded fits [\d.]+ core-hours in all; the \d+ still missing, at that range, bring\s+"
+                       r"the grid to [\d.]+-[\d.]+ hours of the 2 cores",
+                       f"the recorded fits {cost['recorded_core_h']:.1f} core-hours in all; the {cost['missing']} "
+                       f"still missing, at that range, bring the grid to {cost['grid_h'][0]:.1f}-{cost['grid_h'][1]:.1f} "
+                       "hours of the 2 cores", text)
+    if n1 != 1 or n2 != 1 or n3 != 1:
         raise SystemExit("the README's grid progress sentence changed: update it by hand")
     readme.write_text(text)
-    print(f"README: {count.replace('**', '')}; ResNet-20 fits {min(minutes):.0f}-{max(minutes):.0f} min")
+    print(f"README: {count.replace('**', '')}; ResNet-20 fits {min(minutes):.0f}-{max(minutes):.0f} min; {cost}")
+
+
+def grid_cost(d: dict) -> dict:
+    """From ablations.json: the recorded fits' summed wall time (core-hours: one fit, one core),
+    how many fits are missing (neither recorded nor left out), and the grid's whole cost in hours
+    of the 2 cores if each missing fit takes as long as the shortest / longest ResNet-20 fit so far
+    (every fit the seed rule can still ask for is ResNet-20's once ResNet-56's are settled)."""
+    minutes = [r["wall_s"] / 60 for r in d["runs"] if r["model"] == "resnet20"]
+    recorded = sum(r["wall_s"] for r in d["runs"]) / 3600
+    missing = len(d["grid"]) - len(d["runs"]) - len(d.get("skipped", []))
+    return {"recorded_core_h": recorded, "missing": missing,
+            "grid_h": tuple((recorded + missing * m / 60) / 2 for m in (min(minutes), max(minutes)))}
 
 
 def other_plan(path: Path, plan: dict[str, tuple[int, int]]) -> list[str]:

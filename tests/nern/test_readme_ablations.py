@@ -54,3 +54,26 @@ def test_readme_says_what_three_times_the_distillation_steps_bought():
     warm = points[2400]["warmup"]
     first, then = val[warm + 1000] - val[warm], val[warm + 2400] - val[warm + 1000]
     assert f"validation rose {first:.2f} points over the first 1,000 distillation steps and {then:.2f} over the next 1,400" in readme
+
+
+def test_readme_gives_the_grids_cost_so_far_and_its_projection():
+    from experiment_helper import experiment
+
+    d = json.loads((ROOT / "results" / "nern" / "ablations.json").read_text())
+    with experiment("nern_ablations") as grid:
+        cost = grid.grid_cost(d)
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert (f"the recorded fits {cost['recorded_core_h']:.1f} core-hours in all; the {cost['missing']} still missing, "
+            f"at that range, bring the grid to {cost['grid_h'][0]:.1f}-{cost['grid_h'][1]:.1f} hours of the 2 cores") in readme
+
+
+def test_grid_cost_counts_what_is_neither_recorded_nor_left_out():
+    from experiment_helper import experiment
+
+    d = {"grid": list("abcdef"), "skipped": ["e"],
+         "runs": [{"model": "resnet20", "wall_s": 1800.0}, {"model": "resnet20", "wall_s": 3600.0},
+                  {"model": "resnet56", "wall_s": 7200.0}]}
+    with experiment("nern_ablations") as grid:
+        cost = grid.grid_cost(d)
+    assert cost["missing"] == 2 and cost["recorded_core_h"] == 3.5
+    assert cost["grid_h"] == ((3.5 + 2 * 0.5) / 2, (3.5 + 2 * 1.0) / 2)
