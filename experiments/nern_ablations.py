@@ -147,6 +147,14 @@ def skipped(specs: list[dict], rows: dict[str, dict]) -> set[str]:
             and not extra_seeds_needed(s, specs, seed0)}
 
 
+def original_path(model: str) -> Path:
+    """The benchmark original a fit of ``model`` represents; one line if it is not trained yet."""
+    original = ORIGINALS[model]
+    if not original.exists():
+        raise FrozenfitError(f"{portable_path(original)} is missing: run experiments/nern_benchmark.py first")
+    return original
+
+
 def fit_config(spec: dict, original: Path, warmup: int, distill: int) -> FitConfig:
     model, meta = load_original(original)
     import torch
@@ -391,10 +399,7 @@ def main() -> None:
         if a.max_minutes and time.time() - t0 > 60 * a.max_minutes:
             print("stopped at --max-minutes; rerun to continue")
             break
-        original = ORIGINALS[spec["model"]]
-        if not original.exists():
-            raise SystemExit(f"{portable_path(original)} is missing: run experiments/nern_benchmark.py first")
-        cfg = fit_config(spec, original, a.warmup, a.distill)
+        cfg = fit_config(spec, original_path(spec["model"]), a.warmup, a.distill)
         rec = nern_runs.run_fit(spec["name"], cfg, RUNS)
         with locked(path):   # other shards may have recorded fits since this one began
             done = {**recorded(), spec["name"]: row(spec, rec, cfg)}

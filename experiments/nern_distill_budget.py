@@ -65,19 +65,14 @@ def measure(model: str, warmup: int, distill: int) -> dict:
     if (row := grid_row(spec, warmup, distill)) is not None:
         log = grid.RUNS / spec["name"] / "logs" / "log.csv"
         hist = [h for h in read_csv_log(log) if "val_acc" in h] if log.exists() else []
-        return {"model": model, "distill": distill, "warmup": warmup, "test_acc": row["test_acc"],
-                "original_acc": row["original_acc"], "hidden": row["hidden"], "wall_s": row["wall_s"],
-                "val_curve": val_curve(hist), "source": f"the grid's fit {spec['name']}",
-                "commit": row["commit"], "code_digest": row["code_digest"]}
-    original = grid.ORIGINALS[model]
-    if not original.exists():
-        raise FrozenfitError(f"{portable_path(original)} is missing: run experiments/nern_benchmark.py first")
-    cfg = grid.fit_config(spec, original, warmup, distill)
-    rec = nern_runs.run_fit(f"{spec['name']}-w{warmup}-d{distill}", cfg, RUNS)
-    return {"model": model, "distill": distill, "warmup": warmup, "test_acc": rec["reconstructed_acc"],
-            "original_acc": rec["original_acc"], "hidden": cfg.hidden, "wall_s": rec["wall_s"],
-            "val_curve": val_curve(rec["history"]), "source": "fitted here",
-            "commit": rec["commit"], "code_digest": rec["code_digest"]}
+        test_acc, hidden, source, rec = row["test_acc"], row["hidden"], f"the grid's fit {spec['name']}", row
+    else:
+        cfg = grid.fit_config(spec, grid.original_path(model), warmup, distill)
+        rec = nern_runs.run_fit(f"{spec['name']}-w{warmup}-d{distill}", cfg, RUNS)
+        test_acc, hidden, source, hist = rec["reconstructed_acc"], cfg.hidden, "fitted here", rec["history"]
+    return {"model": model, "distill": distill, "warmup": warmup, "test_acc": test_acc,
+            "original_acc": rec["original_acc"], "hidden": hidden, "wall_s": rec["wall_s"],
+            "val_curve": val_curve(hist), "source": source, "commit": rec["commit"], "code_digest": rec["code_digest"]}
 
 
 TABLE_HEADER = "| model | distillation steps | test acc. % | below the original | the paper's target | fit (min of one core) |"
